@@ -1,0 +1,235 @@
+// Per-element numerics shared by every production backend (CPU and CUDA), so that both produce the
+// same int8 codes and the same epilogue values bit for bit. The reference does not use this header:
+// it computes the same quantities independently in float64 (design.md, "two independent computations").
+//
+// Every function here is written so that its result does not depend on the compiler or the device:
+// no fused multiply-add unless named (fmaf), IEEE-correct division and square root, and round-to-
+// nearest-even conversions. Host code that uses it is compiled with -ffp-contract=off.
+#pragma once
+
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/options.h"
+
+#if defined(__CUDACC__)
+#define SC_HD __host__ __device__ __forceinline__
+#else
+#define SC_HD inline
+#endif
+
+namespace smoothcheck::numerics {
+
+// ---- arithmetic that must not be contracted or approximated -------------------------------------
+SC_HD float mul_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+SC_HD float add_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+SC_HD float div_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fdiv_rn(a, b);
+#else
+  return a / b;
+#endif
+}
+SC_HD float sqrt_rn(float a) {
+#if defined(__CUDA_ARCH__)
+  return __fsqrt_rn(a);
+#else
+  return std::sqrt(a);
+#endif
+}
+
+SC_HD uint32_t float_bits(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return u;
+}
+SC_HD float bits_float(uint32_t u) {
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+// ---- 16-bit floats, stored as raw bits -------------------------------------------------------------
+// bf16 -> f32 is exact: the bf16 bits are the top half of the f32 bits.
+SC_HD float bf16_to_float(uint16_t h) { return bits_float(uint32_t(h) << 16); }
+
+// f32 -> bf16, round to nearest even; NaN stays a quiet NaN (as torch and __float2bfloat16_rn do).
+SC_HD uint16_t float_to_bf16(float f) {
+  uint32_t u = float_bits(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 0x0040u);
+  uint32_t rounding_bias = 0x7fffu + ((u >> 16) & 1u);
+  return uint16_t((u + rounding_bias) >> 16);
+}
+
+// f16 -> f32 is exact (normals, subnormals, inf, NaN), the same as F16C's vcvtph2ps.
+SC_HD float f16_to_float(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000u) << 16;
+  uint32_t exponent = (h >> 10) & 0x1fu;
+  uint32_t mantissa = h & 0x3ffu;
+  if (exponent == 0x1fu) return bits_float(sign | 0x7f800000u | (mantissa << 13));
+  if (exponent == 0) {
+    if (mantissa == 0) return bits_float(sign);
+    // subnormal: mantissa * 2^-24, exact in f32
+    float magnitude = float(mantissa) * 5.9604644775390625e-08f;
+    return sign ? -magnitude : magnitude;
+  }
+  return bits_float(sign | ((exponent + 112u) << 23) | (mantissa << 13));
+}
+
+// f32 -> f16, round to nearest even, overflow to inf, the same as F16C's vcvtps2ph with
+// _MM_FROUND_TO_NEAREST_INT and CUDA's __float2half_rn.
+SC_HD uint16_t float_to_f16(float f) {
+  uint32_t u = float_bits(f);
+  uint16_t sign = uint16_t((u >> 16) & 0x8000u);
+  uint32_t abs = u & 0x7fffffffu;
+  if (abs > 0x7f800000u) return uint16_t(sign | 0x7e00u | ((abs >> 13) & 0x3ffu));  // quiet NaN
+  if (abs >= 0x477ff000u) return uint16_t(sign | 0x7c00u);  // rounds to >= 65520: inf
+  if (abs < 0x38800000u) {
+    // result is subnormal in f16 (or zero): value / 2^-24 rounded to an integer, half to even.
+    // The f32 addition of 0.5 (2^-1) performs exactly that rounding for these magnitudes.
+    float magnitude = bits_float(abs);
+    float shifted = magnitude * 16777216.0f;  // exact: power-of-two scaling of a normal f32
+    uint32_t integer = uint32_t(shifted);
+    float remainder = shifted - float(integer);  // exact (Sterbenz)
+    if (remainder > 0.5f || (remainder == 0.5f && (integer & 1u))) integer += 1;
+    return uint16_t(sign | integer);  // integer == 0x400 carries into the smallest normal, correctly
+  }
+  uint32_t mantissa_rounding = 0xfffu + ((abs >> 13) & 1u);
+  uint32_t rounded = abs + mantissa_rounding;
+  return uint16_t(sign | ((rounded - 0x38000000u) >> 13));
+}
+
+// ---- rounding and the int8 store ----------------------------------------------------------------
+// Half to even: rintf in the default rounding mode; on the device, cvt.rni.
+SC_HD float round_half_even(float v) { return rintf(v); }
+// Half away from zero: roundf, as lmdeploy's Triton kernel (tl.extra...round) and ggml's Q8_0 do.
+SC_HD float round_half_away(float v) { return roundf(v); }
+
+SC_HD float round_with(float v, Rounding r) {
+  return r == Rounding::half_even ? round_half_even(v) : round_half_away(v);
+}
+
+// The store of a rounded value as int8. With Clamp::saturate the value is clamped to [-128, 127];
+// NaN becomes -128 there (fmaxf drops it), though the harness checks inputs finite before any
+// kernel runs. With Clamp::none the value goes through int32 and keeps its low byte; NaN and values
+// outside int32 become INT32_MIN (x86 cvtps2dq's "integer indefinite"), whose low byte is 0.
+SC_HD int8_t store_int8(float rounded, Clamp clamp) {
+  if (clamp == Clamp::saturate) {
+    float c = fminf(fmaxf(rounded, -128.0f), 127.0f);
+    return int8_t(c);
+  }
+  int32_t wide;
+  if (!(rounded >= -2147483648.0f && rounded < 2147483648.0f)) {
+    wide = INT32_MIN;
+  } else {
+    wide = int32_t(rounded);
+  }
+  return int8_t(uint8_t(uint32_t(wide) & 0xffu));
+}
+
+// ---- activation quantisation --------------------------------------------------------------------
+struct RowScale {
+  float scale;        // stored beside the codes: dequantised x = scale * q
+  float inv_scale;    // 127 / absmax, what ScaleMath::reciprocal_multiply multiplies by
+};
+
+// numerics.md §6: scale = absmax / 127 and its reciprocal 127 / absmax, both true divisions.
+// A zero row (after the optional floor) gives scale 0 and reciprocal 0 (vLLM): its codes are 0.
+SC_HD RowScale row_scale_from_absmax(float absmax, const ActQuantOptions& o) {
+  if (o.zero_row == ZeroRow::floor) absmax = fmaxf(absmax, o.absmax_floor);
+  if (!(absmax > 0.0f)) return RowScale{0.0f, 0.0f};
+  return RowScale{div_rn(absmax, 127.0f), div_rn(127.0f, absmax)};
+}
+
+// A static per-tensor scale (vLLM's static_scaled_int8_quant divides by it).
+SC_HD RowScale row_scale_from_scale(float scale) {
+  if (!(scale > 0.0f)) return RowScale{0.0f, 0.0f};
+  return RowScale{scale, div_rn(1.0f, scale)};
+}
+
+SC_HD int8_t quantize_value(float x, RowScale rs, const ActQuantOptions& o) {
+  if (rs.scale == 0.0f) return 0;
+  float v = o.math == ScaleMath::divide ? div_rn(x, rs.scale) : mul_rn(x, rs.inv_scale);
+  return store_int8(round_with(v, o.rounding), o.clamp);
+}
+
+// The migration runtime step multiplies by the f32 reciprocal of s (computed once per channel),
+// x' = x * (1/s_j), as the CUDA issue asks; the reference divides, and the comparison tier allows
+// the two roundings this adds.
+SC_HD float migration_reciprocal(float s) { return div_rn(1.0f, s); }
+
+// ---- weight quantisation (numerics.md §5) ---------------------------------------------------------
+SC_HD float weight_row_scale(float absmax, WeightQuant variant) {
+  switch (variant) {
+    case WeightQuant::lmdeploy: return div_rn(absmax, 127.0f);                  // QLinear.from_float
+    case WeightQuant::smoothquant: return div_rn(fmaxf(absmax, 1e-5f), 127.0f);  // fake_quant.py
+    case WeightQuant::compressed_tensors:
+      return fmaxf(div_rn(absmax, 127.5f), FLT_EPSILON);  // compressed-tensors calculate_qparams
+  }
+  return 0.0f;
+}
+
+// An all-zero row under lmdeploy has scale 0; lmdeploy would store NaN codes (0/0). smoothcheck
+// stores code 0, which dequantises to the row's true value.
+SC_HD int8_t weight_code(float w, float scale, WeightQuant variant) {
+  if (scale == 0.0f) return 0;
+  float v = div_rn(w, scale);
+  switch (variant) {
+    case WeightQuant::lmdeploy: return store_int8(round_half_even(v), Clamp::saturate);
+    case WeightQuant::smoothquant: return store_int8(round_half_even(v), Clamp::none);
+    case WeightQuant::compressed_tensors:
+      return store_int8(round_half_even(fminf(fmaxf(v, -128.0f), 127.0f)), Clamp::saturate);
+  }
+  return 0;
+}
+
+// ---- fused RMSNorm (numerics.md §6, lmdeploy rms_norm_dynamic_quant) ---------------------------------
+// The sum of squares has one canonical order so that every backend gets the same float:
+// kRmsLanes partial sums, element j going to lane j % kRmsLanes with acc = fmaf(x, x, acc) in
+// increasing j, then a halving tree (lane l += lane l + w for w = 16, 8, 4, 2, 1). A CUDA warp
+// reading element lane + 32k and reducing with __shfl_down_sync(16, 8, 4, 2, 1) is that order;
+// the AVX2 kernel keeps the 32 lanes in four 8-wide registers.
+constexpr int kRmsLanes = 32;
+
+SC_HD float reduce_rms_lanes(float* lanes) {
+  for (int width = kRmsLanes / 2; width >= 1; width /= 2)
+    for (int l = 0; l < width; ++l) lanes[l] = add_rn(lanes[l], lanes[l + width]);
+  return lanes[0];
+}
+
+// 1 / sqrt(mean + eps) with correctly rounded division and square root (not rsqrtf, whose CUDA
+// approximation differs from the CPU's).
+SC_HD float rms_inverse(float sum_squares, int64_t cols, float eps) {
+  float mean = div_rn(sum_squares, float(cols));
+  return div_rn(1.0f, sqrt_rn(add_rn(mean, eps)));
+}
+
+// y = w * (x * inv) in f32; the caller rounds y to the activation dtype before taking the absmax.
+SC_HD float rms_normalized(float x, float w, float inv) { return mul_rn(w, mul_rn(x, inv)); }
+
+// ---- W8A8 epilogues (numerics.md §7) ----------------------------------------------------------------
+// vLLM: D = sa * (sb * float(acc)) + bias, in f32, rounded once to the output dtype by the caller.
+SC_HD float epilogue_vllm(int32_t acc, float sa, float sb, float bias) {
+  return add_rn(mul_rn(sa, mul_rn(sb, float(acc))), bias);
+}
+// lmdeploy: float(acc) * sa * sb, left to right; the caller rounds it to the output dtype, then adds
+// the bias in the output dtype (epilogue_lmdeploy_bias).
+SC_HD float epilogue_lmdeploy(int32_t acc, float sa, float sb) {
+  return mul_rn(mul_rn(float(acc), sa), sb);
+}
+
+}  // namespace smoothcheck::numerics

@@ -1,0 +1,107 @@
+// The vocabulary every room shares: element types and the named numeric options of numerics.md.
+// Enums and plain option structs only, no arithmetic: the reference includes this header to speak
+// the same option names as the kernels, while the arithmetic itself stays two independent
+// computations (kernels/numerics.h is never included by reference/).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace smoothcheck {
+
+enum class DType { f64, f32, f16, bf16, i8, i32 };
+
+// Bytes per element; 0 never occurs for a valid DType.
+inline std::size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::f64: return 8;
+    case DType::f32: return 4;
+    case DType::i32: return 4;
+    case DType::f16: return 2;
+    case DType::bf16: return 2;
+    case DType::i8: return 1;
+  }
+  return 0;
+}
+
+inline const char* to_string(DType t) {
+  switch (t) {
+    case DType::f64: return "f64";
+    case DType::f32: return "f32";
+    case DType::f16: return "f16";
+    case DType::bf16: return "bf16";
+    case DType::i8: return "i8";
+    case DType::i32: return "i32";
+  }
+  return "?";
+}
+
+// numerics.md §6: vLLM/TensorRT-LLM round half to even (cvt.rni); lmdeploy's Triton per-token
+// kernel and ggml round half away from zero.
+enum class Rounding { half_even, half_away };
+
+// numerics.md §6: vLLM's dynamic kernels multiply by 127/absmax; its static kernel and lmdeploy divide.
+enum class ScaleMath { divide, reciprocal_multiply };
+
+// numerics.md §6: saturate to [-128, 127] (cvt.sat) or store the rounded value unclamped. Without the
+// clamp an out-of-range value wraps modulo 256, the two's-complement store of C and of PTX's
+// non-saturating integer cvt, so a missing clamp is visible rather than hidden.
+enum class Clamp { saturate, none };
+
+// numerics.md §6, the row whose absmax is 0:
+//  zero_scale  - vLLM: the reciprocal is 0, codes 0 and the stored scale 0;
+//  floor       - TensorRT-LLM (1e-6) and lmdeploy's Triton kernel (1e-7): absmax = max(absmax, floor).
+// lmdeploy's fused RMSNorm kernel divides by zero here; smoothcheck refuses to reproduce a NaN scale.
+enum class ZeroRow { zero_scale, floor };
+
+struct ActQuantOptions {
+  Rounding rounding = Rounding::half_even;
+  ScaleMath math = ScaleMath::reciprocal_multiply;
+  Clamp clamp = Clamp::saturate;
+  ZeroRow zero_row = ZeroRow::zero_scale;
+  float absmax_floor = 0.0f;  // used when zero_row == ZeroRow::floor
+};
+
+// numerics.md §5, the three per-output-channel weight quantisers.
+enum class WeightQuant {
+  lmdeploy,           // scale = absmax/127, no epsilon, q = clamp(rne(w/scale))
+  smoothquant,        // scale = max(absmax, 1e-5)/127, q = rne(w/scale), no clamp
+  compressed_tensors  // scale = max(absmax/127.5, FLT_EPSILON), q = rne(clamp(w/scale, -128, 127))
+};
+
+// numerics.md §2-3.
+enum class Recipe { smoothquant, lmdeploy, llmcompressor };
+
+// numerics.md §4.
+enum class SmoothMode { fused, migration };
+
+// numerics.md §7.
+enum class Epilogue {
+  vllm,     // D = sa[m] * (sb[n] * float(acc)) + bias[n] in fp32, one rounding to the output dtype
+  lmdeploy  // y = out(float(acc) * sa[m] * sb[n]); D = out(y + bias[n]) with the bias in the output dtype
+};
+
+inline const char* to_string(Rounding v) { return v == Rounding::half_even ? "half_even" : "half_away"; }
+inline const char* to_string(ScaleMath v) { return v == ScaleMath::divide ? "divide" : "reciprocal"; }
+inline const char* to_string(Clamp v) { return v == Clamp::saturate ? "saturate" : "noclamp"; }
+inline const char* to_string(ZeroRow v) { return v == ZeroRow::zero_scale ? "zero_scale" : "floor"; }
+inline const char* to_string(WeightQuant v) {
+  switch (v) {
+    case WeightQuant::lmdeploy: return "lmdeploy";
+    case WeightQuant::smoothquant: return "smoothquant";
+    case WeightQuant::compressed_tensors: return "compressed_tensors";
+  }
+  return "?";
+}
+inline const char* to_string(Recipe v) {
+  switch (v) {
+    case Recipe::smoothquant: return "smoothquant";
+    case Recipe::lmdeploy: return "lmdeploy";
+    case Recipe::llmcompressor: return "llmcompressor";
+  }
+  return "?";
+}
+inline const char* to_string(SmoothMode v) { return v == SmoothMode::fused ? "fused" : "migration"; }
+inline const char* to_string(Epilogue v) { return v == Epilogue::vllm ? "vllm" : "lmdeploy"; }
+
+}  // namespace smoothcheck
