@@ -19,6 +19,12 @@ struct KernelError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A documented limit of one implementation rather than a failure (e.g. cuBLASLt's int8 GEMM needs K and
+// N multiples of 4): the harness waives such a case with this message as the reason.
+struct UnsupportedArguments : KernelError {
+  using KernelError::KernelError;
+};
+
 struct ConstMatrix {
   const void* data = nullptr;
   DType dtype = DType::f32;

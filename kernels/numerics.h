@@ -80,7 +80,8 @@ SC_HD float f16_to_float(uint16_t h) {
   uint32_t sign = uint32_t(h & 0x8000u) << 16;
   uint32_t exponent = (h >> 10) & 0x1fu;
   uint32_t mantissa = h & 0x3ffu;
-  if (exponent == 0x1fu) return bits_float(sign | 0x7f800000u | (mantissa << 13));
+  // inf, or a NaN with its payload; a signalling NaN comes back quiet (bit 22 set), as vcvtph2ps does.
+  if (exponent == 0x1fu) return bits_float(sign | 0x7f800000u | (mantissa << 13) | (mantissa ? 0x00400000u : 0u));
   if (exponent == 0) {
     if (mantissa == 0) return bits_float(sign);
     // subnormal: mantissa * 2^-24, exact in f32

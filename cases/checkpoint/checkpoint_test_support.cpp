@@ -1,0 +1,101 @@
+#include "checkpoint_test_support.h"
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+
+namespace smoothcheck::testing {
+
+namespace fs = std::filesystem;
+
+std::optional<fs::path> find_shared_dir(std::string* why) {
+  fs::path dir;
+  if (const char* env = std::getenv("SMOOTHCHECK_SHARED_DIR"); env != nullptr && *env != '\0') {
+    dir = env;
+  } else {
+#ifdef SMOOTHCHECK_SHARED_DIR
+    dir = SMOOTHCHECK_SHARED_DIR;
+#endif
+  }
+  std::error_code ec;
+  if (!dir.empty() && fs::is_directory(dir / "checkpoints" / "stories260K", ec)) return dir;
+  *why = "shared checkpoints not found: " + (dir.empty() ? std::string("no shared dir configured") : (dir / "checkpoints" / "stories260K").string()) +
+         " is missing (set SMOOTHCHECK_SHARED_DIR)";
+  return std::nullopt;
+}
+
+bool running_in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string(ci) == "true";
+}
+
+ScratchDir::ScratchDir() {
+  std::string pattern = (fs::temp_directory_path() / "smoothcheck-ckpt-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
+  path_ = pattern;
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+namespace {
+std::string describe(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a 64
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+  const auto mtime = fs::last_write_time(file).time_since_epoch().count();
+  return file.string() + " size=" + std::to_string(bytes.size()) + " mtime=" + std::to_string(mtime) +
+         " fnv=" + std::to_string(h);
+}
+}  // namespace
+
+Fingerprint fingerprint(const fs::path& root) {
+  Fingerprint f;
+  if (fs::is_regular_file(root)) {
+    f.lines.push_back(describe(root));
+    return f;
+  }
+  for (const auto& e : fs::recursive_directory_iterator(root))
+    if (e.is_regular_file()) f.lines.push_back(describe(e.path()));
+  std::sort(f.lines.begin(), f.lines.end());
+  return f;
+}
+
+void write_bytes(const fs::path& file, const std::string& bytes) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error("cannot write " + file.string());
+}
+
+std::string u64_le(std::uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 0; i < 8; ++i) s[i] = static_cast<char>(v >> (8 * i));
+  return s;
+}
+
+std::string i32_le(std::int32_t v) {
+  std::string s(4, '\0');
+  const auto u = static_cast<std::uint32_t>(v);
+  for (int i = 0; i < 4; ++i) s[i] = static_cast<char>(u >> (8 * i));
+  return s;
+}
+
+std::string safetensors_image(const std::string& header, std::size_t data_bytes) {
+  return u64_le(header.size()) + header + std::string(data_bytes, '\0');
+}
+
+std::vector<std::string> hidden_files(const fs::path& dir) {
+  std::vector<std::string> v;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().filename().string().front() == '.') v.push_back(e.path().filename().string());
+  return v;
+}
+
+}  // namespace smoothcheck::testing

@@ -1,0 +1,94 @@
+// Every kernel family's case table on each backend named by SMOOTHCHECK_TEST_BACKENDS, beside the
+// float64 reference: one gtest per (family, backend). A backend that cannot run here is skipped with its
+// reason (e.g. "no CUDA device"), never passed.
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cases/case_tables.h"
+#include "harness/backends.h"
+#include "harness/case_runner.h"
+#include "kernels/cpu/cpu_backend.h"
+
+#ifndef SMOOTHCHECK_TEST_BACKENDS
+#error "SMOOTHCHECK_TEST_BACKENDS must name the backends, comma-separated"
+#endif
+
+namespace smoothcheck {
+namespace {
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) out.push_back(item);
+  return out;
+}
+
+struct FamilyOnBackend {
+  std::string family;
+  std::string backend;
+};
+
+std::vector<FamilyOnBackend> all_pairs() {
+  std::vector<FamilyOnBackend> out;
+  for (const std::string& backend : split(SMOOTHCHECK_TEST_BACKENDS))
+    for (const Family& f : cases::all_families()) out.push_back({f.name, backend});
+  return out;
+}
+
+// gtest prints a parameter with PrintTo; without it, ctest's test names carry the struct's raw bytes.
+void PrintTo(const FamilyOnBackend& p, std::ostream* os) { *os << p.family << " on " << p.backend; }
+
+class Differential : public ::testing::TestWithParam<FamilyOnBackend> {};
+
+TEST_P(Differential, EveryCaseMatchesTheReference) {
+  const FamilyOnBackend& p = GetParam();
+  auto backend = make_backend(p.backend);
+  std::string why_not;
+  if (!backend->available(&why_not)) GTEST_SKIP() << p.backend << " waived: " << why_not;
+  Family family;
+  for (const Family& f : cases::all_families())
+    if (f.name == p.family) family = f;
+  RunOptions options;
+  options.repro_dir = "smoothcheck-repro";
+  if (p.backend == "cpu-scalar" && kernels::cpu_supports_avx2()) {
+    // The portable path is bit-identical to the AVX2 path (isa_agreement_tests); running the
+    // production-size cases twice would double CI time for no new evidence.
+    options.max_work = int64_t(1) << 24;
+    options.waive_large_reason = "production-size case runs on cpu-avx2 only; cpu-scalar's bit-equality with "
+                                 "it is checked by isa_agreement_tests";
+  }
+  int passed = 0;
+  std::vector<CaseReport> reports = run_families({family}, *backend, options);
+  int waived = 0;
+  for (const CaseReport& r : reports) {
+    if (r.result.outcome == Outcome::passed) { ++passed; continue; }
+    if (r.result.outcome == Outcome::waived) {  // counted and shown with its reason, never a pass
+      ++waived;
+      std::cout << "[ waived   ] " << p.family << "/" << r.case_name << ": " << r.result.reason << "\n";
+      continue;
+    }
+    std::string details;
+    for (const std::string& f : r.result.failures) details += "\n    " + f;
+    ADD_FAILURE() << to_string(r.result.outcome) << ": " << p.family << "/" << r.case_name << " on " << p.backend
+                  << details << (r.result.reason.empty() ? "" : "\n    " + r.result.reason)
+                  << (r.repro_path.empty() ? "" : "\n    repro: " + r.repro_path);
+  }
+  EXPECT_GT(passed, 0) << "the table ran no case";
+  RecordProperty("cases_passed", passed);
+  std::cout << "[ cases    ] " << p.family << " on " << p.backend << ": " << passed << " of " << reports.size()
+            << " passed, " << waived << " waived\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(Tables, Differential, ::testing::ValuesIn(all_pairs()),
+                         [](const ::testing::TestParamInfo<FamilyOnBackend>& info) {
+                           std::string name = info.param.family + "_on_" + info.param.backend;
+                           for (char& c : name)
+                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace smoothcheck

@@ -1,0 +1,211 @@
+#include "cases/differential/mutant_backends.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "kernels/cpu/cpu_backend_impl.h"
+
+namespace smoothcheck::mutants {
+namespace {
+
+using kernels::ConstMatrix;
+using kernels::ConstVector;
+using kernels::CpuBackend;
+using kernels::MutMatrix;
+
+template <typename T>
+T* row_of(MutMatrix m, int64_t r) {
+  return static_cast<T*>(m.data) + r * m.row_stride;
+}
+template <typename T>
+const T* row_of(ConstMatrix m, int64_t r) {
+  return static_cast<const T*>(m.data) + r * m.row_stride;
+}
+
+// Rounds ties away from zero although the options ask for half to even (lmdeploy's Triton rounding
+// leaking into a vLLM-style kernel).
+struct HalfAwayRounding final : CpuBackend {
+  void quantize_per_token(ConstMatrix x, const float* s, const ActQuantOptions& o, MutMatrix q, float* scale) override {
+    ActQuantOptions wrong = o;
+    wrong.rounding = Rounding::half_away;
+    CpuBackend::quantize_per_token(x, s, wrong, q, scale);
+  }
+};
+
+// Forgets the saturation of a static per-tensor quantiser: out-of-range values wrap.
+struct MissingClamp final : CpuBackend {
+  void quantize_per_tensor(ConstMatrix x, const float* s, float scale, const ActQuantOptions& o, MutMatrix q) override {
+    ActQuantOptions wrong = o;
+    wrong.clamp = Clamp::none;
+    CpuBackend::quantize_per_tensor(x, s, scale, wrong, q);
+  }
+};
+
+// Reduces the weight absmax per input column instead of per output row.
+struct PerColumnWeightScale final : CpuBackend {
+  void quantize_weight(ConstMatrix w, WeightQuant variant, MutMatrix q, float* scale) override {
+    CpuBackend::quantize_weight(w, variant, q, scale);  // for the dtype checks and a correct layout
+    if (w.rows == 0 || w.cols == 0) return;
+    // Recompute from a transposed reduction: column absmax, used for every row of that column.
+    std::vector<float> values(std::size_t(w.rows * w.cols));
+    MutMatrix dequantised{values.data(), DType::f32, w.rows, w.cols, w.cols};
+    for (int64_t r = 0; r < w.rows; ++r)
+      for (int64_t c = 0; c < w.cols; ++c)
+        row_of<float>(dequantised, r)[c] = float(row_of<int8_t>(q, r)[c]) * scale[r];
+    std::vector<float> column_absmax(std::size_t(w.cols), 0.0f);
+    for (int64_t r = 0; r < w.rows; ++r)
+      for (int64_t c = 0; c < w.cols; ++c)
+        column_absmax[std::size_t(c)] = std::max(column_absmax[std::size_t(c)], std::fabs(row_of<float>(dequantised, r)[c]));
+    for (int64_t r = 0; r < w.rows; ++r) {
+      for (int64_t c = 0; c < w.cols; ++c) {
+        float col_scale = column_absmax[std::size_t(c)] / 127.0f;
+        float v = col_scale > 0 ? std::nearbyint(row_of<float>(dequantised, r)[c] / col_scale) : 0.0f;
+        row_of<int8_t>(q, r)[c] = int8_t(std::clamp(v, -128.0f, 127.0f));
+      }
+      scale[r] = column_absmax[std::size_t(r % w.cols)] / 127.0f;
+    }
+  }
+};
+
+// Divides the fc's columns by s where it must multiply.
+struct DividesInsteadOfMultiplies final : CpuBackend {
+  void scale_columns(MutMatrix w, const float* s) override {
+    std::vector<float> inverse(std::size_t(w.cols));
+    for (int64_t j = 0; j < w.cols; ++j) inverse[std::size_t(j)] = 1.0f / s[j];
+    CpuBackend::scale_columns(w, inverse.data());
+  }
+};
+
+// Handles whole 8-element vectors only: the tail of a row that is not a multiple of 8 is never quantised
+// and does not take part in the row's absmax.
+struct MissingVectorTail final : CpuBackend {
+  void quantize_per_token(ConstMatrix x, const float* s, const ActQuantOptions& o, MutMatrix q, float* scale) override {
+    int64_t body = x.cols / 8 * 8;
+    if (body == 0) body = std::min<int64_t>(x.cols, 8);
+    ConstMatrix x_body = x;
+    MutMatrix q_body = q;
+    x_body.cols = q_body.cols = body;
+    CpuBackend::quantize_per_token(x_body, s, o, q_body, scale);
+  }
+};
+
+// Applies the per-token scale along columns and the per-channel scale along rows.
+struct SwappedEpilogueScales final : CpuBackend {
+  void gemm_w8a8(ConstMatrix a, ConstMatrix b, const float* sa, const float* sb, ConstVector bias, Epilogue e,
+                 MutMatrix out) override {
+    std::vector<float> swapped_a(std::size_t(a.rows)), swapped_b(std::size_t(b.rows));
+    for (int64_t m = 0; m < a.rows; ++m) swapped_a[std::size_t(m)] = sb[m % std::max<int64_t>(b.rows, 1)];
+    for (int64_t n = 0; n < b.rows; ++n) swapped_b[std::size_t(n)] = sa[n % std::max<int64_t>(a.rows, 1)];
+    CpuBackend::gemm_w8a8(a, b, swapped_a.data(), swapped_b.data(), bias, e, out);
+  }
+};
+
+// Does not zero the accumulator between 16-column output tiles: each tile starts from the previous one's.
+struct StaleAccumulator final : CpuBackend {
+  void gemm_s8s8s32(ConstMatrix a, ConstMatrix b, MutMatrix acc) override {
+    CpuBackend::gemm_s8s8s32(a, b, acc);
+    for (int64_t m = 0; m < acc.rows; ++m) {
+      int32_t* row = row_of<int32_t>(acc, m);
+      for (int64_t n = 16; n < acc.cols; ++n) row[n] += row[n - 16];
+    }
+  }
+};
+
+// Reads the [N, K] weight as if it were stored [K, N].
+struct TransposedWeight final : CpuBackend {
+  void gemm_s8s8s32(ConstMatrix a, ConstMatrix b, MutMatrix acc) override {
+    CpuBackend::gemm_s8s8s32(a, b, acc);  // argument checks
+    const int64_t n_count = b.rows, k_count = b.cols;
+    auto b_as_kn = [&](int64_t k, int64_t n) {
+      int64_t flat = k * n_count + n;  // the element a [K, N] layout would hold at (k, n)
+      return int32_t(row_of<int8_t>(b, flat / k_count)[flat % k_count]);
+    };
+    for (int64_t m = 0; m < a.rows; ++m)
+      for (int64_t n = 0; n < n_count; ++n) {
+        int32_t sum = 0;
+        for (int64_t k = 0; k < k_count; ++k) sum += int32_t(row_of<int8_t>(a, m)[k]) * b_as_kn(k, n);
+        row_of<int32_t>(acc, m)[n] = sum;
+      }
+  }
+};
+
+// Leaves out the RMSNorm weight (normalises only).
+struct RmsnormWithoutWeight final : CpuBackend {
+  void rmsnorm_quantize(ConstMatrix x, ConstVector w, float eps, const ActQuantOptions& o, MutMatrix q,
+                        float* scale) override {
+    std::vector<uint8_t> ones(std::size_t(w.size) * dtype_size(w.dtype));
+    for (int64_t j = 0; j < w.size; ++j) {
+      uint8_t* p = ones.data() + std::size_t(j) * dtype_size(w.dtype);
+      if (w.dtype == DType::f32) { float one = 1.0f; std::memcpy(p, &one, 4); }
+      else { uint16_t one = w.dtype == DType::f16 ? 0x3c00 : 0x3f80; std::memcpy(p, &one, 2); }
+    }
+    CpuBackend::rmsnorm_quantize(x, ConstVector{ones.data(), w.dtype, w.size}, eps, o, q, scale);
+  }
+};
+
+// Starts the running min and max at 0 instead of the first value seen.
+struct MinMaxStartAtZero final : CpuBackend {
+  void channel_stats(ConstMatrix x, kernels::ChannelStatsOut out) override {
+    CpuBackend::channel_stats(x, out);
+    for (int64_t j = 0; j < x.cols; ++j) {
+      out.min[j] = std::min(out.min[j], 0.0f);
+      out.max[j] = std::max(out.max[j], 0.0f);
+    }
+  }
+};
+
+// Uses 1 - alpha for the activation exponent and alpha for the weight's.
+struct SwappedAlpha final : CpuBackend {
+  void smooth_scale(const float* a, const float* w, const float* norm, int64_t c, Recipe recipe, float alpha,
+                    float* s) override {
+    CpuBackend::smooth_scale(a, w, norm, c, recipe, 1.0f - alpha, s);
+  }
+};
+
+// The migration step multiplies by s instead of dividing.
+struct MigrationMultiplies final : CpuBackend {
+  void quantize_per_token(ConstMatrix x, const float* s, const ActQuantOptions& o, MutMatrix q, float* scale) override {
+    if (!s) return CpuBackend::quantize_per_token(x, s, o, q, scale);
+    std::vector<float> inverse(std::size_t(x.cols));
+    for (int64_t j = 0; j < x.cols; ++j) inverse[std::size_t(j)] = 1.0f / s[j];
+    CpuBackend::quantize_per_token(x, inverse.data(), o, q, scale);
+  }
+};
+
+// Loses the optional bias on its way to the epilogue.
+struct DropsBias final : CpuBackend {
+  void gemm_w8a8(ConstMatrix a, ConstMatrix b, const float* sa, const float* sb, ConstVector bias, Epilogue e,
+                 MutMatrix out) override {
+    CpuBackend::gemm_w8a8(a, b, sa, sb, ConstVector{nullptr, bias.dtype, 0}, e, out);
+  }
+};
+
+template <typename T>
+Mutant mutant(std::string name, std::string family, std::string filter) {
+  return {std::move(name), std::move(family), std::move(filter),
+          [] { return std::unique_ptr<kernels::Backend>(std::make_unique<T>()); }};
+}
+
+}  // namespace
+
+std::vector<Mutant> all_mutants() {
+  return {
+      mutant<HalfAwayRounding>("half_away_rounding_where_half_even_is_required", "quantize_per_token", "*midpoints*"),
+      mutant<MissingClamp>("missing_clamp", "quantize_per_tensor", "*scale_x50pct*"),
+      mutant<PerColumnWeightScale>("per_column_instead_of_per_row_weight_scale", "quantize_weight", "o65_*"),
+      mutant<DividesInsteadOfMultiplies>("divides_by_s_instead_of_multiplying", "apply_smoothing", "scale_columns/r33*"),
+      mutant<MissingVectorTail>("wrong_tail_for_sizes_not_a_multiple_of_8", "quantize_per_token", "t17_c1025*"),
+      mutant<SwappedEpilogueScales>("swapped_epilogue_scales", "gemm_w8a8", "m7_*"),
+      mutant<StaleAccumulator>("stale_accumulator_between_tiles", "gemm_s8s8s32", "m7_*"),
+      mutant<TransposedWeight>("transposed_weight", "gemm_s8s8s32", "m7_*"),
+      mutant<RmsnormWithoutWeight>("rmsnorm_without_weight", "rmsnorm_quantize", "t9_*"),
+      mutant<MinMaxStartAtZero>("running_min_max_start_at_zero", "channel_stats", "t1_*"),
+      mutant<SwappedAlpha>("swapped_alpha", "smooth_scale", "*alpha85pct*"),
+      mutant<MigrationMultiplies>("migration_multiplies_by_s", "quantize_per_token", "*migration*"),
+      mutant<DropsBias>("drops_the_bias", "gemm_w8a8", "*/bias/*"),
+  };
+}
+
+}  // namespace smoothcheck::mutants

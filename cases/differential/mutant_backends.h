@@ -1,0 +1,27 @@
+// Deliberately wrong kernels, each the CPU backend with one realistic bug, for proving that the
+// differential runner catches what it claims to catch. Test-only: never linked into smoothcheck.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "kernels/kernel_api.h"
+
+namespace smoothcheck::mutants {
+
+struct Mutant {
+  std::string name;         // what is wrong, e.g. "half_away_rounding_where_half_even_is_required"
+  std::string family;       // the kernel family whose cases must catch it
+  std::string case_filter;  // a subset of that family's cases that is enough to catch it (fast)
+  std::function<std::unique_ptr<kernels::Backend>()> make;
+};
+
+std::vector<Mutant> all_mutants();
+
+// For gtest's parameter printing (ctest names carry it).
+inline void PrintTo(const Mutant& m, std::ostream* os) { *os << m.name; }
+
+}  // namespace smoothcheck::mutants

@@ -1,0 +1,120 @@
+// Dynamic per-token int8 quantisation (numerics.md §6), optionally with the migration division fused.
+#include <cmath>
+
+#include "cases/case_tables.h"
+#include "harness/case_helpers.h"
+#include "harness/compare.h"
+#include "harness/generators.h"
+
+namespace smoothcheck::cases {
+namespace {
+
+struct QuantizePerTokenCase final : Case {
+  const int64_t tokens, hidden, pad;
+  const DType dtype;
+  const Distribution distribution;
+  const NamedActOptions options;
+  const bool migration;
+  const uint64_t case_seed;
+
+  QuantizePerTokenCase(int64_t t, int64_t c, int64_t p, DType d, Distribution dist, NamedActOptions o, bool mig,
+                       uint64_t s)
+      : tokens(t), hidden(c), pad(p), dtype(d), distribution(dist), options(std::move(o)), migration(mig), case_seed(s) {}
+
+  std::string name() const override {
+    return shape_name("t", tokens, "c", hidden, pad) + "/" + to_string(dtype) + "/" + to_string(distribution) + "/" +
+           options.name + (migration ? "/migration" : "") + "/" + seed_name(case_seed);
+  }
+  uint64_t seed() const override { return case_seed; }
+  int64_t work() const override { return tokens * hidden; }
+
+  CaseResult run(kernels::Backend& backend) const override {
+    CaseResult r;
+    // Midpoint cases use power-of-two migration scales, so x / s is exact and ties stay ties.
+    const bool exact_arithmetic = distribution == Distribution::midpoints;
+    std::vector<double> x_values = generate_matrix(tokens, hidden, distribution, derive_seed(case_seed, "x"), dtype);
+    std::vector<double> s_values;
+    if (migration) {
+      s_values = generate_positive_scales(hidden, derive_seed(case_seed, "s"), exact_arithmetic);
+      if (exact_arithmetic)  // build x = y * s so that x / s has the midpoint structure
+        for (int64_t t = 0; t < tokens; ++t)
+          for (int64_t c = 0; c < hidden; ++c) {
+            double& v = x_values[std::size_t(t * hidden + c)];
+            v = representable(v * s_values[std::size_t(c)], dtype);
+          }
+    }
+    HostTensor x = make_tensor(dtype, tokens, hidden, pad, x_values);
+    HostTensor s = make_tensor(DType::f32, 1, hidden, 0, migration ? s_values : std::vector<double>(std::size_t(hidden), 1.0));
+    HostTensor q = make_output(DType::i8, tokens, hidden, pad);
+    HostTensor scale = make_output(DType::f32, 1, tokens);
+    const uint64_t x_sum = x.checksum(), s_sum = s.checksum();
+
+    if (!run_kernel(r, [&] {
+          backend.quantize_per_token(x.matrix(), migration ? s.f32() : nullptr, options.options, q.mut_matrix(),
+                                     scale.f32());
+        }))
+      return r;
+
+    check_guards(r, "q", q);
+    check_guards(r, "scale", scale);
+    check_unmodified(r, "x", x_sum, x);
+    check_unmodified(r, "migration_scale", s_sum, s);
+
+    reference::Quantized ref =
+        reference::quantize_per_token(to_reference(x), migration ? s_values : reference::Vector{}, options.options);
+    std::vector<double> actual_scale = scale.to_doubles(), actual_codes = q.to_doubles();
+    const double u = unit_roundoff(DType::f32);
+    // scale = absmax / 127 rounded once (u); with migration the absmax is of x * fl(1/s), two roundings more.
+    const double scale_rel = migration ? 4 * u : u;
+    compare_within_bound(r, "scale", actual_scale, ref.scale, tokens,
+                         [&](std::size_t i) { return scale_rel * std::fabs(ref.scale[i]); });
+    // The kernel's v = x * fl(127/absmax) or x / fl(absmax/127): the scale's rounding and one more (2u);
+    // migration adds fl(1/s) and x * (1/s) (2u).
+    const double code_rel = exact_arithmetic ? 0.0 : (migration ? 6 * u : 3 * u);
+    compare_codes(r, "q", actual_codes, ref.codes.values, ref.scaled.values, hidden,
+                  CodeRule{options.options.rounding, options.options.clamp, false},
+                  [&](std::size_t i) { return code_rel * std::fabs(ref.scaled.values[i]); });
+    if (!may_be_all_zero(distribution, tokens)) check_not_all_zero(r, "q", actual_codes);
+
+    if (!r.failures.empty()) {
+      r.keep("x", {tokens, hidden}, x.to_doubles());
+      if (migration) r.keep("migration_scale", {hidden}, s_values);
+      r.keep("expected_q", {tokens, hidden}, ref.codes.values);
+      r.keep("actual_q", {tokens, hidden}, actual_codes);
+      r.keep("expected_scale", {tokens}, ref.scale);
+      r.keep("actual_scale", {tokens}, actual_scale);
+    }
+    return r;
+  }
+};
+
+CaseList quantize_per_token_table() {
+  CaseList cases;
+  auto add = [&](int64_t t, int64_t c, int64_t pad, DType d, Distribution dist, const NamedActOptions& o, bool mig,
+                 uint64_t seed) {
+    cases.push_back(std::make_unique<QuantizePerTokenCase>(t, c, pad, d, dist, o, mig, seed));
+  };
+  const DType dtypes[] = {DType::f32, DType::f16, DType::bf16};
+  // Every hidden size (vector heads and tails) and token count, every dtype, plain and migration.
+  for (int64_t c : hidden_sizes())
+    for (int64_t t : {1, 7, 64})
+      for (DType d : dtypes)
+        for (bool mig : {false, true}) add(t, c, c % 2 ? 3 : 0, d, Distribution::outlier_channels, preset_vllm_dynamic(), mig, 1);
+  // Every distribution x every option combination x dtype at a shape with tails and padded rows.
+  for (Distribution dist : all_distributions())
+    for (const NamedActOptions& o : all_act_option_combinations())
+      for (DType d : dtypes) add(17, 1025, 3, d, dist, o, dist == Distribution::midpoints || dist == Distribution::outlier_channels, 2);
+  // The implementations' presets at a LLaMA-2-7B width.
+  for (const NamedActOptions& o : {preset_vllm_dynamic(), preset_trtllm(), preset_lmdeploy_triton()})
+    for (Distribution dist : all_distributions()) add(16, 4096, 0, DType::bf16, dist, o, false, 3);
+  // Production-sized rows: 4096 tokens x 4096 and the down_proj input width.
+  add(4096, 4096, 0, DType::bf16, Distribution::outlier_channels, preset_vllm_dynamic(), true, 4);
+  add(512, 11008, 0, DType::f16, Distribution::heavy_tail, preset_vllm_dynamic(), false, 4);
+  return cases;
+}
+
+}  // namespace
+
+Family quantize_per_token_family() { return {"quantize_per_token", quantize_per_token_table}; }
+
+}  // namespace smoothcheck::cases

@@ -1,0 +1,90 @@
+// Per-output-channel symmetric int8 weight quantisation, the three variants of numerics.md §5.
+#include <cmath>
+
+#include "cases/case_tables.h"
+#include "harness/case_helpers.h"
+#include "harness/compare.h"
+#include "harness/generators.h"
+
+namespace smoothcheck::cases {
+namespace {
+
+struct QuantizeWeightCase final : Case {
+  const int64_t out_features, in_features, pad;
+  const DType dtype;
+  const Distribution distribution;
+  const WeightQuant variant;
+  const uint64_t case_seed;
+
+  QuantizeWeightCase(int64_t o, int64_t i, int64_t p, DType d, Distribution dist, WeightQuant v, uint64_t s)
+      : out_features(o), in_features(i), pad(p), dtype(d), distribution(dist), variant(v), case_seed(s) {}
+
+  std::string name() const override {
+    return shape_name("o", out_features, "i", in_features, pad) + "/" + to_string(dtype) + "/" +
+           to_string(distribution) + "/" + to_string(variant) + "/" + seed_name(case_seed);
+  }
+  uint64_t seed() const override { return case_seed; }
+  int64_t work() const override { return out_features * in_features; }
+
+  CaseResult run(kernels::Backend& backend) const override {
+    CaseResult r;
+    std::vector<double> w_values =
+        generate_matrix(out_features, in_features, distribution, derive_seed(case_seed, "w"), dtype);
+    HostTensor w = make_tensor(dtype, out_features, in_features, pad, w_values);
+    HostTensor q = make_output(DType::i8, out_features, in_features, pad);
+    HostTensor scale = make_output(DType::f32, 1, out_features);
+    const uint64_t w_sum = w.checksum();
+    if (!run_kernel(r, [&] { backend.quantize_weight(w.matrix(), variant, q.mut_matrix(), scale.f32()); })) return r;
+    check_guards(r, "q", q);
+    check_guards(r, "scale", scale);
+    check_unmodified(r, "w", w_sum, w);
+
+    reference::Quantized ref = reference::quantize_weight(to_reference(w), variant);
+    std::vector<double> actual_scale = scale.to_doubles(), actual_codes = q.to_doubles();
+    const double u = unit_roundoff(DType::f32);
+    compare_within_bound(r, "scale", actual_scale, ref.scale, out_features,
+                         [&](std::size_t i) { return 2 * u * std::fabs(ref.scale[i]); });
+    // Midpoint rows have absmax 127 * 2^e: lmdeploy's and the authors' scale is then 2^e and w / scale is
+    // exact, so ties must go to even. compressed-tensors divides by 127.5, which is never exact here.
+    const bool exact_arithmetic = distribution == Distribution::midpoints && variant != WeightQuant::compressed_tensors;
+    const double code_rel = exact_arithmetic ? 0.0 : 3 * u;  // fl(scale), then fl(w / scale)
+    const CodeRule rule{Rounding::half_even, variant == WeightQuant::smoothquant ? Clamp::none : Clamp::saturate,
+                        variant == WeightQuant::compressed_tensors};
+    compare_codes(r, "q", actual_codes, ref.codes.values, ref.scaled.values, in_features, rule,
+                  [&](std::size_t i) { return code_rel * std::fabs(ref.scaled.values[i]); });
+    if (!may_be_all_zero(distribution, out_features)) check_not_all_zero(r, "q", actual_codes);
+    if (!r.failures.empty()) {
+      r.keep("w", {out_features, in_features}, w.to_doubles());
+      r.keep("expected_q", {out_features, in_features}, ref.codes.values);
+      r.keep("actual_q", {out_features, in_features}, actual_codes);
+      r.keep("expected_scale", {out_features}, ref.scale);
+      r.keep("actual_scale", {out_features}, actual_scale);
+    }
+    return r;
+  }
+};
+
+CaseList quantize_weight_table() {
+  CaseList cases;
+  auto add = [&](int64_t o, int64_t i, int64_t pad, DType d, Distribution dist, WeightQuant v, uint64_t seed) {
+    cases.push_back(std::make_unique<QuantizeWeightCase>(o, i, pad, d, dist, v, seed));
+  };
+  const WeightQuant variants[] = {WeightQuant::lmdeploy, WeightQuant::smoothquant, WeightQuant::compressed_tensors};
+  for (int64_t c : hidden_sizes())
+    for (DType d : {DType::f32, DType::f16, DType::bf16})
+      for (WeightQuant v : variants) add(c >= 4096 ? 16 : 33, c, c % 2 ? 3 : 0, d, Distribution::normal, v, 1);
+  for (Distribution dist : all_distributions())
+    for (DType d : {DType::f32, DType::f16, DType::bf16})
+      for (WeightQuant v : variants) add(65, 1025, 1, d, dist, v, 2);
+  // The LLaMA-2-7B linears: q/k/v/o (4096x4096), gate/up (11008x4096), down (4096x11008).
+  add(4096, 4096, 0, DType::f16, Distribution::normal, WeightQuant::lmdeploy, 3);
+  add(11008, 4096, 0, DType::bf16, Distribution::outlier_channels, WeightQuant::compressed_tensors, 3);
+  add(4096, 11008, 0, DType::f16, Distribution::heavy_tail, WeightQuant::smoothquant, 3);
+  return cases;
+}
+
+}  // namespace
+
+Family quantize_weight_family() { return {"quantize_weight", quantize_weight_table}; }
+
+}  // namespace smoothcheck::cases

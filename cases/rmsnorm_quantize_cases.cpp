@@ -1,0 +1,140 @@
+// Fused RMSNorm + per-token int8 quantisation (numerics.md §6, lmdeploy rms_norm_dynamic_quant):
+// f32 variance, y = w * x_hat rounded to the activation dtype, then per-token quantisation of y.
+#include <algorithm>
+#include <cmath>
+
+#include "cases/case_tables.h"
+#include "harness/case_helpers.h"
+#include "harness/compare.h"
+#include "harness/generators.h"
+
+namespace smoothcheck::cases {
+namespace {
+
+struct RmsnormQuantizeCase final : Case {
+  const int64_t tokens, hidden, pad;
+  const DType dtype;
+  const Distribution distribution;
+  const NamedActOptions options;
+  const double eps;
+  const uint64_t case_seed;
+
+  RmsnormQuantizeCase(int64_t t, int64_t c, int64_t p, DType d, Distribution dist, NamedActOptions o, double e,
+                      uint64_t s)
+      : tokens(t), hidden(c), pad(p), dtype(d), distribution(dist), options(std::move(o)), eps(e), case_seed(s) {}
+
+  std::string name() const override {
+    return shape_name("t", tokens, "c", hidden, pad) + "/" + to_string(dtype) + "/" + to_string(distribution) + "/" +
+           options.name + "/eps" + (eps == 1e-5 ? "1e-5" : "1e-6") + "/" + seed_name(case_seed);
+  }
+  uint64_t seed() const override { return case_seed; }
+  int64_t work() const override { return tokens * hidden; }
+
+  CaseResult run(kernels::Backend& backend) const override {
+    CaseResult r;
+    std::vector<double> x_values = generate_matrix(tokens, hidden, distribution, derive_seed(case_seed, "x"), dtype);
+    std::vector<double> w_values = generate_matrix(1, hidden, Distribution::normal, derive_seed(case_seed, "w"), dtype);
+    for (double& w : w_values) w = representable(1.0 + 0.25 * w, dtype);
+    HostTensor x = make_tensor(dtype, tokens, hidden, pad, x_values);
+    HostTensor w = make_tensor(dtype, 1, hidden, 0, w_values);
+    HostTensor q = make_output(DType::i8, tokens, hidden, pad);
+    HostTensor scale = make_output(DType::f32, 1, tokens);
+    const uint64_t x_sum = x.checksum(), w_sum = w.checksum();
+    if (!run_kernel(r, [&] {
+          backend.rmsnorm_quantize(x.matrix(), w.const_vector(), float(eps), options.options, q.mut_matrix(),
+                                   scale.f32());
+        }))
+      return r;
+    check_guards(r, "q", q);
+    check_guards(r, "scale", scale);
+    check_unmodified(r, "x", x_sum, x);
+    check_unmodified(r, "norm_weight", w_sum, w);
+
+    // y in exact arithmetic, before the cast to the activation dtype.
+    reference::Quantized exact = reference::rmsnorm_quantize(to_reference(x), w_values, eps, DType::f64, options.options);
+    reference::Quantized ref = reference::rmsnorm_quantize(to_reference(x), w_values, eps, dtype, options.options);
+
+    // The kernel's f32 y has relative error at most delta: the canonical sum of squares (C/32 fma steps per
+    // lane and a 5-level tree), mean, +eps, sqrt, division (half of it through the square root), then
+    // x * inv and w * (.). Its cast may therefore land on either dtype neighbour of y within delta.
+    const double u = unit_roundoff(DType::f32);
+    const double delta = (double(hidden) / 64.0 + 8.0) * u;
+    std::vector<double> y_low(exact.input.values.size()), y_high(exact.input.values.size());
+    for (std::size_t i = 0; i < y_low.size(); ++i) {
+      double y = exact.input.values[i];
+      double a = reference::round_to_dtype(y * (1 - delta), dtype), b = reference::round_to_dtype(y * (1 + delta), dtype);
+      y_low[i] = std::min(a, b);
+      y_high[i] = std::max(a, b);
+    }
+    std::vector<double> actual_scale = scale.to_doubles(), actual_codes = q.to_doubles();
+    // The scale is max |y| / 127 over the row (after the zero-row rule), rounded once.
+    std::vector<double> scale_mid(static_cast<std::size_t>(tokens)), scale_slack(static_cast<std::size_t>(tokens));
+    for (int64_t t = 0; t < tokens; ++t) {
+      double lo = 0.0, hi = 0.0;
+      for (int64_t c = 0; c < hidden; ++c) {
+        std::size_t i = std::size_t(t * hidden + c);
+        lo = std::max(lo, std::min(std::fabs(y_low[i]), std::fabs(y_high[i])));
+        hi = std::max(hi, std::max(std::fabs(y_low[i]), std::fabs(y_high[i])));
+      }
+      if (options.options.zero_row == ZeroRow::floor) {
+        lo = std::max(lo, double(options.options.absmax_floor));
+        hi = std::max(hi, double(options.options.absmax_floor));
+      }
+      scale_mid[std::size_t(t)] = (lo + hi) / 2 / 127.0;
+      scale_slack[std::size_t(t)] = (hi - lo) / 2 / 127.0 + u * hi / 127.0;
+    }
+    compare_within_bound(r, "scale", actual_scale, scale_mid, tokens,
+                         [&](std::size_t t) { return scale_slack[t]; });
+
+    // Codes against the kernel's own scale (checked just above): v = y / scale over the interval of y.
+    std::vector<double> v_mid(y_low.size()), v_slack(y_low.size()), center_codes(y_low.size());
+    const CodeRule rule{options.options.rounding, options.options.clamp, false};
+    for (int64_t t = 0; t < tokens; ++t) {
+      double s = actual_scale[std::size_t(t)];
+      for (int64_t c = 0; c < hidden; ++c) {
+        std::size_t i = std::size_t(t * hidden + c);
+        if (!(s > 0)) { v_mid[i] = 0; v_slack[i] = 0; center_codes[i] = 0; continue; }
+        double lo = y_low[i] / s, hi = y_high[i] / s;
+        v_mid[i] = (lo + hi) / 2;
+        v_slack[i] = (hi - lo) / 2 + 3 * u * std::fabs(v_mid[i]);
+        center_codes[i] = code_of(ref.input.values[i] / s, rule);
+      }
+    }
+    compare_codes(r, "q", actual_codes, center_codes, v_mid, hidden, rule, [&](std::size_t i) { return v_slack[i]; });
+    if (!may_be_all_zero(distribution, tokens)) check_not_all_zero(r, "q", actual_codes);
+    if (!r.failures.empty()) {
+      r.keep("x", {tokens, hidden}, x.to_doubles());
+      r.keep("norm_weight", {hidden}, w_values);
+      r.keep("expected_y", {tokens, hidden}, ref.input.values);
+      r.keep("expected_q", {tokens, hidden}, ref.codes.values);
+      r.keep("actual_q", {tokens, hidden}, actual_codes);
+      r.keep("expected_scale", {tokens}, ref.scale);
+      r.keep("actual_scale", {tokens}, actual_scale);
+    }
+    return r;
+  }
+};
+
+CaseList rmsnorm_quantize_table() {
+  CaseList cases;
+  auto add = [&](int64_t t, int64_t c, int64_t pad, DType d, Distribution dist, const NamedActOptions& o, double eps,
+                 uint64_t seed) {
+    cases.push_back(std::make_unique<RmsnormQuantizeCase>(t, c, pad, d, dist, o, eps, seed));
+  };
+  const NamedActOptions lmdeploy_fused{"lmdeploy_fused",
+                                       {Rounding::half_even, ScaleMath::divide, Clamp::saturate, ZeroRow::zero_scale, 0.0f}};
+  for (int64_t c : hidden_sizes())
+    for (DType d : {DType::f32, DType::f16, DType::bf16})
+      for (int64_t t : {1, 7}) add(t, c, c % 2 ? 1 : 0, d, Distribution::outlier_channels, lmdeploy_fused, 1e-5, 1);
+  for (Distribution dist : all_distributions())
+    for (const NamedActOptions& o : all_act_option_combinations())
+      for (DType d : {DType::f32, DType::bf16}) add(9, 1025, 3, d, dist, o, 1e-6, 2);
+  add(4096, 4096, 0, DType::bf16, Distribution::outlier_channels, lmdeploy_fused, 1e-5, 3);
+  return cases;
+}
+
+}  // namespace
+
+Family rmsnorm_quantize_family() { return {"rmsnorm_quantize", rmsnorm_quantize_table}; }
+
+}  // namespace smoothcheck::cases

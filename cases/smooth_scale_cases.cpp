@@ -1,0 +1,94 @@
+// The smoothing scale s from the activation and weight statistics (numerics.md §3), every recipe and alpha.
+#include <cmath>
+#include <random>
+
+#include "cases/case_tables.h"
+#include "harness/case_helpers.h"
+#include "harness/compare.h"
+#include "harness/generators.h"
+
+namespace smoothcheck::cases {
+namespace {
+
+struct SmoothScaleCase final : Case {
+  const int64_t channels;
+  const Recipe recipe;
+  const double alpha;
+  const bool zero_channels;  // some activation statistics, weight statistics and norm weights are 0
+  const uint64_t case_seed;
+
+  SmoothScaleCase(int64_t c, Recipe rec, double a, bool z, uint64_t s)
+      : channels(c), recipe(rec), alpha(a), zero_channels(z), case_seed(s) {}
+
+  std::string name() const override {
+    return "c" + std::to_string(channels) + "/" + to_string(recipe) + "/alpha" + std::to_string(int(alpha * 100)) +
+           "pct" + (zero_channels ? "/zeros" : "") + "/" + seed_name(case_seed);
+  }
+  uint64_t seed() const override { return case_seed; }
+  int64_t work() const override { return channels; }
+
+  CaseResult run(kernels::Backend& backend) const override {
+    CaseResult r;
+    // Activation statistic: absmax of outlier-channel activations; weight statistic: positive, and in
+    // (0, 1] for lmdeploy's normalised rows.
+    std::vector<double> a = generate_matrix(1, channels, Distribution::outlier_channels, derive_seed(case_seed, "a"), DType::f32);
+    std::vector<double> w = generate_positive_scales(channels, derive_seed(case_seed, "w"), false);
+    std::vector<double> norm = generate_matrix(1, channels, Distribution::normal, derive_seed(case_seed, "norm"), DType::f32);
+    for (double& v : a) v = std::fabs(v);
+    if (recipe == Recipe::lmdeploy)
+      for (double& v : w) v = double(float(v / 16.0));
+    if (zero_channels)
+      for (int64_t j = 0; j < channels; j += 5) {
+        a[std::size_t(j)] = (j % 10 == 0) ? 0.0 : a[std::size_t(j)];
+        // A zero weight statistic exists only where the recipe defines it: lmdeploy clamps w^(1-alpha),
+        // llm-compressor falls back to s = range; the authors' w is floored at 1e-5 and never 0.
+        if (recipe != Recipe::smoothquant && j % 15 == 0) w[std::size_t(j)] = 0.0;
+        norm[std::size_t(j)] = 0.0;
+      }
+    HostTensor a_t = make_tensor(DType::f32, 1, channels, 0, a), w_t = make_tensor(DType::f32, 1, channels, 0, w);
+    HostTensor norm_t = make_tensor(DType::f32, 1, channels, 0, norm);
+    HostTensor s = make_output(DType::f32, 1, channels);
+    const bool with_norm = recipe == Recipe::lmdeploy;
+    if (!run_kernel(r, [&] {
+          backend.smooth_scale(a_t.f32(), w_t.f32(), with_norm ? norm_t.f32() : nullptr, channels, recipe, float(alpha),
+                               s.f32());
+        }))
+      return r;
+    check_guards(r, "s", s);
+    reference::Vector expected = reference::smooth_scale(a, w, with_norm ? norm : reference::Vector{}, recipe, alpha);
+    std::vector<double> actual = s.to_doubles();
+    // f32 powf (< 1 ulp each), the quotient and the floors; lmdeploy adds the max*min product, its square
+    // root and the division: 16u covers both with room for powf's last-bit differences between libms.
+    const double u = unit_roundoff(DType::f32);
+    compare_within_bound(r, "s", actual, expected, channels, [&](std::size_t j) { return 16 * u * std::fabs(expected[j]); });
+    for (std::size_t j = 0; j < actual.size(); ++j)
+      if (!(actual[j] > 0)) {
+        r.fail("positive", "s[" + std::to_string(j) + "] = " + std::to_string(actual[j]) + " is not positive");
+        break;
+      }
+    if (!r.failures.empty()) {
+      r.keep("a", {channels}, a);
+      r.keep("w", {channels}, w);
+      if (with_norm) r.keep("norm_weight", {channels}, norm);
+      r.keep("expected_s", {channels}, expected);
+      r.keep("actual_s", {channels}, actual);
+    }
+    return r;
+  }
+};
+
+CaseList smooth_scale_table() {
+  CaseList cases;
+  for (Recipe rec : {Recipe::smoothquant, Recipe::lmdeploy, Recipe::llmcompressor})
+    for (double alpha : {0.0, 0.5, 0.85, 1.0})
+      for (bool zeros : {false, true})
+        for (int64_t c : {int64_t(1), int64_t(17), int64_t(4096), int64_t(11008)})
+          cases.push_back(std::make_unique<SmoothScaleCase>(c, rec, alpha, zeros && c > 1, 1));
+  return cases;
+}
+
+}  // namespace
+
+Family smooth_scale_family() { return {"smooth_scale", smooth_scale_table}; }
+
+}  // namespace smoothcheck::cases

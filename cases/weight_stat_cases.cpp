@@ -1,0 +1,97 @@
+// The weight statistic w_j over the fcs that share one input (numerics.md §2), for every recipe.
+#include <cmath>
+
+#include "cases/case_tables.h"
+#include "harness/case_helpers.h"
+#include "harness/compare.h"
+#include "harness/generators.h"
+
+namespace smoothcheck::cases {
+namespace {
+
+struct WeightStatCase final : Case {
+  const std::vector<int64_t> out_features;  // one entry per fc (q/k/v: three, gate/up: two)
+  const int64_t in_features, pad, group_size;
+  const DType dtype;
+  const Distribution distribution;
+  const Recipe recipe;
+  const uint64_t case_seed;
+
+  WeightStatCase(std::vector<int64_t> o, int64_t i, int64_t p, int64_t g, DType d, Distribution dist, Recipe rec, uint64_t s)
+      : out_features(std::move(o)), in_features(i), pad(p), group_size(g), dtype(d), distribution(dist), recipe(rec),
+        case_seed(s) {}
+
+  std::string name() const override {
+    std::string fcs = "o";
+    for (std::size_t i = 0; i < out_features.size(); ++i) fcs += (i ? "+" : "") + std::to_string(out_features[i]);
+    return fcs + "_i" + std::to_string(in_features) + (pad ? "_pad" + std::to_string(pad) : "") + "/" +
+           to_string(dtype) + "/" + to_string(distribution) + "/" + to_string(recipe) +
+           (group_size ? "/group" + std::to_string(group_size) : "") + "/" + seed_name(case_seed);
+  }
+  uint64_t seed() const override { return case_seed; }
+  int64_t work() const override {
+    int64_t rows = 0;
+    for (int64_t o : out_features) rows += o;
+    return rows * in_features;
+  }
+
+  CaseResult run(kernels::Backend& backend) const override {
+    CaseResult r;
+    std::vector<HostTensor> fcs;
+    std::vector<kernels::ConstMatrix> views;
+    std::vector<reference::Matrix> ref_fcs;
+    int64_t total_rows = 0;
+    for (std::size_t f = 0; f < out_features.size(); ++f) {
+      fcs.push_back(make_tensor(dtype, out_features[f], in_features, pad,
+                                generate_matrix(out_features[f], in_features, distribution,
+                                                derive_seed(case_seed, "w" + std::to_string(f)), dtype)));
+      total_rows += out_features[f];
+    }
+    for (const HostTensor& t : fcs) {
+      views.push_back(t.matrix());
+      ref_fcs.push_back(to_reference(t));
+    }
+    HostTensor w = make_output(DType::f32, 1, in_features);
+    if (!run_kernel(r, [&] { backend.weight_stat(views.data(), int(views.size()), recipe, group_size, w.f32()); }))
+      return r;
+    check_guards(r, "w", w);
+    reference::Vector expected = reference::weight_stat(ref_fcs, recipe, group_size);
+    std::vector<double> actual = w.to_doubles();
+    // smoothquant and llmcompressor select a maximum (and double it): one rounding at most, for the
+    // 1e-5 floor's own f32 rounding. lmdeploy averages total_rows ratios, each one division: a sum of
+    // positive terms, within gamma_rows, plus the division and the mean.
+    const double u = unit_roundoff(DType::f32);
+    const double rel = recipe == Recipe::lmdeploy ? (double(total_rows) + 3) * u : 2 * u;
+    compare_within_bound(r, "w", actual, expected, in_features, [&](std::size_t j) { return rel * std::fabs(expected[j]); });
+    check_not_all_zero(r, "w", actual);
+    if (!r.failures.empty()) {
+      r.keep("expected_w", {in_features}, expected);
+      r.keep("actual_w", {in_features}, actual);
+      for (std::size_t f = 0; f < fcs.size(); ++f)
+        r.keep("fc" + std::to_string(f), {out_features[f], in_features}, ref_fcs[f].values);
+    }
+    return r;
+  }
+};
+
+CaseList weight_stat_table() {
+  CaseList cases;
+  auto add = [&](std::vector<int64_t> o, int64_t i, int64_t pad, int64_t g, DType d, Distribution dist, Recipe rec,
+                 uint64_t seed) { cases.push_back(std::make_unique<WeightStatCase>(std::move(o), i, pad, g, d, dist, rec, seed)); };
+  const Recipe recipes[] = {Recipe::smoothquant, Recipe::lmdeploy, Recipe::llmcompressor};
+  for (int64_t c : hidden_sizes())
+    for (Recipe rec : recipes) add({c >= 4096 ? 8 : 24}, c, c % 2 ? 1 : 0, 0, DType::f16, Distribution::outlier_channels, rec, 1);
+  for (Distribution dist : all_distributions())
+    for (DType d : {DType::f32, DType::f16, DType::bf16})
+      for (Recipe rec : recipes) add({64, 32, 32}, 1025, 3, 0, d, dist, rec, 2);  // q, k, v under GQA
+  // lmdeploy's group_size reshapes rows into groups of channels before normalising.
+  for (int64_t g : {32, 128}) add({48, 16}, 1024, 0, g, DType::bf16, Distribution::normal, Recipe::lmdeploy, 3);
+  add({4096, 4096, 4096}, 4096, 0, 0, DType::f16, Distribution::normal, Recipe::lmdeploy, 4);  // LLaMA-2-7B q/k/v
+  return cases;
+}
+
+}  // namespace
+
+Family weight_stat_family() { return {"weight_stat", weight_stat_table}; }
+
+}  // namespace smoothcheck::cases

@@ -1,0 +1,40 @@
+// Small pieces every case family uses: moving tensors between the kernel's layout and the reference's,
+// running a kernel with its failures turned into outcomes, and names that print every parameter.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "harness/host_tensor.h"
+#include "harness/outcome.h"
+#include "reference/reference.h"
+
+namespace smoothcheck {
+
+reference::Matrix to_reference(const HostTensor& t);
+reference::Vector to_reference_vector(const HostTensor& t);  // all elements, row-major
+HostTensor make_tensor(DType dtype, int64_t rows, int64_t cols, int64_t pad, const std::vector<double>& values);
+HostTensor make_output(DType dtype, int64_t rows, int64_t cols, int64_t pad = 0);  // poisoned
+
+// Runs the kernel; UnsupportedArguments (a documented limit of that implementation) waives the case with
+// its message; any other exception becomes Outcome::kernel_error with its message.
+bool run_kernel(CaseResult& r, const std::function<void()>& kernel);
+
+// "t17_c1025" or "t17_c1025_pad3".
+std::string shape_name(const char* rows_tag, int64_t rows, const char* cols_tag, int64_t cols, int64_t pad);
+std::string seed_name(uint64_t seed);
+
+// The activation-quantisation option sets named after the implementation they match (numerics.md §6).
+struct NamedActOptions {
+  std::string name;
+  ActQuantOptions options;
+};
+NamedActOptions preset_vllm_dynamic();   // half even, x * (127/absmax), saturate, zero row -> 0
+NamedActOptions preset_trtllm();         // as vLLM, row max starting at 1e-6
+NamedActOptions preset_lmdeploy_triton();  // half away, x / scale, absmax floor 1e-7, no clamp
+NamedActOptions preset_vllm_static();    // half even, x / scale, saturate
+// Every combination of rounding x math x clamp x zero-row rule (floor 1e-6), named by its parts.
+std::vector<NamedActOptions> all_act_option_combinations();
+
+}  // namespace smoothcheck

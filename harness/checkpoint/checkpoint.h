@@ -1,0 +1,50 @@
+// One interface over every stored layout smoothcheck reads: a checkpoint lists tensor names and
+// returns a tensor by its Hugging Face name, as a CPU LibTorch tensor in its stored dtype.
+// Opening validates what can be validated without reading tensor data (headers, indexes, shard
+// names); reading a tensor returns a fresh contiguous tensor the caller owns.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "harness/checkpoint/llama_config.h"
+#include "harness/checkpoint/tensor_info.h"
+
+namespace smoothcheck::checkpoint {
+
+enum class CheckpointFormat { safetensors, safetensors_sharded, torch_bin, torch_bin_sharded, llama2c };
+const char* to_string(CheckpointFormat f);
+
+class Checkpoint {
+ public:
+  virtual ~Checkpoint() = default;
+
+  virtual CheckpointFormat format() const = 0;
+  // The file opened: the .safetensors / .bin file, or the index of a sharded checkpoint.
+  virtual const std::filesystem::path& location() const = 0;
+  virtual std::vector<std::string> tensor_names() const = 0;  // sorted
+  virtual bool contains(const std::string& name) const = 0;
+  // dtype and shape; cheap for every format but .bin, where it loads the tensor's shard.
+  virtual TensorInfo info(const std::string& name) const = 0;
+  // Throws CheckpointError naming the file and tensor when it is absent or of an unsupported dtype.
+  virtual at::Tensor tensor(const std::string& name) const = 0;
+
+  // metadata.total_size of a sharded checkpoint's index, when it states one.
+  virtual std::optional<std::uint64_t> declared_total_size() const { return std::nullopt; }
+  // The model configuration the file itself implies (llama2.c headers do); nullopt otherwise.
+  virtual std::optional<LlamaConfig> embedded_config() const { return std::nullopt; }
+};
+
+std::unique_ptr<Checkpoint> open_safetensors(const std::filesystem::path& file);
+std::unique_ptr<Checkpoint> open_safetensors_index(const std::filesystem::path& index_json);
+std::unique_ptr<Checkpoint> open_torch_bin(const std::filesystem::path& file);
+std::unique_ptr<Checkpoint> open_torch_bin_index(const std::filesystem::path& index_json);
+std::unique_ptr<Checkpoint> open_llama2c(const std::filesystem::path& file);
+
+}  // namespace smoothcheck::checkpoint

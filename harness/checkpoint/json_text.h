@@ -1,0 +1,29 @@
+// JSON parsing for checkpoint metadata (safetensors headers, shard indexes, config.json) with the
+// limits an untrusted file needs: a nesting depth cap (a header is at most three levels deep; a
+// deeply nested one is an attack or corruption, not a checkpoint) and refusal of duplicate keys,
+// which nlohmann::json would otherwise resolve silently to the last value.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace smoothcheck::checkpoint {
+
+// Parses text[0, size). `what` names the document in messages ("safetensors header", "config.json").
+// Throws CheckpointError(file, ...) for malformed JSON, nesting deeper than max_depth containers,
+// or a key repeated within one object (the message names the key).
+nlohmann::json parse_json_limited(const char* text, std::size_t size, const std::filesystem::path& file,
+                                  const std::string& what, int max_depth);
+
+// Reads a whole JSON file of at most max_bytes and parses it as above.
+nlohmann::json read_json_file(const std::filesystem::path& file, const std::string& what, int max_depth,
+                              std::uint64_t max_bytes = 64ull << 20);
+
+// JSON value kind for messages: "a string", "an array", ...
+std::string json_kind(const nlohmann::json& j);
+
+}  // namespace smoothcheck::checkpoint

@@ -1,0 +1,167 @@
+#include "harness/checkpoint/safetensors_reader.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <set>
+
+#include "harness/checkpoint/checkpoint_error.h"
+#include "harness/checkpoint/dtype_names.h"
+#include "harness/checkpoint/json_text.h"
+
+namespace smoothcheck::checkpoint {
+
+std::string shape_string(const std::vector<std::int64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+namespace {
+
+using json = nlohmann::json;
+
+std::uint64_t read_u64_le(const std::uint8_t* p) {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+// A JSON integer that is >= 0, as u64; floats ("2.0") and negatives are refused, as upstream does.
+bool as_unsigned(const json& j, std::uint64_t& out) {
+  if (j.is_number_unsigned()) {
+    out = j.get<std::uint64_t>();
+    return true;
+  }
+  if (j.is_number_integer() && j.get<std::int64_t>() >= 0) {
+    out = static_cast<std::uint64_t>(j.get<std::int64_t>());
+    return true;
+  }
+  return false;
+}
+
+SafetensorsEntry parse_entry(const std::filesystem::path& file, const std::string& name, const json& v,
+                             std::uint64_t data_size) {
+  if (!v.is_object()) throw CheckpointError(file, name, "header entry is " + json_kind(v) + ", not an object");
+  for (const auto& [key, _] : v.items())
+    if (key != "dtype" && key != "shape" && key != "data_offsets")
+      throw CheckpointError(file, name, "unexpected field '" + key + "' in header entry");
+  for (const char* key : {"dtype", "shape", "data_offsets"})
+    if (!v.contains(key)) throw CheckpointError(file, name, std::string("header entry lacks '") + key + "'");
+
+  SafetensorsEntry e;
+  e.name = name;
+
+  const json& dt = v["dtype"];
+  if (!dt.is_string()) throw CheckpointError(file, name, "dtype is " + json_kind(dt) + ", not a string");
+  const std::string dts = dt.get<std::string>();
+  auto dtype = dtype_from_safetensors(dts);
+  if (!dtype) {
+    if (is_other_safetensors_dtype(dts))
+      throw CheckpointError(file, name, "unsupported dtype '" + dts + "' (smoothcheck reads F32, F16, BF16, I8, I32, F64)");
+    throw CheckpointError(file, name, "unknown dtype '" + dts + "'");
+  }
+  e.info.dtype = *dtype;
+
+  const json& shape = v["shape"];
+  if (!shape.is_array()) throw CheckpointError(file, name, "shape is " + json_kind(shape) + ", not an array");
+  // The element count is accumulated in u64 with an explicit overflow check, then multiplied by the
+  // element size with another: a shape like [2^32, 2^32, 16] must fail here, not wrap to a small
+  // byte count that happens to match the offsets.
+  std::uint64_t bytes = dtype_size(*dtype);
+  for (const json& d : shape) {
+    std::uint64_t dim = 0;
+    if (!as_unsigned(d, dim))
+      throw CheckpointError(file, name, "shape " + shape.dump() + " holds " + d.dump() + ", not a non-negative integer");
+    if (dim > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
+        __builtin_mul_overflow(bytes, dim, &bytes))
+      throw CheckpointError(file, name, "shape " + shape.dump() + " overflows 64 bits when multiplied out");
+    e.info.shape.push_back(static_cast<std::int64_t>(dim));
+  }
+  e.info.nbytes = bytes;
+
+  const json& off = v["data_offsets"];
+  if (!off.is_array() || off.size() != 2 || !as_unsigned(off[0], e.begin) || !as_unsigned(off[1], e.end))
+    throw CheckpointError(file, name, "data_offsets " + off.dump() + " is not two non-negative integers [begin, end]");
+  if (e.end < e.begin)
+    throw CheckpointError(file, name, "data_offsets " + off.dump() + " ends before it begins");
+  if (e.end - e.begin != bytes)
+    throw CheckpointError(file, name, "data_offsets " + off.dump() + " hold " + std::to_string(e.end - e.begin) +
+                                          " bytes, but " + safetensors_name(*dtype) + " shape " + shape.dump() +
+                                          " needs " + std::to_string(bytes));
+  if (e.end > data_size)
+    throw CheckpointError(file, name, "data_offsets " + off.dump() + " lie outside the data section of " +
+                                          std::to_string(data_size) + " bytes");
+  return e;
+}
+
+}  // namespace
+
+SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path) {
+  const std::uint64_t size = file_.size();
+  if (size < 8)
+    throw CheckpointError(path, "truncated header: the file has " + std::to_string(size) +
+                                    " bytes, fewer than the 8-byte header length");
+  const std::uint64_t n = read_u64_le(file_.data());
+  if (n > size - 8)
+    throw CheckpointError(path, "header length " + std::to_string(n) + " exceeds the " + std::to_string(size - 8) +
+                                    " bytes that follow it in the file");
+  if (n > kMaxSafetensorsHeaderBytes)
+    throw CheckpointError(path, "header length " + std::to_string(n) + " exceeds the limit of " +
+                                    std::to_string(kMaxSafetensorsHeaderBytes) + " bytes");
+  if (n < 2) throw CheckpointError(path, "header length " + std::to_string(n) + " is too small to hold a JSON object");
+  data_start_ = 8 + n;
+  const std::uint64_t data_size = size - data_start_;
+
+  const json header = parse_json_limited(reinterpret_cast<const char*>(file_.data() + 8), n, path,
+                                         "safetensors header", kMaxSafetensorsHeaderDepth);
+  if (!header.is_object())
+    throw CheckpointError(path, "safetensors header is " + json_kind(header) + ", not an object");
+
+  for (const auto& [key, value] : header.items()) {
+    if (key == "__metadata__") {
+      if (!value.is_object())
+        throw CheckpointError(path, "__metadata__ is " + json_kind(value) + ", not an object of strings");
+      for (const auto& [mk, mv] : value.items()) {
+        if (!mv.is_string())
+          throw CheckpointError(path, "__metadata__ value for '" + mk + "' is " + json_kind(mv) + ", not a string");
+        metadata_[mk] = mv.get<std::string>();
+      }
+      continue;
+    }
+    if (key.empty()) throw CheckpointError(path, "header has a tensor with an empty name");
+    entries_.push_back(parse_entry(path, key, value, data_size));
+  }
+
+  // Overlap check on the ranges sorted by start; empty tensors (begin == end) overlap nothing.
+  // Gaps between ranges are tolerated (upstream refuses them; they are harmless to a reader).
+  std::vector<const SafetensorsEntry*> by_offset;
+  for (const auto& e : entries_)
+    if (e.end > e.begin) by_offset.push_back(&e);
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const SafetensorsEntry* a, const SafetensorsEntry* b) { return a->begin < b->begin; });
+  for (std::size_t i = 1; i < by_offset.size(); ++i) {
+    const auto* prev = by_offset[i - 1];
+    const auto* cur = by_offset[i];
+    if (cur->begin < prev->end)
+      throw CheckpointError(path, cur->name,
+                            "data_offsets [" + std::to_string(cur->begin) + ", " + std::to_string(cur->end) +
+                                "] overlap those of '" + prev->name + "' [" + std::to_string(prev->begin) + ", " +
+                                std::to_string(prev->end) + "]");
+  }
+  // nlohmann::json's object is a std::map, so entries_ is already sorted by name.
+}
+
+const SafetensorsEntry* SafetensorsFile::find(const std::string& name) const {
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), name,
+                             [](const SafetensorsEntry& e, const std::string& n) { return e.name < n; });
+  return (it != entries_.end() && it->name == name) ? &*it : nullptr;
+}
+
+void SafetensorsFile::copy_to(const std::string& name, void* dst) const {
+  const SafetensorsEntry* e = find(name);
+  if (e == nullptr) throw CheckpointError(path(), name, "no such tensor in this file");
+  if (e->info.nbytes > 0) std::memcpy(dst, bytes(*e), e->info.nbytes);
+}
+
+}  // namespace smoothcheck::checkpoint

@@ -1,0 +1,139 @@
+#include "harness/command_run.h"
+
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cases/case_tables.h"
+#include "harness/backends.h"
+#include "harness/case_runner.h"
+#include "harness/repro_writer.h"
+#include "harness/run_info.h"
+
+namespace smoothcheck {
+
+namespace {
+
+const char* kUsage = R"(usage: smoothcheck run [--backend NAME]... [--filter PATTERN] [--json FILE]
+                        [--repro-dir DIR] [--list] [--verbose]
+
+Runs the built-in case tables of every kernel family on a backend beside the float64 reference and
+prints, per family and backend, how many cases passed, were incorrect, raised a kernel error or were
+waived (with the reason). Exits 1 when any case is incorrect or raised a kernel error.
+
+  --backend NAME     cpu (default), cpu-scalar, cpu-avx2, cuda, cuda-cublaslt, or all; may repeat
+  --filter PATTERN   only cases whose "family/case" name contains PATTERN (or matches it as a glob
+                     with * and ?), e.g. --filter 'quantize_per_token/*bf16*'
+  --json FILE        also write the results as a versioned JSON document (schema smoothcheck.results/1)
+  --repro-dir DIR    where failing cases write their repro folder (default: smoothcheck-repro)
+  --list             print the case names and exit
+  --verbose          print every case, not only the failing ones
+)";
+
+struct Tally {
+  int passed = 0, incorrect = 0, kernel_error = 0, waived = 0;
+  std::string waive_reason;
+};
+
+}  // namespace
+
+int command_run(int argc, char** argv) {
+  std::vector<std::string> backends;
+  RunOptions options;
+  options.repro_dir = "smoothcheck-repro";
+  std::string json_path;
+  bool list = false, verbose = false;
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](const char* flag) -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(std::string(flag) + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--help" || arg == "-h") { std::cout << kUsage; return 0; }
+    else if (arg == "--backend") backends.push_back(value("--backend"));
+    else if (arg == "--filter") options.filter = value("--filter");
+    else if (arg == "--json") json_path = value("--json");
+    else if (arg == "--repro-dir") options.repro_dir = value("--repro-dir");
+    else if (arg == "--list") list = true;
+    else if (arg == "--verbose") verbose = true;
+    else throw std::invalid_argument("unknown argument '" + arg + "'\n" + kUsage);
+  }
+  if (backends.empty()) backends.push_back("cpu");
+  if (backends.size() == 1 && backends[0] == "all") backends = backend_names();
+
+  std::vector<Family> families = cases::all_families();
+  if (list) {
+    for (const Family& f : families)
+      for (const auto& c : f.cases())
+        if (matches_filter(f.name + "/" + c->name(), options.filter)) std::cout << f.name << "/" << c->name() << "\n";
+    return 0;
+  }
+
+  nlohmann::json cases_json = nlohmann::json::array();
+  std::map<std::pair<std::string, std::string>, Tally> tallies;  // (family, backend)
+  std::vector<std::string> order;
+  bool any_bad = false;
+  for (const std::string& backend_name : backends) {
+    auto backend = make_backend(backend_name);
+    run_families(families, *backend, options, [&](const CaseReport& report) {
+      Tally& t = tallies[{report.family, backend_name}];
+      const CaseResult& res = report.result;
+      switch (res.outcome) {
+        case Outcome::passed: ++t.passed; break;
+        case Outcome::incorrect: ++t.incorrect; break;
+        case Outcome::kernel_error: ++t.kernel_error; break;
+        case Outcome::waived: ++t.waived; t.waive_reason = res.reason; break;
+        case Outcome::not_verified: break;
+      }
+      bool bad = res.outcome == Outcome::incorrect || res.outcome == Outcome::kernel_error;
+      any_bad = any_bad || bad;
+      if (bad || verbose) {
+        std::cout << to_string(res.outcome) << "  " << backend_name << "  " << report.family << "/" << report.case_name << "\n";
+        for (const std::string& f : res.failures) std::cout << "    " << f << "\n";
+        if (!res.reason.empty() && res.outcome != Outcome::waived) std::cout << "    " << res.reason << "\n";
+        if (!report.repro_path.empty()) std::cout << "    repro: " << report.repro_path << "\n";
+      }
+      cases_json.push_back({{"family", report.family},
+                            {"case", report.case_name},
+                            {"backend", backend_name},
+                            {"outcome", to_string(res.outcome)},
+                            {"failures", res.failures},
+                            {"notes", res.notes},
+                            {"reason", res.reason},
+                            {"metrics", res.metrics},
+                            {"repro", report.repro_path}});
+    });
+  }
+
+  std::printf("\n%-22s %-14s %8s %10s %13s %7s\n", "family", "backend", "passed", "incorrect", "kernel_error", "waived");
+  Tally total;
+  for (const auto& [key, t] : tallies) {
+    std::printf("%-22s %-14s %8d %10d %13d %7d%s\n", key.first.c_str(), key.second.c_str(), t.passed, t.incorrect,
+                t.kernel_error, t.waived, t.waived ? ("  (waived: " + t.waive_reason + ")").c_str() : "");
+    total.passed += t.passed; total.incorrect += t.incorrect; total.kernel_error += t.kernel_error; total.waived += t.waived;
+  }
+  std::printf("%-22s %-14s %8d %10d %13d %7d\n", "total", "", total.passed, total.incorrect, total.kernel_error, total.waived);
+
+  if (!json_path.empty()) {
+    nlohmann::json doc = {{"schema", "smoothcheck.results/1"},
+                          {"command", "run"},
+                          {"run", run_info()},
+                          {"filter", options.filter},
+                          {"backends", backends},
+                          {"totals",
+                           {{"passed", total.passed},
+                            {"incorrect", total.incorrect},
+                            {"kernel_error", total.kernel_error},
+                            {"waived", total.waived}}},
+                          {"cases", cases_json}};
+    write_file_atomically(json_path, doc.dump(1) + "\n");
+    std::cout << "results written to " << json_path << "\n";
+  }
+  return any_bad ? 1 : 0;
+}
+
+}  // namespace smoothcheck

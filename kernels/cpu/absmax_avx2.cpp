@@ -1,0 +1,48 @@
+#include "kernels/cpu/avx2_kernels.h"
+#include "kernels/cpu/dtype_io_avx2.h"
+
+namespace smoothcheck::kernels::cpu::avx2 {
+namespace {
+
+template <class IO>
+float absmax(const typename IO::storage* x, const float* recip, int64_t n) {
+  __m256 m0 = _mm256_setzero_ps(), m1 = _mm256_setzero_ps();
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    __m256 v0 = IO::load(x + j), v1 = IO::load(x + j + 8);
+    if (recip) {
+      v0 = _mm256_mul_ps(v0, _mm256_loadu_ps(recip + j));
+      v1 = _mm256_mul_ps(v1, _mm256_loadu_ps(recip + j + 8));
+    }
+    m0 = _mm256_max_ps(abs_ps(v0), m0);
+    m1 = _mm256_max_ps(abs_ps(v1), m1);
+  }
+  for (; j < n; j += 8) {
+    const int64_t k = n - j < 8 ? n - j : 8;
+    __m256 v = load_partial<IO>(x + j, k);  // padded lanes are +0: they never raise the maximum
+    if (recip) {
+      float r[8] = {};
+      std::memcpy(r, recip + j, std::size_t(k) * sizeof(float));
+      v = _mm256_mul_ps(v, _mm256_loadu_ps(r));
+    }
+    m0 = _mm256_max_ps(abs_ps(v), m0);
+  }
+  __m256 m = _mm256_max_ps(m0, m1);
+  __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+  return _mm_cvtss_f32(h);
+}
+
+}  // namespace
+
+float absmax_row(const void* x, DType t, const float* recip, int64_t n) {
+  float result = 0.0f;
+  visit_float(t, [&](auto io) {
+    using IO = decltype(io);
+    result = absmax<IO>(static_cast<const typename IO::storage*>(x), recip, n);
+  });
+  return result;
+}
+
+}  // namespace smoothcheck::kernels::cpu::avx2

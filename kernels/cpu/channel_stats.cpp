@@ -1,0 +1,76 @@
+// numerics.md §1: per-channel absmax, min, max, sum and abssum over the tokens of one batch.
+// Threads own column blocks and walk every row in order, so each channel's sums are accumulated in
+// token order on either ISA. Sums accumulate in double and round to float once at the end.
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernels/cpu/avx2_kernels.h"
+#include "kernels/cpu/cpu_backend_impl.h"
+#include "kernels/cpu/dtype_io.h"
+#include "kernels/cpu/parallel_for.h"
+#include "kernels/cpu/validate.h"
+
+namespace smoothcheck::kernels {
+namespace {
+
+// The comparisons are written as maxps/minps evaluate them (second operand unless the first wins), so
+// both ISAs keep the same zero sign.
+template <class IO>
+void channel_stats_block(const void* x, int64_t rows, int64_t row_stride, int64_t n, float* absmax, float* min,
+                         float* max, double* sum, double* abssum) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const auto* row = static_cast<const typename IO::storage*>(x) + r * row_stride;
+    for (int64_t j = 0; j < n; ++j) {
+      float v = IO::load(row + j);
+      float a = std::fabs(v);
+      absmax[j] = a > absmax[j] ? a : absmax[j];
+      min[j] = v < min[j] ? v : min[j];
+      max[j] = v > max[j] ? v : max[j];
+      sum[j] += double(v);
+      abssum[j] += double(a);
+    }
+  }
+}
+
+}  // namespace
+
+void CpuBackend::channel_stats(ConstMatrix x, ChannelStatsOut out) {
+  cpu::check_matrix(x, "channel_stats", "x", cpu::kFloatDtypes);
+  if (x.rows == 0 || x.cols == 0) return;
+  const int64_t cols = x.cols;
+  // Padded to whole 8-lane vectors: the AVX2 loop updates every lane of its last vector.
+  const std::size_t padded = std::size_t((cols + 7) / 8 * 8);
+  std::vector<float> absmax(padded, 0.0f), min(padded, std::numeric_limits<float>::infinity()),
+      max(padded, -std::numeric_limits<float>::infinity());
+  std::vector<double> sum(padded, 0.0), abssum(padded, 0.0);
+
+  constexpr int64_t kBlock = 256;  // columns per task: 7 accumulator arrays of 256 stay in L1
+  const int64_t blocks = (cols + kBlock - 1) / kBlock;
+  const int64_t esize = int64_t(dtype_size(x.dtype));
+  cpu::parallel_for(blocks, cpu::grain_for_bytes(x.rows * kBlock * esize), threads(), [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t c0 = b * kBlock, n = std::min(kBlock, cols - c0);
+      const void* base = static_cast<const char*>(x.data) + c0 * esize;
+      if (use_avx2()) {
+        cpu::avx2::channel_stats_block(base, x.dtype, x.rows, x.row_stride, n, &absmax[c0], &min[c0], &max[c0],
+                                       &sum[c0], &abssum[c0]);
+      } else {
+        cpu::visit_float_dtype(x.dtype, [&](auto io) {
+          channel_stats_block<decltype(io)>(base, x.rows, x.row_stride, n, &absmax[c0], &min[c0], &max[c0],
+                                            &sum[c0], &abssum[c0]);
+        });
+      }
+    }
+  });
+
+  for (int64_t j = 0; j < cols; ++j) {
+    if (out.absmax) out.absmax[j] = absmax[j];
+    if (out.min) out.min[j] = min[j];
+    if (out.max) out.max[j] = max[j];
+    if (out.sum) out.sum[j] = float(sum[j]);
+    if (out.abssum) out.abssum[j] = float(abssum[j]);
+  }
+}
+
+}  // namespace smoothcheck::kernels

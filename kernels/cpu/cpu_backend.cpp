@@ -1,0 +1,43 @@
+#include <thread>
+
+#include "kernels/cpu/cpu_backend_impl.h"
+
+namespace smoothcheck::kernels {
+
+bool cpu_supports_avx2() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#else
+  return false;  // the *_avx2.cpp files are x86-64 only; see CMakeLists.txt
+#endif
+}
+
+CpuBackend::CpuBackend(const CpuBackendOptions& options) {
+  switch (options.isa) {
+    case CpuIsa::best: isa_ = cpu_supports_avx2() ? CpuIsa::avx2 : CpuIsa::scalar; break;
+    case CpuIsa::scalar: isa_ = CpuIsa::scalar; break;
+    case CpuIsa::avx2:
+      if (!cpu_supports_avx2()) throw KernelError("cpu: the AVX2 path needs AVX2, FMA and F16C, which this CPU lacks");
+      isa_ = CpuIsa::avx2;
+      break;
+    default: throw KernelError("cpu: unknown CpuIsa value");
+  }
+  if (options.threads < 0) throw KernelError("cpu: threads must be >= 0 (0: one per hardware thread)");
+  threads_ = options.threads;
+  if (threads_ == 0) threads_ = int(std::thread::hardware_concurrency());
+  if (threads_ <= 0) threads_ = 1;
+}
+
+std::string CpuBackend::name() const { return isa_ == CpuIsa::avx2 ? "cpu-avx2" : "cpu-scalar"; }
+
+bool CpuBackend::available(std::string* why_not) const {
+  if (why_not) why_not->clear();
+  return true;  // the constructor refused an unsupported ISA
+}
+
+std::unique_ptr<Backend> make_cpu_backend(const CpuBackendOptions& options) {
+  return std::make_unique<CpuBackend>(options);
+}
+
+}  // namespace smoothcheck::kernels

@@ -1,0 +1,124 @@
+// Eight-wide element access and the int8 store for the *_avx2.cpp files: F16C for f16, bit shifts for
+// bf16, each the vector form of the numerics.h conversion (tests/cases/cpu check them bit for bit).
+// Everything here has internal linkage (anonymous namespace), so no AVX2 copy can leak into the
+// portable path through the linker. Include from *_avx2.cpp files only.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/options.h"
+
+namespace smoothcheck::kernels::cpu::avx2 {
+namespace {
+
+template <DType T>
+struct Io;
+
+template <>
+struct Io<DType::f32> {
+  using storage = float;
+  static __m256 load(const storage* p) { return _mm256_loadu_ps(p); }
+  static void store(storage* p, __m256 v) { _mm256_storeu_ps(p, v); }
+  static __m256 round_trip(__m256 v) { return v; }
+};
+
+template <>
+struct Io<DType::f16> {
+  using storage = uint16_t;
+  static __m256 load(const storage* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+  static __m128i to_bits(__m256 v) { return _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static void store(storage* p, __m256 v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), to_bits(v)); }
+  static __m256 round_trip(__m256 v) { return _mm256_cvtph_ps(to_bits(v)); }
+};
+
+template <>
+struct Io<DType::bf16> {
+  using storage = uint16_t;
+  static __m256 from_bits(__m128i h) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)); }
+  static __m256 load(const storage* p) { return from_bits(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+  // numerics::float_to_bf16: round to nearest even by adding 0x7fff + lsb; NaN -> (bits >> 16) | 0x40.
+  static __m128i to_bits(__m256 v) {
+    __m256i u = _mm256_castps_si256(v);
+    __m256i abs = _mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff));
+    __m256i is_nan = _mm256_cmpgt_epi32(abs, _mm256_set1_epi32(0x7f800000));
+    __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+    __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff))), 16);
+    __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
+    __m256i r = _mm256_blendv_epi8(rounded, quiet, is_nan);
+    __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(r, r), 0x08);  // qwords 0, 2
+    return _mm256_castsi256_si128(packed);
+  }
+  static void store(storage* p, __m256 v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), to_bits(v)); }
+  static __m256 round_trip(__m256 v) { return from_bits(to_bits(v)); }
+};
+
+// The first n (< 8) elements through a zero-padded buffer; lanes n..7 read as +0.
+template <class IO>
+__m256 load_partial(const typename IO::storage* p, int64_t n) {
+  typename IO::storage buf[8] = {};
+  std::memcpy(buf, p, std::size_t(n) * sizeof buf[0]);
+  return IO::load(buf);
+}
+template <class IO>
+void store_partial(typename IO::storage* p, __m256 v, int64_t n) {
+  typename IO::storage buf[8];
+  IO::store(buf, v);
+  std::memcpy(p, buf, std::size_t(n) * sizeof buf[0]);
+}
+
+inline __m256 abs_ps(__m256 v) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v); }
+
+// rintf.
+inline __m256 round_half_even(__m256 v) { return _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+// roundf: trunc(v), plus sign(v) when the exact fraction v - trunc(v) is at least one half.
+inline __m256 round_half_away(__m256 v) {
+  __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  __m256 frac = abs_ps(_mm256_sub_ps(v, t));
+  __m256 step = _mm256_or_ps(_mm256_and_ps(v, _mm256_set1_ps(-0.0f)), _mm256_set1_ps(1.0f));
+  __m256 up = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+  return _mm256_blendv_ps(t, _mm256_add_ps(t, step), up);
+}
+inline __m256 round_with(__m256 v, Rounding r) {
+  return r == Rounding::half_even ? round_half_even(v) : round_half_away(v);
+}
+
+// Low bytes of eight int32 lanes, in order, in the low 8 bytes of the result.
+inline __m128i low_bytes(__m256i i) {
+  const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,  //
+                                        0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  __m256i b = _mm256_shuffle_epi8(i, pick);
+  return _mm_unpacklo_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+}
+
+// numerics::store_int8 of eight rounded values. saturate: fminf(fmaxf(v, -128), 127) (maxps returns
+// its second operand for NaN, as fmaxf drops the NaN); none: cvtps2dq (NaN and out-of-range give
+// INT32_MIN, as the scalar code spells out) and the low byte.
+inline __m128i store_int8(__m256 rounded, Clamp clamp) {
+  if (clamp == Clamp::saturate) {
+    __m256 c = _mm256_min_ps(_mm256_max_ps(rounded, _mm256_set1_ps(-128.0f)), _mm256_set1_ps(127.0f));
+    return low_bytes(_mm256_cvttps_epi32(c));
+  }
+  return low_bytes(_mm256_cvtps_epi32(rounded));
+}
+inline void store8_int8(int8_t* q, __m128i bytes) { _mm_storel_epi64(reinterpret_cast<__m128i*>(q), bytes); }
+inline void store_partial_int8(int8_t* q, __m128i bytes, int64_t n) {
+  alignas(16) int8_t buf[16];
+  _mm_store_si128(reinterpret_cast<__m128i*>(buf), bytes);
+  std::memcpy(q, buf, std::size_t(n));
+}
+
+// Calls fn(Io<T>{}) for a floating dtype (validated by the caller).
+template <class Fn>
+void visit_float(DType t, Fn&& fn) {
+  switch (t) {
+    case DType::f16: fn(Io<DType::f16>{}); break;
+    case DType::bf16: fn(Io<DType::bf16>{}); break;
+    default: fn(Io<DType::f32>{}); break;
+  }
+}
+
+}  // namespace
+}  // namespace smoothcheck::kernels::cpu::avx2

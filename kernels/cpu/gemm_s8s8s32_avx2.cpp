@@ -1,0 +1,167 @@
+// The AVX2 int8 GEMM pieces (GotoBLAS structure, driven by gemm_s8s8s32.cpp): int8 -> int16 panel
+// packing, a 6x16 microkernel on vpmaddwd, and the fused epilogue.
+//
+// vpmaddwd multiplies sign-extended int16 pairs and adds each pair into an int32 exactly
+// (|a0*b0 + a1*b1| <= 2 * 128 * 128), so the accumulators are exact while K * 128 * 128 < 2^31.
+// vpmaddubsw is not used: it saturates its int16 pair sums (255 * 127 * 2 > 32767).
+#include "kernels/cpu/avx2_kernels.h"
+#include "kernels/cpu/dtype_io_avx2.h"
+
+namespace smoothcheck::kernels::cpu::avx2 {
+namespace {
+
+// Rows [row0, row1) and pairs [p0, pairs) of a panel of `width` rows, element by element.
+void pack_scalar(const int8_t* src, int64_t ld, int64_t count, int64_t k, int width, int64_t row0, int64_t row1,
+                 int64_t p0, int64_t pairs, int16_t* dst) {
+  for (int64_t p = p0; p < pairs; ++p)
+    for (int64_t n = row0; n < row1; ++n)
+      for (int64_t i = 0; i < 2; ++i) {
+        const int64_t kk = 2 * p + i;
+        dst[(p * width + n) * 2 + i] = (n < count && kk < k) ? int16_t(src[n * ld + kk]) : int16_t(0);
+      }
+}
+
+// Eight full rows, 16 k at a time: sign-extend each row's 16 int8 to 8 int16 pairs, then an 8x8
+// transpose of the 32-bit pairs gives, for each pair p, the eight rows' pairs side by side.
+int64_t pack_eight_rows(const int8_t* src, int64_t ld, int64_t k, int width, int64_t row0, int16_t* dst) {
+  int64_t kk = 0;
+  for (; kk + 16 <= k; kk += 16) {
+    __m256i r[8];
+    for (int n = 0; n < 8; ++n)
+      r[n] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + (row0 + n) * ld + kk)));
+    __m256i t[8], u[8];
+    for (int n = 0; n < 8; n += 2) {
+      t[n] = _mm256_unpacklo_epi32(r[n], r[n + 1]);
+      t[n + 1] = _mm256_unpackhi_epi32(r[n], r[n + 1]);
+    }
+    for (int h = 0; h < 8; h += 4) {
+      u[h + 0] = _mm256_unpacklo_epi64(t[h + 0], t[h + 2]);
+      u[h + 1] = _mm256_unpackhi_epi64(t[h + 0], t[h + 2]);
+      u[h + 2] = _mm256_unpacklo_epi64(t[h + 1], t[h + 3]);
+      u[h + 3] = _mm256_unpackhi_epi64(t[h + 1], t[h + 3]);
+    }
+    const int64_t p = kk / 2;
+    for (int q = 0; q < 4; ++q) {
+      __m256i lo = _mm256_permute2x128_si256(u[q], u[q + 4], 0x20);  // pair p + q
+      __m256i hi = _mm256_permute2x128_si256(u[q], u[q + 4], 0x31);  // pair p + q + 4
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + ((p + q) * width + row0) * 2), lo);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + ((p + q + 4) * width + row0) * 2), hi);
+    }
+  }
+  return kk / 2;  // pairs done
+}
+
+void pack_panel(const int8_t* src, int64_t ld, int64_t count, int64_t k, int width, int16_t* dst) {
+  const int64_t pairs = (k + 1) / 2;
+  for (int64_t row0 = 0; row0 < width; row0 += 8) {
+    const int64_t row1 = row0 + 8 < width ? row0 + 8 : width;
+    int64_t done = 0;
+    if (row1 - row0 == 8 && row1 <= count) done = pack_eight_rows(src, ld, k, width, row0, dst);
+    pack_scalar(src, ld, count, k, width, row0, row1, done, pairs, dst);
+  }
+}
+
+inline __m256i broadcast_pair(const int16_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return _mm256_set1_epi32(v);
+}
+
+// c[6][16] (+)= a-panel · b-panel over kpairs pairs.
+void microkernel(int64_t kpairs, const int16_t* a, const int16_t* b, int32_t* c, int64_t ldc, bool accumulate) {
+  __m256i c00 = _mm256_setzero_si256(), c01 = _mm256_setzero_si256(), c10 = _mm256_setzero_si256(),
+          c11 = _mm256_setzero_si256(), c20 = _mm256_setzero_si256(), c21 = _mm256_setzero_si256(),
+          c30 = _mm256_setzero_si256(), c31 = _mm256_setzero_si256(), c40 = _mm256_setzero_si256(),
+          c41 = _mm256_setzero_si256(), c50 = _mm256_setzero_si256(), c51 = _mm256_setzero_si256();
+  for (int64_t p = 0; p < kpairs; ++p) {
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
+    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 16));
+    __m256i av = broadcast_pair(a + 0);
+    c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(av, b0));
+    c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(av, b1));
+    av = broadcast_pair(a + 2);
+    c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(av, b0));
+    c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(av, b1));
+    av = broadcast_pair(a + 4);
+    c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(av, b0));
+    c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(av, b1));
+    av = broadcast_pair(a + 6);
+    c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(av, b0));
+    c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(av, b1));
+    av = broadcast_pair(a + 8);
+    c40 = _mm256_add_epi32(c40, _mm256_madd_epi16(av, b0));
+    c41 = _mm256_add_epi32(c41, _mm256_madd_epi16(av, b1));
+    av = broadcast_pair(a + 10);
+    c50 = _mm256_add_epi32(c50, _mm256_madd_epi16(av, b0));
+    c51 = _mm256_add_epi32(c51, _mm256_madd_epi16(av, b1));
+    a += 2 * kGemmMr;
+    b += 2 * kGemmNr;
+  }
+  const __m256i rows[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  for (int i = 0; i < 6; ++i)
+    for (int h = 0; h < 2; ++h) {
+      auto* dst = reinterpret_cast<__m256i*>(c + i * ldc + 8 * h);
+      __m256i v = rows[i][h];
+      if (accumulate) v = _mm256_add_epi32(v, _mm256_loadu_si256(dst));
+      _mm256_storeu_si256(dst, v);
+    }
+}
+
+template <class IO>
+void epilogue(const int32_t* acc, int64_t n, float sa, const float* sb, const typename IO::storage* bias,
+              Epilogue kind, typename IO::storage* out) {
+  const __m256 vsa = _mm256_set1_ps(sa);
+  auto value = [&](__m256 accf, __m256 vsb, __m256 vbias) {
+    if (kind == Epilogue::vllm)  // sa * (sb * acc) + bias in f32, one rounding (the store)
+      return _mm256_add_ps(_mm256_mul_ps(vsa, _mm256_mul_ps(vsb, accf)), vbias);
+    __m256 y = _mm256_mul_ps(_mm256_mul_ps(accf, vsa), vsb);  // lmdeploy: out(acc * sa * sb) ...
+    return bias ? _mm256_add_ps(IO::round_trip(y), vbias) : y;  // ... then + bias in the output dtype
+  };
+  // Without a bias the vLLM sum adds -0.0f, which leaves every value (zeros' signs included) as is.
+  const __m256 no_bias = _mm256_set1_ps(-0.0f);
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    __m256 accf = _mm256_cvtepi32_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + j)));
+    IO::store(out + j, value(accf, _mm256_loadu_ps(sb + j), bias ? IO::load(bias + j) : no_bias));
+  }
+  if (j < n) {
+    const int64_t k = n - j;
+    int32_t a8[8] = {};
+    float s8[8] = {};
+    std::memcpy(a8, acc + j, std::size_t(k) * sizeof(int32_t));
+    std::memcpy(s8, sb + j, std::size_t(k) * sizeof(float));
+    __m256 accf = _mm256_cvtepi32_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a8)));
+    store_partial<IO>(out + j, value(accf, _mm256_loadu_ps(s8), bias ? load_partial<IO>(bias + j, k) : no_bias), k);
+  }
+}
+
+}  // namespace
+
+void pack_b_panel(const int8_t* b, int64_t ldb, int64_t count, int64_t k, int16_t* dst) {
+  pack_panel(b, ldb, count, k, kGemmNr, dst);
+}
+
+void pack_a_panel(const int8_t* a, int64_t lda, int64_t count, int64_t k, int16_t* dst) {
+  pack_panel(a, lda, count, k, kGemmMr, dst);
+}
+
+void gemm_block(const int16_t* a, int64_t a_stride, int64_t mpanels, const int16_t* b, int64_t b_stride,
+                int64_t npanels, int64_t kpairs, int32_t* c, int64_t ldc, bool accumulate) {
+  // The b panel slice (kpairs x 16 pairs, <= 8 KiB) stays in L1 while every a panel of the block
+  // streams past it from L2.
+  for (int64_t jr = 0; jr < npanels; ++jr)
+    for (int64_t ir = 0; ir < mpanels; ++ir)
+      microkernel(kpairs, a + ir * a_stride, b + jr * b_stride, c + ir * kGemmMr * ldc + jr * kGemmNr, ldc,
+                  accumulate);
+}
+
+void epilogue_row(const int32_t* acc, int64_t n, float sa, const float* sb, const void* bias, DType out_dtype,
+                  Epilogue kind, void* out) {
+  visit_float(out_dtype, [&](auto io) {
+    using IO = decltype(io);
+    using S = typename IO::storage;
+    epilogue<IO>(acc, n, sa, sb, static_cast<const S*>(bias), kind, static_cast<S*>(out));
+  });
+}
+
+}  // namespace smoothcheck::kernels::cpu::avx2

@@ -1,0 +1,118 @@
+// numerics.md §6, lmdeploy's rms_norm_dynamic_quant: f32 sum of squares in numerics.h's canonical
+// 32-lane order (fma per element, halving tree), inv = 1/sqrt(mean + eps) correctly rounded,
+// y = w * (x * inv) rounded to the activation dtype, then per-token quantisation of y with the
+// caller's options. Threads own rows; y is recomputed in the second pass rather than stored.
+#include <cmath>
+#include <cstring>
+
+#include "kernels/cpu/avx2_kernels.h"
+#include "kernels/cpu/cpu_backend_impl.h"
+#include "kernels/cpu/dtype_io.h"
+#include "kernels/cpu/parallel_for.h"
+#include "kernels/cpu/validate.h"
+
+namespace smoothcheck::kernels {
+namespace {
+
+template <class IO>
+float sum_squares(const typename IO::storage* x, int64_t n) {
+  float lanes[numerics::kRmsLanes] = {};
+  for (int64_t j = 0; j < n; ++j) {
+    float v = IO::load(x + j);
+    float& lane = lanes[j % numerics::kRmsLanes];
+    lane = std::fma(v, v, lane);
+  }
+  return numerics::reduce_rms_lanes(lanes);
+}
+
+// Calls fn(x_io, w_io) for the activation's and the norm weight's dtypes.
+template <class Fn>
+void visit_pair(DType xt, DType wt, Fn&& fn) {
+  cpu::visit_float_dtype(xt, [&](auto xio) { cpu::visit_float_dtype(wt, [&](auto wio) { fn(xio, wio); }); });
+}
+
+template <class XIO, class WIO>
+float normalized_absmax(const typename XIO::storage* x, const typename WIO::storage* w, int64_t n, float inv) {
+  float m = 0.0f;
+  for (int64_t j = 0; j < n; ++j) {
+    float a = std::fabs(XIO::round_trip(numerics::rms_normalized(XIO::load(x + j), WIO::load(w + j), inv)));
+    m = a > m ? a : m;
+  }
+  return m;
+}
+
+template <class XIO, class WIO>
+void normalized_codes(const typename XIO::storage* x, const typename WIO::storage* w, int64_t n, float inv,
+                      numerics::RowScale rs, const ActQuantOptions& o, int8_t* q) {
+  for (int64_t j = 0; j < n; ++j)
+    q[j] = numerics::quantize_value(XIO::round_trip(numerics::rms_normalized(XIO::load(x + j), WIO::load(w + j), inv)),
+                                    rs, o);
+}
+
+}  // namespace
+
+void CpuBackend::rmsnorm_quantize(ConstMatrix x, ConstVector norm_w, float eps, const ActQuantOptions& o,
+                                  MutMatrix q, float* scale) {
+  const char* kernel = "rmsnorm_quantize";
+  cpu::check_matrix(x, kernel, "x", cpu::kFloatDtypes);
+  cpu::check_vector(norm_w, kernel, "norm_w", cpu::kFloatDtypes);
+  cpu::check_matrix(q, kernel, "q", {DType::i8});
+  cpu::check_same_shape(x, q, kernel, "x", "q");
+  cpu::check_array(scale, x.rows, kernel, "scale");
+  cpu::require(norm_w.size == x.cols, kernel,
+               "norm_w has " + std::to_string(norm_w.size) + " elements, x has " + std::to_string(x.cols) + " columns");
+  cpu::require(std::isfinite(eps) && eps >= 0.0f, kernel, "eps must be finite and >= 0");
+  cpu::require(o.zero_row != ZeroRow::floor || (std::isfinite(o.absmax_floor) && o.absmax_floor >= 0.0f), kernel,
+               "absmax_floor must be finite and >= 0");
+  if (x.rows == 0 || x.cols == 0) return;
+
+  const bool avx2 = use_avx2();
+  const int64_t n = x.cols;
+  cpu::parallel_for(x.rows, cpu::grain_for_bytes(n * 6), threads(), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const void* row = cpu::row_ptr(x, r);
+      auto* codes = static_cast<int8_t*>(cpu::row_ptr(q, r));
+      float sum;
+      if (avx2) {
+        float lanes[numerics::kRmsLanes];
+        cpu::avx2::rms_lanes(row, x.dtype, n, lanes);
+        sum = numerics::reduce_rms_lanes(lanes);
+      } else {
+        sum = cpu::visit_float_dtype(x.dtype, [&](auto io) {
+          using IO = decltype(io);
+          return sum_squares<IO>(static_cast<const typename IO::storage*>(row), n);
+        });
+      }
+      const float inv = numerics::rms_inverse(sum, n, eps);
+
+      float absmax = 0.0f;
+      if (avx2) {
+        absmax = cpu::avx2::rms_absmax(row, x.dtype, norm_w.data, norm_w.dtype, n, inv);
+      } else {
+        visit_pair(x.dtype, norm_w.dtype, [&](auto xio, auto wio) {
+          using XIO = decltype(xio);
+          using WIO = decltype(wio);
+          absmax = normalized_absmax<XIO, WIO>(static_cast<const typename XIO::storage*>(row),
+                                               static_cast<const typename WIO::storage*>(norm_w.data), n, inv);
+        });
+      }
+      const numerics::RowScale rs = numerics::row_scale_from_absmax(absmax, o);
+      scale[r] = rs.scale;
+      if (rs.scale == 0.0f) {
+        std::memset(codes, 0, std::size_t(n));
+      } else if (avx2) {
+        cpu::avx2::rms_quantize_row(row, x.dtype, norm_w.data, norm_w.dtype, n, inv, rs.scale, rs.inv_scale, o,
+                                    codes);
+      } else {
+        visit_pair(x.dtype, norm_w.dtype, [&](auto xio, auto wio) {
+          using XIO = decltype(xio);
+          using WIO = decltype(wio);
+          normalized_codes<XIO, WIO>(static_cast<const typename XIO::storage*>(row),
+                                     static_cast<const typename WIO::storage*>(norm_w.data), n, inv, rs, o, codes);
+        });
+      }
+    }
+  });
+}
+
+}  // namespace smoothcheck::kernels

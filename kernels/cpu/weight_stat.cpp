@@ -1,0 +1,143 @@
+// numerics.md §2: the weight statistic w_j of the fcs that share one input, stacked along rows.
+//   smoothquant:   max(max_r |W[r,j]|, 1e-5)
+//   llmcompressor: 2 * max_r |W[r,j]|
+//   lmdeploy:      mean_r |W[r,j]| / max(absmax of W[r,j]'s row or group, 1e-4), the quotient in f32,
+//                  the mean accumulated in double over every row of every fc, rounded to f32 once.
+// The 1e-4 clamp is applied to every row absmax. (lmdeploy's get_weight_scale clamps only when some
+// row's absmax is exactly 0; the two differ only for rows with 0 < absmax < 1e-4 in a stack that also
+// holds an all-zero row.)
+// With no rows at all (every fc [0, C]) nothing is written.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/cpu/absmax.h"
+#include "kernels/cpu/avx2_kernels.h"
+#include "kernels/cpu/cpu_backend_impl.h"
+#include "kernels/cpu/dtype_io.h"
+#include "kernels/cpu/parallel_for.h"
+#include "kernels/cpu/validate.h"
+
+namespace smoothcheck::kernels {
+namespace {
+
+constexpr int64_t kBlock = 256;  // columns per task
+constexpr float kLmdeployRowFloor = 1e-4f;
+
+template <class IO>
+void column_absmax_block(const void* w, int64_t rows, int64_t row_stride, int64_t n, float* absmax) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const auto* row = static_cast<const typename IO::storage*>(w) + r * row_stride;
+    for (int64_t j = 0; j < n; ++j) {
+      float a = std::fabs(IO::load(row + j));
+      absmax[j] = a > absmax[j] ? a : absmax[j];
+    }
+  }
+}
+
+template <class IO>
+void accumulate_normalized(const void* w, int64_t c0, int64_t n, const float* amax, int64_t group, double* acc) {
+  const auto* row = static_cast<const typename IO::storage*>(w);
+  for (int64_t j = 0; j < n; ++j)
+    acc[j] += double(numerics::div_rn(std::fabs(IO::load(row + j)), amax[(c0 + j) / group]));
+}
+
+}  // namespace
+
+void CpuBackend::weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w) {
+  const char* kernel = "weight_stat";
+  cpu::require(fc_count >= 1 && fcs != nullptr, kernel, "needs at least one fc");
+  const int64_t cols = fcs[0].cols;
+  int64_t total_rows = 0;
+  for (int i = 0; i < fc_count; ++i) {
+    cpu::check_matrix(fcs[i], kernel, "fcs[i]", cpu::kFloatDtypes);
+    cpu::require(fcs[i].cols == cols, kernel,
+                 "fcs[" + std::to_string(i) + "] has " + std::to_string(fcs[i].cols) + " columns, fcs[0] has " +
+                     std::to_string(cols));
+    total_rows += fcs[i].rows;
+  }
+  cpu::check_array(w, cols, kernel, "w");
+  cpu::require(recipe == Recipe::smoothquant || recipe == Recipe::lmdeploy || recipe == Recipe::llmcompressor, kernel,
+               "unknown recipe");
+  cpu::require(group_size >= 0, kernel, "group_size must be >= 0");
+  if (group_size > 0) {
+    cpu::require(recipe == Recipe::lmdeploy, kernel, "group_size > 0 is defined for Recipe::lmdeploy only");
+    cpu::require(cols % group_size == 0, kernel,
+                 "in_features " + std::to_string(cols) + " is not a multiple of group_size " +
+                     std::to_string(group_size));
+  }
+  if (cols == 0 || total_rows == 0) return;
+
+  const int64_t blocks = (cols + kBlock - 1) / kBlock;
+  const std::size_t padded = std::size_t((cols + 7) / 8 * 8);  // whole AVX2 vectors
+
+  if (recipe != Recipe::lmdeploy) {
+    std::vector<float> absmax(padded, 0.0f);
+    cpu::parallel_for(blocks, cpu::grain_for_bytes(total_rows * kBlock * 2), threads(), [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t c0 = b * kBlock, n = std::min(kBlock, cols - c0);
+        for (int i = 0; i < fc_count; ++i) {
+          const ConstMatrix& fc = fcs[i];
+          if (fc.rows == 0) continue;
+          const void* base = static_cast<const char*>(fc.data) + c0 * int64_t(dtype_size(fc.dtype));
+          if (use_avx2()) {
+            cpu::avx2::column_absmax_block(base, fc.dtype, fc.rows, fc.row_stride, n, &absmax[c0]);
+          } else {
+            cpu::visit_float_dtype(fc.dtype, [&](auto io) {
+              column_absmax_block<decltype(io)>(base, fc.rows, fc.row_stride, n, &absmax[c0]);
+            });
+          }
+        }
+      }
+    });
+    for (int64_t j = 0; j < cols; ++j)
+      w[j] = recipe == Recipe::smoothquant ? std::fmax(absmax[j], 1e-5f) : numerics::mul_rn(2.0f, absmax[j]);
+    return;
+  }
+
+  // lmdeploy: each row's (or group's) absmax first, in parallel over rows; then the column means.
+  const int64_t group = group_size > 0 ? group_size : cols;
+  const int64_t groups = cols / group;
+  std::vector<float> amax(std::size_t(total_rows * groups));
+  std::vector<std::pair<int, int64_t>> row_owner;  // global row -> (fc, row)
+  row_owner.reserve(std::size_t(total_rows));
+  for (int i = 0; i < fc_count; ++i)
+    for (int64_t r = 0; r < fcs[i].rows; ++r) row_owner.emplace_back(i, r);
+
+  cpu::parallel_for(total_rows, cpu::grain_for_bytes(cols * 2), threads(), [&](int64_t r0, int64_t r1) {
+    for (int64_t g = r0; g < r1; ++g) {
+      const ConstMatrix& fc = fcs[row_owner[std::size_t(g)].first];
+      const char* row = static_cast<const char*>(cpu::row_ptr(fc, row_owner[std::size_t(g)].second));
+      for (int64_t k = 0; k < groups; ++k) {
+        float m = cpu::absmax_row(row + k * group * int64_t(dtype_size(fc.dtype)), fc.dtype, nullptr, group,
+                                  use_avx2());
+        amax[std::size_t(g * groups + k)] = std::fmax(m, kLmdeployRowFloor);
+      }
+    }
+  });
+
+  std::vector<double> acc(padded, 0.0);
+  cpu::parallel_for(blocks, cpu::grain_for_bytes(total_rows * kBlock * 2), threads(), [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t c0 = b * kBlock, n = std::min(kBlock, cols - c0);
+      int64_t g = 0;  // global row, in stacking order
+      for (int i = 0; i < fc_count; ++i) {
+        const ConstMatrix& fc = fcs[i];
+        for (int64_t r = 0; r < fc.rows; ++r, ++g) {
+          const void* base = static_cast<const char*>(cpu::row_ptr(fc, r)) + c0 * int64_t(dtype_size(fc.dtype));
+          const float* row_amax = &amax[std::size_t(g * groups)];
+          if (use_avx2()) {
+            cpu::avx2::accumulate_normalized(base, fc.dtype, c0, n, row_amax, group, &acc[c0]);
+          } else {
+            cpu::visit_float_dtype(fc.dtype, [&](auto io) {
+              accumulate_normalized<decltype(io)>(base, c0, n, row_amax, group, &acc[c0]);
+            });
+          }
+        }
+      }
+    }
+  });
+  for (int64_t j = 0; j < cols; ++j) w[j] = float(acc[j] / double(total_rows));
+}
+
+}  // namespace smoothcheck::kernels

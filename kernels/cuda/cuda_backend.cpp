@@ -1,0 +1,405 @@
+// CudaBackend: argument checks, host <-> device copies and the choice of GEMM engine around the
+// launchers of kernels/cuda/*.cu. Each call is synchronous: it returns after its results are back in
+// the host views (so a kernel's execution error is thrown by the call that launched it).
+#include "kernels/cuda/cuda_backend.h"
+
+#include <algorithm>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/device_buffer.h"
+#include "kernels/cuda/launch_plan.h"
+#include "kernels/cuda/launchers.h"
+#include "kernels/numerics.h"
+
+namespace smoothcheck::kernels {
+namespace {
+
+using cuda_detail::DeviceBuffer;
+using cuda_detail::DeviceMatrix;
+namespace launch = cuda_launch;
+
+constexpr std::initializer_list<DType> kFloat = {DType::f32, DType::f16, DType::bf16};
+constexpr std::size_t kCublasLtWorkspace = std::size_t(32) << 20;
+
+[[noreturn]] void fail(const char* kernel, const std::string& message) {
+  throw KernelError(std::string(kernel) + ": " + message);
+}
+void require(bool ok, const char* kernel, const std::string& message) {
+  if (!ok) fail(kernel, message);
+}
+std::string dtype_list(std::initializer_list<DType> allowed) {
+  std::string s;
+  for (DType d : allowed) s += (s.empty() ? "" : ", ") + std::string(to_string(d));
+  return s;
+}
+void check_matrix(const ConstMatrix& m, const char* kernel, const char* arg, std::initializer_list<DType> allowed) {
+  bool ok = false;
+  for (DType d : allowed) ok = ok || d == m.dtype;
+  require(ok, kernel, std::string(arg) + " dtype " + to_string(m.dtype) + " not supported (" + dtype_list(allowed) + ")");
+  require(m.rows >= 0 && m.cols >= 0, kernel, std::string(arg) + " has a negative extent");
+  require(m.row_stride >= m.cols, kernel,
+          std::string(arg) + " row_stride " + std::to_string(m.row_stride) + " < cols " + std::to_string(m.cols));
+  require(m.data || m.rows == 0 || m.cols == 0, kernel, std::string(arg) + " is null");
+}
+void check_matrix(const MutMatrix& m, const char* kernel, const char* arg, std::initializer_list<DType> allowed) {
+  check_matrix(m.as_const(), kernel, arg, allowed);
+}
+void check_shape(int64_t rows, int64_t cols, const ConstMatrix& m, const char* kernel, const char* arg) {
+  require(m.rows == rows && m.cols == cols, kernel,
+          std::string(arg) + " is [" + std::to_string(m.rows) + ", " + std::to_string(m.cols) + "], expected [" +
+              std::to_string(rows) + ", " + std::to_string(cols) + "]");
+}
+void check_array(const void* p, int64_t n, const char* kernel, const char* arg) {
+  require(p || n == 0, kernel, std::string(arg) + " is null");
+}
+
+// A float vector of any float dtype, converted exactly to f32 (numerics.h conversions).
+std::vector<float> to_f32(const ConstVector& v) {
+  std::vector<float> out(std::size_t(v.size > 0 ? v.size : 0));
+  for (int64_t i = 0; i < v.size; ++i) {
+    switch (v.dtype) {
+      case DType::f32: out[i] = static_cast<const float*>(v.data)[i]; break;
+      case DType::f16: out[i] = numerics::f16_to_float(static_cast<const uint16_t*>(v.data)[i]); break;
+      case DType::bf16: out[i] = numerics::bf16_to_float(static_cast<const uint16_t*>(v.data)[i]); break;
+      default: throw KernelError(std::string("vector dtype ") + to_string(v.dtype) + " not supported");
+    }
+  }
+  return out;
+}
+
+// An int8 operand copied into a zero-filled [rows_pad, k_pad] device buffer (launch_plan.h GemmPlan).
+DeviceBuffer upload_padded_i8(const ConstMatrix& host, int64_t rows_pad, int64_t k_pad) {
+  DeviceBuffer d(std::size_t(rows_pad) * std::size_t(k_pad));
+  if (d.bytes() == 0) return d;
+  SC_CUDA_CHECK(cudaMemset(d.data(), 0, d.bytes()));
+  if (host.rows > 0 && host.cols > 0)
+    SC_CUDA_CHECK(cudaMemcpy2D(d.data(), std::size_t(k_pad), host.data, std::size_t(host.row_stride),
+                               std::size_t(host.cols), std::size_t(host.rows), cudaMemcpyHostToDevice));
+  return d;
+}
+// A compact [rows, cols] device copy (row stride cols), as cuBLASLt's leading dimensions want.
+DeviceBuffer upload_compact(const ConstMatrix& host) {
+  const std::size_t elem = dtype_size(host.dtype);
+  DeviceBuffer d(std::size_t(host.rows) * std::size_t(host.cols) * elem);
+  if (d.bytes() > 0)
+    SC_CUDA_CHECK(cudaMemcpy2D(d.data(), std::size_t(host.cols) * elem, host.data, std::size_t(host.row_stride) * elem,
+                               std::size_t(host.cols) * elem, std::size_t(host.rows), cudaMemcpyHostToDevice));
+  return d;
+}
+void download_compact(const DeviceBuffer& d, const MutMatrix& host) {
+  const std::size_t elem = dtype_size(host.dtype);
+  if (host.rows > 0 && host.cols > 0)
+    SC_CUDA_CHECK(cudaMemcpy2D(host.data, std::size_t(host.row_stride) * elem, d.data(), std::size_t(host.cols) * elem,
+                               std::size_t(host.cols) * elem, std::size_t(host.rows), cudaMemcpyDeviceToHost));
+}
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(const CudaBackendOptions& options) : options_(options) {}
+  ~CudaBackend() override {
+    if (lt_handle_) cublasLtDestroy(lt_handle_);
+  }
+
+  std::string name() const override { return std::string("cuda-") + to_string(options_.gemm); }
+
+  bool available(std::string* why_not) const override {
+    std::string why = why_unavailable();
+    if (why_not) *why_not = why;
+    return why.empty();
+  }
+
+  void channel_stats(ConstMatrix x, ChannelStatsOut out) override {
+    check_matrix(x, "channel_stats", "x", kFloat);
+    if (x.rows == 0 || x.cols == 0) return;
+    activate();
+    const DeviceMatrix dx = cuda_detail::upload(x);
+    float* host[5] = {out.absmax, out.min, out.max, out.sum, out.abssum};
+    DeviceBuffer dev[5];
+    for (int i = 0; i < 5; ++i)
+      if (host[i]) dev[i] = DeviceBuffer(std::size_t(x.cols) * sizeof(float));
+    launch::channel_stats(dx.view(),
+                          ChannelStatsOut{dev[0].as<float>(), dev[1].as<float>(), dev[2].as<float>(),
+                                          dev[3].as<float>(), dev[4].as<float>()},
+                          stream());
+    for (int i = 0; i < 5; ++i)
+      if (host[i]) cuda_detail::download_array(dev[i], host[i], x.cols);
+  }
+
+  void weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w) override {
+    require(fcs && fc_count > 0, "weight_stat", "no fc reads this input");
+    const int64_t cols = fcs[0].cols;
+    int64_t total_rows = 0, scratch = 0;
+    int64_t groups = 1;
+    if (recipe == Recipe::lmdeploy) {
+      std::string why;
+      groups = cuda_plan::weight_groups_per_row(cols, group_size, &why);
+      if (groups < 0) throw KernelError(why);
+    }
+    for (int i = 0; i < fc_count; ++i) {
+      check_matrix(fcs[i], "weight_stat", "fc", kFloat);
+      require(fcs[i].cols == cols, "weight_stat",
+              "fcs disagree on in_features (" + std::to_string(fcs[i].cols) + " vs " + std::to_string(cols) + ")");
+      total_rows += fcs[i].rows;
+      scratch = std::max(scratch, fcs[i].rows * groups);
+    }
+    require(total_rows > 0, "weight_stat", "the fcs have no rows");
+    check_array(w, cols, "weight_stat", "w");
+    if (cols == 0) return;
+    activate();
+    DeviceBuffer acc(std::size_t(cols) * sizeof(double)), row_absmax(std::size_t(scratch) * sizeof(float));
+    bool first = true;
+    for (int i = 0; i < fc_count; ++i) {
+      if (fcs[i].rows == 0) continue;
+      const DeviceMatrix d = cuda_detail::upload(fcs[i]);
+      launch::weight_stat_accumulate(d.view(), recipe, group_size, row_absmax.as<float>(), acc.as<double>(), first,
+                                     stream());
+      first = false;
+      SC_CUDA_CHECK(cudaStreamSynchronize(stream()));  // before `d` is freed
+    }
+    DeviceBuffer dw(std::size_t(cols) * sizeof(float));
+    launch::weight_stat_finalize(acc.as<double>(), cols, recipe, total_rows, dw.as<float>(), stream());
+    cuda_detail::download_array(dw, w, cols);
+  }
+
+  void smooth_scale(const float* a, const float* w, const float* norm_weight, int64_t channels, Recipe recipe,
+                    float alpha, float* s) override {
+    require(channels >= 0, "smooth_scale", "negative channel count");
+    check_array(a, channels, "smooth_scale", "a");
+    check_array(w, channels, "smooth_scale", "w");
+    check_array(s, channels, "smooth_scale", "s");
+    require(alpha >= 0.0f && alpha <= 1.0f, "smooth_scale", "alpha " + std::to_string(alpha) + " is outside [0, 1]");
+    if (channels == 0) return;
+    activate();
+    const DeviceBuffer da = cuda_detail::upload_array(a, channels), dw = cuda_detail::upload_array(w, channels);
+    const DeviceBuffer dn = norm_weight ? cuda_detail::upload_array(norm_weight, channels) : DeviceBuffer();
+    DeviceBuffer ds(std::size_t(channels) * sizeof(float));
+    launch::smooth_scale(da.as<float>(), dw.as<float>(), dn.as<float>(), channels, recipe, alpha, ds.as<float>(),
+                         stream());
+    cuda_detail::download_array(ds, s, channels);
+  }
+
+  void scale_columns(MutMatrix w, const float* s) override {
+    check_matrix(w, "scale_columns", "w", kFloat);
+    check_array(s, w.cols, "scale_columns", "s");
+    apply_in_place(w, s, w.cols, &launch::scale_columns);
+  }
+  void divide_rows(MutMatrix w, const float* s) override {
+    check_matrix(w, "divide_rows", "w", kFloat);
+    check_array(s, w.rows, "divide_rows", "s");
+    apply_in_place(w, s, w.rows, &launch::divide_rows);
+  }
+  void divide_vector(MutVector v, const float* s) override {
+    require(v.size >= 0 && (v.data || v.size == 0), "divide_vector", "v is null");
+    check_matrix(ConstMatrix{v.data, v.dtype, 1, v.size, v.size}, "divide_vector", "v", kFloat);
+    check_array(s, v.size, "divide_vector", "s");
+    if (v.size == 0) return;
+    activate();
+    const DeviceMatrix d = cuda_detail::upload(ConstMatrix{v.data, v.dtype, 1, v.size, v.size});
+    const DeviceBuffer ds = cuda_detail::upload_array(s, v.size);
+    launch::divide_vector(MutVector{d.data, v.dtype, v.size}, ds.as<float>(), stream());
+    cuda_detail::download(d, MutMatrix{v.data, v.dtype, 1, v.size, v.size});
+  }
+
+  void quantize_weight(ConstMatrix w, WeightQuant variant, MutMatrix q, float* scale) override {
+    check_matrix(w, "quantize_weight", "w", kFloat);
+    check_matrix(q, "quantize_weight", "q", {DType::i8});
+    check_shape(w.rows, w.cols, q.as_const(), "quantize_weight", "q");
+    check_array(scale, w.rows, "quantize_weight", "scale");
+    if (w.rows == 0) return;
+    activate();
+    const DeviceMatrix dw = cuda_detail::upload(w);
+    const DeviceMatrix dq = cuda_detail::device_layout_like(q.as_const());
+    DeviceBuffer dscale(std::size_t(w.rows) * sizeof(float));
+    launch::quantize_weight(dw.view(), variant, dq.mut_view(), dscale.as<float>(), stream());
+    cuda_detail::download(dq, q);
+    cuda_detail::download_array(dscale, scale, w.rows);
+  }
+
+  void quantize_per_token(ConstMatrix x, const float* migration_scale, const ActQuantOptions& o, MutMatrix q,
+                          float* scale) override {
+    check_matrix(x, "quantize_per_token", "x", kFloat);
+    check_matrix(q, "quantize_per_token", "q", {DType::i8});
+    check_shape(x.rows, x.cols, q.as_const(), "quantize_per_token", "q");
+    check_array(scale, x.rows, "quantize_per_token", "scale");
+    if (x.rows == 0) return;
+    activate();
+    const DeviceMatrix dx = cuda_detail::upload(x);
+    const DeviceMatrix dq = cuda_detail::device_layout_like(q.as_const());
+    const DeviceBuffer recip = reciprocals(migration_scale, x.cols);
+    DeviceBuffer dscale(std::size_t(x.rows) * sizeof(float));
+    launch::quantize_per_token(dx.view(), recip.as<float>(), o, dq.mut_view(), dscale.as<float>(), stream());
+    cuda_detail::download(dq, q);
+    cuda_detail::download_array(dscale, scale, x.rows);
+  }
+
+  void quantize_per_tensor(ConstMatrix x, const float* migration_scale, float scale, const ActQuantOptions& o,
+                           MutMatrix q) override {
+    check_matrix(x, "quantize_per_tensor", "x", kFloat);
+    check_matrix(q, "quantize_per_tensor", "q", {DType::i8});
+    check_shape(x.rows, x.cols, q.as_const(), "quantize_per_tensor", "q");
+    if (x.rows == 0 || x.cols == 0) return;
+    activate();
+    const DeviceMatrix dx = cuda_detail::upload(x);
+    const DeviceMatrix dq = cuda_detail::device_layout_like(q.as_const());
+    const DeviceBuffer recip = reciprocals(migration_scale, x.cols);
+    launch::quantize_per_tensor(dx.view(), recip.as<float>(), scale, o, dq.mut_view(), stream());
+    cuda_detail::download(dq, q);
+  }
+
+  void rmsnorm_quantize(ConstMatrix x, ConstVector norm_w, float eps, const ActQuantOptions& o, MutMatrix q,
+                        float* scale) override {
+    check_matrix(x, "rmsnorm_quantize", "x", kFloat);
+    check_matrix(q, "rmsnorm_quantize", "q", {DType::i8});
+    check_shape(x.rows, x.cols, q.as_const(), "rmsnorm_quantize", "q");
+    require(norm_w.size == x.cols, "rmsnorm_quantize",
+            "norm_w has " + std::to_string(norm_w.size) + " elements, x " + std::to_string(x.cols) + " columns");
+    check_matrix(ConstMatrix{norm_w.data, norm_w.dtype, 1, norm_w.size, norm_w.size}, "rmsnorm_quantize", "norm_w",
+                 kFloat);
+    check_array(scale, x.rows, "rmsnorm_quantize", "scale");
+    if (x.rows == 0) return;
+    activate();
+    const std::vector<float> w32 = to_f32(norm_w);
+    const DeviceBuffer dw = cuda_detail::upload_array(w32.data(), x.cols);
+    const DeviceMatrix dx = cuda_detail::upload(x);
+    const DeviceMatrix dq = cuda_detail::device_layout_like(q.as_const());
+    DeviceBuffer dscale(std::size_t(x.rows) * sizeof(float));
+    launch::rmsnorm_quantize(dx.view(), dw.as<float>(), eps, o, dq.mut_view(), dscale.as<float>(), stream());
+    cuda_detail::download(dq, q);
+    cuda_detail::download_array(dscale, scale, x.rows);
+  }
+
+  void gemm_s8s8s32(ConstMatrix a, ConstMatrix b, MutMatrix acc) override {
+    check_gemm(a, b, "gemm_s8s8s32");
+    check_matrix(acc, "gemm_s8s8s32", "acc", {DType::i32});
+    check_shape(a.rows, b.rows, acc.as_const(), "gemm_s8s8s32", "acc");
+    gemm(a, b, launch::EpilogueArgs{}, acc);
+  }
+
+  void gemm_w8a8(ConstMatrix a, ConstMatrix b, const float* scale_a, const float* scale_b, ConstVector bias,
+                 Epilogue epilogue, MutMatrix out) override {
+    check_gemm(a, b, "gemm_w8a8");
+    check_matrix(out, "gemm_w8a8", "out", kFloat);
+    check_shape(a.rows, b.rows, out.as_const(), "gemm_w8a8", "out");
+    check_array(scale_a, a.rows, "gemm_w8a8", "scale_a");
+    check_array(scale_b, b.rows, "gemm_w8a8", "scale_b");
+    if (bias.data) {
+      require(bias.dtype == out.dtype, "gemm_w8a8",
+              std::string("bias dtype ") + to_string(bias.dtype) + " differs from out's " + to_string(out.dtype));
+      require(bias.size == b.rows, "gemm_w8a8",
+              "bias has " + std::to_string(bias.size) + " elements, N = " + std::to_string(b.rows));
+    }
+    if (a.rows == 0 || b.rows == 0) return;
+    activate();
+    const DeviceBuffer sa = cuda_detail::upload_array(scale_a, a.rows), sb = cuda_detail::upload_array(scale_b, b.rows);
+    const std::vector<float> bias32 = bias.data ? to_f32(bias) : std::vector<float>();
+    const DeviceBuffer dbias = cuda_detail::upload_array(bias32.data(), int64_t(bias32.size()));
+    gemm(a, b, launch::EpilogueArgs{sa.as<float>(), sb.as<float>(), bias.data ? dbias.as<float>() : nullptr, epilogue},
+         out);
+  }
+
+ private:
+  std::string why_unavailable() const {
+    int count = 0;
+    const cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess) {
+      cudaGetLastError();  // clear it: a later call must not see it
+      return std::string("no CUDA device (cudaGetDeviceCount: ") + cudaGetErrorString(e) + ")";
+    }
+    if (count == 0) return "no CUDA device";
+    if (options_.device < 0 || options_.device >= count)
+      return "CUDA device " + std::to_string(options_.device) + " requested, " + std::to_string(count) + " present";
+    int major = 0, minor = 0;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, options_.device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, options_.device) != cudaSuccess) {
+      cudaGetLastError();
+      return "CUDA device " + std::to_string(options_.device) + ": cannot read its compute capability";
+    }
+    if (major < 8)
+      return "CUDA device " + std::to_string(options_.device) + " is sm_" + std::to_string(major * 10 + minor) +
+             "; the int8 mma.sync kernels need sm_80 or later";
+    return std::string();
+  }
+
+  void activate() { SC_CUDA_CHECK(cudaSetDevice(options_.device)); }
+  cudaStream_t stream() const { return nullptr; }  // the legacy default stream: every call is synchronous
+
+  DeviceBuffer reciprocals(const float* migration_scale, int64_t cols) {
+    if (!migration_scale || cols == 0) return DeviceBuffer();
+    const DeviceBuffer ds = cuda_detail::upload_array(migration_scale, cols);
+    DeviceBuffer recip(std::size_t(cols) * sizeof(float));
+    launch::migration_reciprocals(ds.as<float>(), cols, recip.as<float>(), stream());
+    SC_CUDA_CHECK(cudaStreamSynchronize(stream()));  // before `ds` is freed
+    return recip;
+  }
+
+  void apply_in_place(MutMatrix w, const float* s, int64_t n, void (*kernel)(MutMatrix, const float*, cudaStream_t)) {
+    if (w.rows == 0 || w.cols == 0) return;
+    activate();
+    const DeviceMatrix d = cuda_detail::upload(w.as_const());
+    const DeviceBuffer ds = cuda_detail::upload_array(s, n);
+    kernel(d.mut_view(), ds.as<float>(), stream());
+    cuda_detail::download(d, w);
+  }
+
+  void check_gemm(const ConstMatrix& a, const ConstMatrix& b, const char* kernel) {
+    check_matrix(a, kernel, "a", {DType::i8});
+    check_matrix(b, kernel, "b", {DType::i8});
+    require(a.cols == b.cols, kernel,
+            "a has K = " + std::to_string(a.cols) + ", b has K = " + std::to_string(b.cols) + " (b is [N, K])");
+  }
+
+  // out: i32 (raw accumulators) or a float dtype with the epilogue.
+  void gemm(const ConstMatrix& a, const ConstMatrix& b, const launch::EpilogueArgs& ep, const MutMatrix& out) {
+    const int64_t m = a.rows, n = b.rows, k = a.cols;
+    if (options_.gemm == CudaGemmEngine::cublaslt) {
+      const std::string violated = cuda_plan::cublaslt_int8_constraint(m, n, k);
+      if (!violated.empty()) throw KernelError(violated);
+    }
+    if (m == 0 || n == 0) return;
+    activate();
+    DeviceBuffer dout(std::size_t(m) * std::size_t(n) * dtype_size(out.dtype));
+    if (options_.gemm == CudaGemmEngine::mma) {
+      cuda_plan::GemmPlan plan;
+      const std::string why = cuda_plan::plan_gemm(m, n, k, &plan);
+      if (!why.empty()) throw KernelError(why);
+      const DeviceBuffer da = upload_padded_i8(a, plan.m_pad, plan.k_pad);
+      const DeviceBuffer db = upload_padded_i8(b, plan.n_pad, plan.k_pad);
+      launch::gemm_mma(da.as<int8_t>(), db.as<int8_t>(), plan, ep, dout.data(), out.dtype, n, stream());
+      download_compact(dout, out);
+      return;
+    }
+    const DeviceBuffer da = upload_compact(a), db = upload_compact(b);
+    ensure_cublaslt();
+    if (out.dtype == DType::i32) {
+      launch::cublaslt_gemm_s8s8s32(lt_handle_, da.as<int8_t>(), db.as<int8_t>(), dout.as<int32_t>(), m, n, k,
+                                    lt_workspace_.data(), lt_workspace_.bytes(), stream());
+    } else {
+      DeviceBuffer acc(std::size_t(m) * std::size_t(n) * sizeof(int32_t));
+      launch::cublaslt_gemm_s8s8s32(lt_handle_, da.as<int8_t>(), db.as<int8_t>(), acc.as<int32_t>(), m, n, k,
+                                    lt_workspace_.data(), lt_workspace_.bytes(), stream());
+      launch::gemm_epilogue(acc.as<int32_t>(), n, m, n, ep, dout.data(), out.dtype, n, stream());
+      SC_CUDA_CHECK(cudaStreamSynchronize(stream()));
+    }
+    download_compact(dout, out);
+  }
+
+  void ensure_cublaslt() {
+    if (!lt_handle_) SC_CUBLAS_CHECK(cublasLtCreate(&lt_handle_));
+    if (!lt_workspace_.data()) lt_workspace_ = DeviceBuffer(kCublasLtWorkspace);
+  }
+
+  CudaBackendOptions options_;
+  cublasLtHandle_t lt_handle_ = nullptr;
+  DeviceBuffer lt_workspace_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions& options) {
+  return std::make_unique<CudaBackend>(options);
+}
+
+}  // namespace smoothcheck::kernels

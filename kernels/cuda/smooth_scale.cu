@@ -1,0 +1,69 @@
+// numerics.md §3, the smoothing scale s_j for the three recipes, formed in float64 (pow, quotient,
+// clamps, lmdeploy's sqrt(max * min) normalisation) and rounded to float once: the reference's value,
+// correctly rounded up to pow's error. CUDA's pow is not the CPU's, so s is compared with a float
+// tolerance, never bit for bit. C is at most a few ten thousand: one block does all of it.
+#include "kernels/cuda/device_common.cuh"
+#include "kernels/cuda/launchers.h"
+
+namespace smoothcheck::kernels::cuda_launch {
+namespace {
+
+using namespace cuda_device;
+constexpr int kBlock = 256;
+
+__device__ __forceinline__ double raw_scale(float a, float w, Recipe recipe, double alpha) {
+  const double pa = pow(double(a), alpha);
+  const double pw = pow(double(w), 1.0 - alpha);
+  switch (recipe) {
+    case Recipe::smoothquant: return fmax(pa / pw, 1e-5);  // smooth_ln_fcs
+    case Recipe::lmdeploy: return fmax(pa / fmax(pw, 1e-4), 1e-4);  // clamp_zeros path
+    case Recipe::llmcompressor: return fmax(w > 0.0f ? pa / pw : double(a), 1e-5);  // s = a where w = 0
+  }
+  return 0.0;
+}
+
+__global__ void __launch_bounds__(kBlock)
+    smooth_scale_kernel(const float* a, const float* w, const float* norm_weight, int64_t channels, Recipe recipe,
+                        double alpha, float* s) {
+  if (recipe != Recipe::lmdeploy) {
+    for (int64_t j = threadIdx.x; j < channels; j += blockDim.x) s[j] = float(raw_scale(a[j], w[j], recipe, alpha));
+    return;
+  }
+  // lmdeploy: s / sqrt(max(s[nz]) * min(s[nz])) over nz = channels whose norm weight is non-zero (all
+  // channels without a norm); s = 1 elsewhere, and everywhere when no channel is kept.
+  double hi = -INFINITY, lo = INFINITY;
+  for (int64_t j = threadIdx.x; j < channels; j += blockDim.x) {
+    if (norm_weight && norm_weight[j] == 0.0f) continue;
+    const double v = raw_scale(a[j], w[j], recipe, alpha);
+    hi = fmax(hi, v);
+    lo = fmin(lo, v);
+  }
+  using Reduce = cub::BlockReduce<double, kBlock>;
+  __shared__ typename Reduce::TempStorage temp;
+  __shared__ double shared_hi, shared_lo;
+  const double block_hi = Reduce(temp).Reduce(hi, cuda::maximum<>{});
+  __syncthreads();
+  const double block_lo = Reduce(temp).Reduce(lo, cuda::minimum<>{});
+  if (threadIdx.x == 0) {
+    shared_hi = block_hi;
+    shared_lo = block_lo;
+  }
+  __syncthreads();
+  const bool any_kept = shared_hi >= shared_lo;
+  const double denom = sqrt(shared_hi * shared_lo);
+  for (int64_t j = threadIdx.x; j < channels; j += blockDim.x) {
+    const bool kept = any_kept && !(norm_weight && norm_weight[j] == 0.0f);
+    s[j] = kept ? float(raw_scale(a[j], w[j], recipe, alpha) / denom) : 1.0f;
+  }
+}
+
+}  // namespace
+
+void smooth_scale(const float* a, const float* w, const float* norm_weight, int64_t channels, Recipe recipe,
+                  float alpha, float* s, cudaStream_t stream) {
+  if (channels <= 0) return;
+  smooth_scale_kernel<<<1, kBlock, 0, stream>>>(a, w, norm_weight, channels, recipe, double(alpha), s);
+  SC_CUDA_CHECK_LAUNCH("smooth_scale_kernel");
+}
+
+}  // namespace smoothcheck::kernels::cuda_launch

@@ -1,0 +1,97 @@
+// numerics.md §2, the weight statistic w_j over the rows of every fc that reads one input (cat(dim=0)).
+// Column maxima are exact in any order. lmdeploy's mean of |W[r,j]| / rowmax is formed in float64
+// (each ratio and the running sum over rows in fc order, row order) and rounded to float once, which
+// is the reference's value rounded, not a replay of lmdeploy's fp16 arithmetic; the row absmax is
+// clamped to 1e-4 as lmdeploy's clamp_zeros path (and the reference) do.
+#include "kernels/cuda/device_common.cuh"
+#include "kernels/cuda/launchers.h"
+
+namespace smoothcheck::kernels::cuda_launch {
+namespace {
+
+using namespace cuda_device;
+
+// One block per row: the absmax of each of its `groups` groups of `group` consecutive elements.
+template <class E>
+__global__ void __launch_bounds__(cuda_plan::kRowBlock)
+    row_group_absmax_kernel(const void* w, int64_t rows, int64_t stride, int64_t groups, int64_t group,
+                            float* absmax) {
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const auto* row = row_ptr<E>(w, stride, r);
+    for (int64_t g = 0; g < groups; ++g) {
+      float local = 0.0f;
+      for (int64_t j = g * group + threadIdx.x; j < (g + 1) * group; j += blockDim.x)
+        local = fmaxf(local, fabsf(E::load(row[j])));
+      const float m = block_max_broadcast<cuda_plan::kRowBlock>(local);
+      if (threadIdx.x == 0) absmax[r * groups + g] = m;
+    }
+  }
+}
+
+// One thread per channel, rows in order.
+template <class E>
+__global__ void column_accumulate_kernel(const void* w, int64_t rows, int64_t cols, int64_t stride, Recipe recipe,
+                                         const float* row_absmax, int64_t groups, int64_t group, double* acc,
+                                         bool first) {
+  const auto* base = static_cast<const typename E::Storage*>(w);
+  for (int64_t j = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; j < cols; j += int64_t(gridDim.x) * blockDim.x) {
+    if (recipe == Recipe::lmdeploy) {
+      double sum = first ? 0.0 : acc[j];
+      const int64_t g = j / group;
+      for (int64_t r = 0; r < rows; ++r) {
+        const double denom = fmax(double(row_absmax[r * groups + g]), 1e-4);
+        sum = __dadd_rn(sum, __ddiv_rn(double(fabsf(E::load(base[r * stride + j]))), denom));
+      }
+      acc[j] = sum;
+    } else {
+      float m = first ? 0.0f : float(acc[j]);
+      for (int64_t r = 0; r < rows; ++r) m = fmaxf(m, fabsf(E::load(base[r * stride + j])));
+      acc[j] = double(m);
+    }
+  }
+}
+
+__global__ void weight_stat_finalize_kernel(const double* acc, int64_t channels, Recipe recipe, int64_t total_rows,
+                                            float* w) {
+  for (int64_t j = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; j < channels;
+       j += int64_t(gridDim.x) * blockDim.x) {
+    switch (recipe) {
+      case Recipe::smoothquant: w[j] = fmaxf(float(acc[j]), 1e-5f); break;  // smooth_ln_fcs clamp
+      case Recipe::llmcompressor: w[j] = float(2.0 * acc[j]); break;         // exact doubling
+      case Recipe::lmdeploy: w[j] = float(__ddiv_rn(acc[j], double(total_rows))); break;
+    }
+  }
+}
+
+}  // namespace
+
+void weight_stat_accumulate(ConstMatrix w, Recipe recipe, int64_t group_size, float* row_absmax, double* acc,
+                            bool first, cudaStream_t stream) {
+  if (w.cols == 0) return;
+  std::string why;
+  const int64_t groups =
+      recipe == Recipe::lmdeploy ? cuda_plan::weight_groups_per_row(w.cols, group_size, &why) : 1;
+  if (groups < 0) throw KernelError(why);
+  const int64_t group = w.cols / groups;
+  const cuda_plan::Launch1D rows = cuda_plan::plan_rows(w.rows);
+  const cuda_plan::Launch1D cols = cuda_plan::plan_elements(w.cols);
+  SC_DISPATCH_FLOAT_DTYPE(
+      w.dtype, "weight_stat", E,
+      if (recipe == Recipe::lmdeploy && rows.grid > 0) {
+        row_group_absmax_kernel<E><<<unsigned(rows.grid), rows.block, 0, stream>>>(w.data, w.rows, w.row_stride,
+                                                                                   groups, group, row_absmax);
+        SC_CUDA_CHECK_LAUNCH("row_group_absmax_kernel");
+      } column_accumulate_kernel<E><<<unsigned(cols.grid), cols.block, 0, stream>>>(
+          w.data, w.rows, w.cols, w.row_stride, recipe, row_absmax, groups, group, acc, first);
+      SC_CUDA_CHECK_LAUNCH("column_accumulate_kernel"));
+}
+
+void weight_stat_finalize(const double* acc, int64_t channels, Recipe recipe, int64_t total_rows, float* w,
+                          cudaStream_t stream) {
+  const cuda_plan::Launch1D l = cuda_plan::plan_elements(channels);
+  if (l.grid == 0) return;
+  weight_stat_finalize_kernel<<<unsigned(l.grid), l.block, 0, stream>>>(acc, channels, recipe, total_rows, w);
+  SC_CUDA_CHECK_LAUNCH("weight_stat_finalize_kernel");
+}
+
+}  // namespace smoothcheck::kernels::cuda_launch

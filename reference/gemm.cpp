@@ -1,0 +1,79 @@
+// numerics.md §7: the W8A8 GEMM, an exact integer accumulation, and its dequantising epilogue.
+#include <cmath>
+#include <string>
+
+#include "reference/internal.h"
+#include "reference/reference.h"
+#include "reference/torch_views.h"
+
+namespace smoothcheck::reference {
+
+using internal::require;
+
+Matrix gemm_exact(const Matrix& a, const Matrix& b) {
+  internal::require_nonempty(a, "gemm_exact");
+  internal::require_nonempty(b, "gemm_exact");
+  require(a.cols == b.cols, "gemm_exact: a has K = " + std::to_string(a.cols) + ", b has K = " + std::to_string(b.cols));
+  const at::Tensor ta = internal::view_of(a);
+  const at::Tensor tb = internal::view_of(b);
+  // float64 holds every integer below 2^53 exactly. With integer inputs, every product and every
+  // partial sum, in whatever order or blocking the BLAS behind at::mm uses (fma included), is an
+  // integer of magnitude at most K * max|a| * max|b|; below 2^53 nothing rounds and the result is the
+  // exact integer sum, the value an int32 accumulator holds when it does not overflow.
+  require(at::equal(ta, ta.round()) && at::equal(tb, tb.round()), "gemm_exact: the codes are not integers");
+  const double bound = static_cast<double>(a.cols) * ta.abs().max().item<double>() * tb.abs().max().item<double>();
+  require(bound < 9007199254740992.0, "gemm_exact: K * max|a| * max|b| >= 2^53, float64 would round");
+  return internal::matrix_from(at::mm(ta, tb.t()));
+}
+
+GemmOutput w8a8_epilogue(const Matrix& acc, const Vector& scale_a, const Vector& scale_b, const Vector& bias,
+                         Epilogue epilogue, DType out_dtype) {
+  internal::require_nonempty(acc, "w8a8_epilogue");
+  require(static_cast<int64_t>(scale_a.size()) == acc.rows,
+          "w8a8_epilogue: scale_a has " + std::to_string(scale_a.size()) + " entries, acc has " +
+              std::to_string(acc.rows) + " rows");
+  require(static_cast<int64_t>(scale_b.size()) == acc.cols,
+          "w8a8_epilogue: scale_b has " + std::to_string(scale_b.size()) + " entries, acc has " +
+              std::to_string(acc.cols) + " columns");
+  require(bias.empty() || static_cast<int64_t>(bias.size()) == acc.cols,
+          "w8a8_epilogue: bias has " + std::to_string(bias.size()) + " entries, acc has " + std::to_string(acc.cols) +
+              " columns");
+  require(out_dtype == DType::f32 || out_dtype == DType::f16 || out_dtype == DType::bf16,
+          std::string("w8a8_epilogue: out_dtype ") + to_string(out_dtype) + " is not f32, f16 or bf16");
+
+  const at::Tensor sa = internal::view_of(scale_a).unsqueeze(1);  // [M, 1]
+  const at::Tensor sb = internal::view_of(scale_b).unsqueeze(0);  // [1, N]
+  // sa * (sb * acc), vLLM's order. In float64 this is within a few ulps of the exact value, far below
+  // any output dtype's rounding; it only matters when the value sits within that of a midpoint.
+  const at::Tensor product = sa * (sb * internal::view_of(acc));
+  const at::Tensor bias_row = bias.empty() ? at::zeros({1, acc.cols}, at::kDouble) : internal::view_of(bias).unsqueeze(0);
+
+  GemmOutput out;
+  out.exact = internal::matrix_from(product + bias_row);
+  out.rounded = Matrix(acc.rows, acc.cols);
+  switch (epilogue) {
+    // vLLM (cutlass_scaled_mm): the whole expression in fp32, one rounding to the output dtype.
+    case Epilogue::vllm:
+      for (std::size_t i = 0; i < out.exact.values.size(); ++i)
+        out.rounded.values[i] = round_to_dtype(out.exact.values[i], out_dtype);
+      break;
+    // lmdeploy: the dequantised product is stored in the output dtype, then the bias, itself in the
+    // output dtype, is added in that dtype: two roundings.
+    case Epilogue::lmdeploy: {
+      const Matrix unbiased = internal::matrix_from(product);
+      for (int64_t m = 0; m < acc.rows; ++m) {
+        for (int64_t n = 0; n < acc.cols; ++n) {
+          const double stored = round_to_dtype(unbiased.at(m, n), out_dtype);
+          const double b = bias.empty() ? 0.0 : round_to_dtype(bias[std::size_t(n)], out_dtype);
+          // stored + b is exact in float64 for f16 (every sum of two f16 values fits 53 bits), and for
+          // bf16/f32 whenever the two exponents are within ~29 of each other.
+          out.rounded.at(m, n) = round_to_dtype(stored + b, out_dtype);
+        }
+      }
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace smoothcheck::reference

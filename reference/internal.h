@@ -1,0 +1,41 @@
+// Helpers shared by the reference's step files; not part of the public API, and torch-free.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include "kernels/options.h"
+#include "reference/reference.h"
+
+namespace smoothcheck::reference::internal {
+
+// Every argument check of the reference ends here, so a caller always gets std::invalid_argument
+// with a message naming the function.
+inline void require(bool condition, const std::string& message) {
+  if (!condition) throw std::invalid_argument("smoothcheck::reference::" + message);
+}
+
+// A Matrix whose values match its shape and hold at least one element.
+inline void require_nonempty(const Matrix& m, const std::string& where) {
+  require(m.rows >= 0 && m.cols >= 0 && static_cast<int64_t>(m.values.size()) == m.rows * m.cols,
+          where + ": values.size() does not match rows * cols");
+  require(m.rows > 0 && m.cols > 0, where + ": empty matrix");
+}
+
+// a * b and a / b correctly rounded to dtype: the float64 result plus the sign of its exact residual
+// (from an fma) settles the one case a plain round_to_dtype of the float64 result gets wrong, a
+// float64 result that lies exactly on a rounding boundary of the narrower type.
+double round_product_to_dtype(double a, double b, DType dtype);
+double round_quotient_to_dtype(double a, double b, DType dtype);
+
+// The integer a quantiser's rounding produces (numerics.md §6): half_even is std::nearbyint under
+// the default rounding mode (PyTorch's torch.round, PTX cvt.rni), half_away is std::round (C
+// roundf, Triton's round in lmdeploy, ggml).
+double round_to_integer(double value, Rounding rounding);
+
+// The int8 a store of an already-rounded integer produces: saturate clamps to [-128, 127]; none keeps
+// the low byte of the two's-complement int32 (values outside int32, and NaN, store 0, as the
+// kernels' conversion does).
+double store_int8(double integer, Clamp clamp);
+
+}  // namespace smoothcheck::reference::internal
