@@ -1,0 +1,80 @@
+#include "cases/property/property_support.h"
+
+#include <cfloat>
+#include <iostream>
+#include <sstream>
+
+#include "harness/backends.h"
+#include "harness/compare.h"
+
+namespace smoothcheck::property {
+
+std::vector<std::string> property_backend_names() { return {"cpu-scalar", "cpu-avx2", "cuda", "cuda-cublaslt"}; }
+
+std::string test_name_of(const std::string& backend_name) {
+  std::string s = backend_name;
+  for (char& c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return s;
+}
+
+void BackendProperty::SetUp() {
+  backend_ = make_backend(GetParam());
+  std::string why_not;
+  if (!backend_->available(&why_not)) GTEST_SKIP() << GetParam() << " is not available here: " << why_not;
+  runner_ = backend_runner(*backend_);
+}
+
+void expect_property_counterexample(const std::string& what, const rc::detail::Property& property, int max_cases) {
+  rc::detail::TestParams params = rc::detail::configuration().testParams;
+  params.maxSuccess = max_cases;
+  params.disableShrinking = false;
+  rc::detail::TestMetadata metadata;
+  metadata.id = what;
+  metadata.description = what;
+  const rc::detail::TestResult result = rc::detail::checkProperty(property, metadata, params);
+  std::ostringstream message;
+  rc::detail::printResultMessage(result, message);
+  rc::detail::FailureResult failure;
+  if (result.match(failure)) {
+    // What the shrunk counterexample looks like is the point of the test: keep it in the log.
+    std::cout << "[ caught    ] " << what << ": rapidcheck found and shrank a counterexample after "
+              << failure.numSuccess << " passing cases\n"
+              << message.str() << "\n";
+    EXPECT_FALSE(failure.counterExample.empty()) << "a failure without a counterexample";
+    return;
+  }
+  ADD_FAILURE() << what << ": the property did not fail on a deliberately wrong implementation within " << max_cases
+                << " cases, so it cannot be trusted to catch this bug.\n"
+                << message.str();
+}
+
+double storage_roundoff(DType dtype) {
+  const double u = unit_roundoff(dtype);
+  if (dtype == DType::f16 || dtype == DType::bf16) return u + unit_roundoff(DType::f32) * (1 + u);
+  return u;
+}
+
+double underflow_error(DType dtype) {
+  switch (dtype) {
+    case DType::f64: return std::ldexp(1.0, -1075);
+    case DType::f32: return std::ldexp(1.0, -150);
+    case DType::f16: return std::ldexp(1.0, -25);
+    case DType::bf16: return std::ldexp(1.0, -134);
+    default: return 0.0;
+  }
+}
+
+double largest_finite(DType dtype) {
+  switch (dtype) {
+    case DType::f64: return DBL_MAX;
+    case DType::f32: return FLT_MAX;
+    case DType::f16: return 65504.0;
+    case DType::bf16: return std::ldexp(255.0, 120);
+    default: return 0.0;
+  }
+}
+
+double gamma_k(int64_t k, double u) { return double(k) * u / (1.0 - double(k) * u); }
+
+}  // namespace smoothcheck::property
