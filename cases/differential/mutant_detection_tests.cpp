@@ -1,6 +1,12 @@
 // The suite proves it can fail: every deliberately wrong kernel must be reported as incorrect (not as a
 // kernel error, not as passed) by the same case tables and comparisons that pass the real kernels.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
 
 #include "cases/case_tables.h"
 #include "cases/differential/mutant_backends.h"
@@ -37,6 +43,45 @@ TEST_P(MutantIsCaught, ByItsFamilyTable) {
 
 INSTANTIATE_TEST_SUITE_P(Mutants, MutantIsCaught, ::testing::ValuesIn(mutants::all_mutants()),
                          [](const ::testing::TestParamInfo<mutants::Mutant>& info) { return info.param.name; });
+
+// A failing case leaves a repro a kernel engineer can load: case.json with the parameters, failures and
+// the command that reruns it, and .npy files of the inputs, the expected and the actual outputs.
+TEST(Repro, FailingCaseWritesParametersAndTensors) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("smoothcheck-repro-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  mutants::Mutant m = mutants::all_mutants().front();  // half-away rounding, caught on midpoints
+  auto backend = m.make();
+  Family family;
+  for (const Family& f : cases::all_families())
+    if (f.name == m.family) family = f;
+  RunOptions options;
+  options.repro_dir = dir.string();
+  CaseReport report;
+  for (const auto& c : family.cases()) {
+    if (!matches_filter(c->name(), m.case_filter)) continue;
+    report = run_case(family, *c, *backend, options);
+    if (report.result.outcome == Outcome::incorrect) break;
+  }
+  ASSERT_EQ(report.result.outcome, Outcome::incorrect);
+  ASSERT_FALSE(report.repro_path.empty());
+  std::ifstream in(fs::path(report.repro_path) / "case.json");
+  ASSERT_TRUE(in) << report.repro_path;
+  nlohmann::json j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["case"], report.case_name);
+  EXPECT_EQ(j["outcome"], "incorrect");
+  EXPECT_FALSE(j["failures"].empty());
+  EXPECT_NE(j["rerun"].get<std::string>().find(report.case_name), std::string::npos);
+  for (const char* tensor : {"x", "expected_q", "actual_q", "expected_scale", "actual_scale"}) {
+    ASSERT_TRUE(j["tensors"].contains(tensor)) << tensor;
+    fs::path npy = fs::path(report.repro_path) / j["tensors"][tensor]["file"].get<std::string>();
+    std::ifstream f(npy, std::ios::binary);
+    char magic[6] = {};
+    f.read(magic, 6);
+    EXPECT_EQ(std::string(magic, 6), "\x93NUMPY") << npy;
+  }
+  fs::remove_all(dir);
+}
 
 TEST(Mutants, AtLeastEightDistinctBugs) { EXPECT_GE(mutants::all_mutants().size(), 8u); }
 
