@@ -23,7 +23,8 @@ const char* kUsage = R"(usage: smoothcheck run [--backend NAME]... [--filter PAT
 
 Runs the built-in case tables of every kernel family on a backend beside the float64 reference and
 prints, per family and backend, how many cases passed, were incorrect, raised a kernel error or were
-waived (with the reason). Exits 1 when any case is incorrect or raised a kernel error.
+waived (with the reason). Exits 1 when any case is incorrect or raised a kernel error, 2 for bad
+arguments or a filter that matches no case.
 
   --backend NAME     cpu (default), cpu-scalar, cpu-avx2, cuda, cuda-cublaslt, or all; may repeat
   --filter PATTERN   only cases whose "family/case" name contains PATTERN (or matches it as a glob
@@ -109,6 +110,10 @@ int command_run(int argc, char** argv) {
     });
   }
 
+  if (tallies.empty()) {
+    std::cerr << "smoothcheck run: no case matches --filter '" << options.filter << "' (see --list)\n";
+    return 2;
+  }
   std::printf("\n%-22s %-14s %8s %10s %13s %7s\n", "family", "backend", "passed", "incorrect", "kernel_error", "waived");
   Tally total;
   for (const auto& [key, t] : tallies) {
