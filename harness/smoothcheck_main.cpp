@@ -5,6 +5,7 @@
 #include <string>
 
 #include "harness/command_run.h"
+#include "harness/pipeline_commands.h"
 
 namespace {
 
@@ -14,6 +15,9 @@ SmoothQuant (W8A8 int8) kernel verification: production kernels beside a float64
 
 commands:
   run        run the built-in case tables on a backend and report passed / incorrect / waived cases
+  calibrate  per-linear input statistics of a LLaMA checkpoint (safetensors)
+  quantize   smooth, quantise to int8 W8A8 and export a checkpoint with migration scales
+  verify     reload an export and check layout, weights and the W8A8 forward against the original
 
 `smoothcheck <command> --help` describes each command.
 )";
@@ -28,6 +32,9 @@ int main(int argc, char** argv) {
   std::string command = argv[1];
   try {
     if (command == "run") return smoothcheck::command_run(argc - 2, argv + 2);
+    if (command == "calibrate") return smoothcheck::command_calibrate(argc - 2, argv + 2);
+    if (command == "quantize") return smoothcheck::command_quantize(argc - 2, argv + 2);
+    if (command == "verify") return smoothcheck::command_verify(argc - 2, argv + 2);
     std::cerr << "smoothcheck: unknown command '" << command << "'\n" << kUsage;
     return 2;
   } catch (const std::exception& e) {

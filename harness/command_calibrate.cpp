@@ -1,0 +1,76 @@
+// `smoothcheck calibrate MODEL --out STATS`: per-linear input statistics of a LLaMA checkpoint.
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "harness/backends.h"
+#include "harness/checkpoint/model_dir.h"
+#include "harness/pipeline/calibrate.h"
+#include "harness/pipeline/staged_directory.h"
+#include "harness/pipeline_commands.h"
+
+namespace smoothcheck {
+
+namespace {
+
+const char* kUsage = R"(usage: smoothcheck calibrate MODEL --out STATS [--samples N] [--seq-len L] [--seed S]
+
+Captures the input of every linear of a LLaMA model (7 per layer; lm_head is not quantised) over
+token sequences the model samples itself (from BOS=1, temperature 1, the given seed: stories260K
+ships without a tokenizer), and reduces it per input channel with the CPU backend's channel_stats
+kernel using lmdeploy's running rules (numerics.md §1): absmax and max by running max, min by
+running min, mean and absmean as the mean of per-sequence means. Writes safetensors with
+"<linear>.absmax", ".min", ".max", ".mean", ".absmean", float32 [in_features] each.
+
+  MODEL          a model directory (model.safetensors, a sharded index, pytorch_model*.bin, or a
+                 llama2.c .bin) with config.json where the format needs one
+  --out STATS    the statistics file to write (atomically; refused if it exists, unless --force)
+  --samples N    sequences (default 16); each is one calibration batch
+  --seq-len L    tokens per sequence including BOS (default 128, at most max_position_embeddings);
+                 sampling costs O(N · L²) forward work (no KV cache)
+  --seed S       sampling seed (default 0)
+  --force        replace an existing STATS file
+Progress goes to stderr.
+)";
+
+}  // namespace
+
+int command_calibrate(int argc, char** argv) {
+  std::string model, out;
+  pipeline::CalibrationOptions o;
+  bool force = false;
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--help" || arg == "-h") { std::cout << kUsage; return 0; }
+    else if (arg == "--out") out = value();
+    else if (arg == "--samples") o.samples = cli::parse_int(arg, value(), 1);
+    else if (arg == "--seq-len") o.seq_len = cli::parse_int(arg, value(), 2);
+    else if (arg == "--seed") o.seed = static_cast<uint64_t>(cli::parse_int(arg, value(), 0));
+    else if (arg == "--force") force = true;
+    else if (!arg.empty() && arg[0] != '-' && model.empty()) model = arg;
+    else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kUsage);
+  }
+  if (model.empty() || out.empty()) throw std::invalid_argument(std::string("MODEL and --out are required\n") + kUsage);
+  if (std::filesystem::exists(out) && !force) throw std::invalid_argument(out + " already exists (pass --force to replace it)");
+  if (pipeline::path_within(out, model)) throw std::invalid_argument("refusing to write " + out + " inside the model " + model);
+
+  const checkpoint::ModelDir dir = checkpoint::open_model_dir(model);
+  const checkpoint::LlamaConfig config = checkpoint::llama_config(dir);
+  auto backend = make_backend("cpu");
+  const pipeline::CalibrationStats stats =
+      pipeline::calibrate(*dir.checkpoint, config, *backend, o, [](double fraction, const char* phase) {
+        std::fprintf(stderr, "calibrate: %s %3.0f%%\n", phase, 100.0 * fraction);
+      });
+  pipeline::CalibrationStats with_source = stats;
+  with_source.metadata["model"] = std::filesystem::absolute(model).string();
+  pipeline::write_calibration_stats(out, with_source);
+  std::cout << "wrote " << out << ": " << stats.linears.size() << " linears x 5 statistics over " << o.samples
+            << " sequences of " << o.seq_len << " tokens (seed " << o.seed << ")\n";
+  return 0;
+}
+
+}  // namespace smoothcheck

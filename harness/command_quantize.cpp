@@ -1,0 +1,75 @@
+// `smoothcheck quantize MODEL --stats STATS ... --out DIR`: smooth, quantise and export.
+#include <iostream>
+#include <string>
+
+#include "harness/backends.h"
+#include "harness/pipeline/quantize_export.h"
+#include "harness/pipeline_commands.h"
+
+namespace smoothcheck {
+
+namespace {
+
+const char* kUsage = R"(usage: smoothcheck quantize MODEL --stats STATS --out DIR [--recipe R] [--alpha A]
+                             [--mode fused|migration] [--format safetensors|bin]
+                             [--weight-variant V] [--max-shard-bytes N] [--no-migration-scales] [--force]
+
+Smooths a LLaMA checkpoint with calibration statistics (numerics.md §2-4, lmdeploy's mapping:
+input_layernorm -> q,k,v; post_attention_layernorm -> gate,up; v -> o, skipped under grouped-query
+attention in fused mode; up -> down), quantises every linear per output channel to int8 (§5) on the
+CPU backend, and exports <linear>.weight int8 [O, C], <linear>.scale float32 [O, 1] and
+<linear>.migration_scale float32 [C]; other tensors unchanged (fused mode: the norms divided by s).
+Shards plus an index with an exact metadata.total_size, and config.json with quantization_config.
+The export is written beside DIR and renamed into place when complete; MODEL is never modified.
+
+  --recipe R           smoothquant, lmdeploy (default) or llmcompressor (weight statistic and s, §2-3;
+                       llmcompressor smooths by the activation range max - min)
+  --alpha A            migration strength in [0, 1] (default 0.5; the authors' LLaMA recipes use 0.85)
+  --mode M             fused (default): s folded into the norms and fc->fc pairs;
+                       migration: norms untouched, the runtime divides each linear's input by s
+  --format F           safetensors (default: model-0000K-of-0000N.safetensors + index) or bin
+                       (pytorch_model-0000K-of-0000N.bin + pytorch_model.bin.index.json)
+  --weight-variant V   lmdeploy (default: absmax/127, clamp), smoothquant, compressed_tensors
+  --max-shard-bytes N  shard size limit (default 5 GiB)
+  --no-migration-scales  the pre-seed layout without <linear>.migration_scale (fused mode only)
+  --force              replace an existing DIR (atomically: the old export is removed only after
+                       the new one is in place)
+)";
+
+}  // namespace
+
+int command_quantize(int argc, char** argv) {
+  pipeline::QuantizeOptions o;
+  bool have_model = false;
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--help" || arg == "-h") { std::cout << kUsage; return 0; }
+    else if (arg == "--stats") o.stats = value();
+    else if (arg == "--out") o.out = value();
+    else if (arg == "--recipe") o.recipe = pipeline::parse_recipe(value());
+    else if (arg == "--alpha") o.alpha = static_cast<float>(cli::parse_double(arg, value()));
+    else if (arg == "--mode") o.mode = pipeline::parse_mode(value());
+    else if (arg == "--format") o.format = pipeline::parse_export_format(value());
+    else if (arg == "--weight-variant") o.weight_variant = pipeline::parse_weight_variant(value());
+    else if (arg == "--max-shard-bytes") o.max_shard_bytes = static_cast<uint64_t>(cli::parse_int(arg, value(), 1));
+    else if (arg == "--no-migration-scales") o.migration_scales = false;
+    else if (arg == "--force") o.force = true;
+    else if (!arg.empty() && arg[0] != '-' && !have_model) { o.model = arg; have_model = true; }
+    else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kUsage);
+  }
+  if (!have_model || o.stats.empty() || o.out.empty())
+    throw std::invalid_argument(std::string("MODEL, --stats and --out are required\n") + kUsage);
+  auto backend = make_backend("cpu");
+  const pipeline::ExportSummary s = pipeline::quantize_and_export(*backend, o);
+  std::cout << "wrote " << s.dir.string() << ": " << s.linears << " quantised linears, " << s.shards.size()
+            << " shard(s), index " << s.index_file.filename().string() << " total_size " << s.total_size
+            << " (recipe " << to_string(o.recipe) << ", alpha " << o.alpha << ", mode " << to_string(o.mode)
+            << ", weights " << to_string(o.weight_variant) << ")\n";
+  return 0;
+}
+
+}  // namespace smoothcheck

@@ -1,0 +1,80 @@
+#include "harness/pipeline/quantization_config.h"
+
+#include <stdexcept>
+
+#include "harness/checkpoint/checkpoint_error.h"
+#include "harness/checkpoint/json_text.h"
+
+namespace smoothcheck::pipeline {
+
+using checkpoint::CheckpointError;
+
+Recipe parse_recipe(const std::string& s) {
+  for (Recipe r : {Recipe::smoothquant, Recipe::lmdeploy, Recipe::llmcompressor})
+    if (s == to_string(r)) return r;
+  throw std::invalid_argument("unknown recipe '" + s + "' (smoothquant, lmdeploy, llmcompressor)");
+}
+
+SmoothMode parse_mode(const std::string& s) {
+  for (SmoothMode m : {SmoothMode::fused, SmoothMode::migration})
+    if (s == to_string(m)) return m;
+  throw std::invalid_argument("unknown mode '" + s + "' (fused, migration)");
+}
+
+WeightQuant parse_weight_variant(const std::string& s) {
+  for (WeightQuant w : {WeightQuant::lmdeploy, WeightQuant::smoothquant, WeightQuant::compressed_tensors})
+    if (s == to_string(w)) return w;
+  throw std::invalid_argument("unknown weight variant '" + s + "' (lmdeploy, smoothquant, compressed_tensors)");
+}
+
+nlohmann::json to_json(const QuantizationConfig& q) {
+  nlohmann::json j;
+  j["quant_method"] = kQuantMethod;
+  j["recipe"] = to_string(q.recipe);
+  j["alpha"] = q.alpha;
+  j["mode"] = to_string(q.mode);
+  j["weight_variant"] = to_string(q.weight_variant);
+  j["rounding"] = to_string(q.rounding);
+  j["weight_scheme"] = "int8 symmetric per output channel, scale [out_features, 1] float32";
+  j["activation_scheme"] = "int8 dynamic per token (absmax / 127, reciprocal multiply, saturate)";
+  j["migration_scales"] = q.migration_scales;
+  j["runtime_divides_by_migration_scale"] = q.mode == SmoothMode::migration;
+  if (!q.stats_file.empty()) j["calibration_stats"] = q.stats_file;
+  return j;
+}
+
+QuantizationConfig quantization_config_from_json(const nlohmann::json& j, const std::filesystem::path& file) {
+  if (!j.is_object()) throw CheckpointError(file, "quantization_config is " + checkpoint::json_kind(j) + ", not an object");
+  auto str = [&](const char* key) -> std::string {
+    if (!j.contains(key)) throw CheckpointError(file, std::string("quantization_config lacks ") + key);
+    if (!j[key].is_string()) throw CheckpointError(file, std::string("quantization_config.") + key + " is not a string");
+    return j[key].get<std::string>();
+  };
+  if (str("quant_method") != kQuantMethod)
+    throw CheckpointError(file, "quantization_config.quant_method is '" + str("quant_method") + "', not " + kQuantMethod);
+  QuantizationConfig q;
+  try {
+    q.recipe = parse_recipe(str("recipe"));
+    q.mode = parse_mode(str("mode"));
+    q.weight_variant = parse_weight_variant(str("weight_variant"));
+  } catch (const std::invalid_argument& e) {
+    throw CheckpointError(file, std::string("quantization_config: ") + e.what());
+  }
+  if (str("rounding") != "half_even") throw CheckpointError(file, "quantization_config.rounding must be half_even");
+  if (!j.contains("alpha") || !j["alpha"].is_number()) throw CheckpointError(file, "quantization_config.alpha is not a number");
+  q.alpha = j["alpha"].get<float>();
+  if (j.contains("migration_scales")) {
+    if (!j["migration_scales"].is_boolean()) throw CheckpointError(file, "quantization_config.migration_scales is not a boolean");
+    q.migration_scales = j["migration_scales"].get<bool>();
+  }
+  if (j.contains("calibration_stats") && j["calibration_stats"].is_string()) q.stats_file = j["calibration_stats"];
+  return q;
+}
+
+std::optional<QuantizationConfig> read_quantization_config(const std::filesystem::path& config_json) {
+  const nlohmann::json j = checkpoint::read_json_file(config_json, "config.json", 4, 16ull << 20);
+  if (!j.is_object() || !j.contains("quantization_config")) return std::nullopt;
+  return quantization_config_from_json(j["quantization_config"], config_json);
+}
+
+}  // namespace smoothcheck::pipeline

@@ -1,0 +1,41 @@
+// The "quantization_config" object an export adds to config.json: what was done to the weights and
+// what the runtime must do (divide activations by migration_scale in migration mode, nothing in fused
+// mode, where the norms already carry 1/s). Parsing is strict: an export whose config does not say
+// how to run it cannot be verified.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "kernels/options.h"
+
+namespace smoothcheck::pipeline {
+
+inline constexpr const char* kQuantMethod = "smooth_quant";
+
+struct QuantizationConfig {
+  Recipe recipe = Recipe::lmdeploy;
+  float alpha = 0.5f;
+  SmoothMode mode = SmoothMode::fused;
+  WeightQuant weight_variant = WeightQuant::lmdeploy;
+  // Weight codes are rne (every §5 variant); activations at run time as vLLM's dynamic per-token kernel.
+  Rounding rounding = Rounding::half_even;
+  bool migration_scales = true;  // <linear>.migration_scale present
+  std::string stats_file;        // provenance only
+};
+
+nlohmann::json to_json(const QuantizationConfig& q);
+// Throws CheckpointError(file, problem) naming the field.
+QuantizationConfig quantization_config_from_json(const nlohmann::json& j, const std::filesystem::path& file);
+// Reads config.json's "quantization_config"; nullopt when config.json has none.
+std::optional<QuantizationConfig> read_quantization_config(const std::filesystem::path& config_json);
+
+Recipe parse_recipe(const std::string& s);            // std::invalid_argument for an unknown name
+SmoothMode parse_mode(const std::string& s);
+WeightQuant parse_weight_variant(const std::string& s);
+
+}  // namespace smoothcheck::pipeline

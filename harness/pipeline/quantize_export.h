@@ -1,0 +1,54 @@
+// `smoothcheck quantize`: smooth (smooth_model.h), quantise every linear per output channel with a
+// production backend (numerics.md §5) and export the seed's layout (harness/quantized_layout.h):
+// <linear>.weight int8 [O, C], <linear>.scale float32 [O, 1], <linear>.migration_scale float32 [C],
+// every other tensor as stored in the input (fused mode: the norms smoothed, in the input's dtype),
+// shards plus an index whose metadata.total_size is exact, and config.json with quantization_config.
+// The export is staged beside the output directory and renamed into place only when complete
+// (staged_directory.h); the input is only ever read.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "harness/pipeline/quantization_config.h"
+#include "kernels/kernel_api.h"
+
+namespace smoothcheck::pipeline {
+
+enum class ExportFormat { safetensors, bin };
+ExportFormat parse_export_format(const std::string& s);
+const char* to_string(ExportFormat f);
+
+struct QuantizeOptions {
+  std::filesystem::path model;
+  std::filesystem::path stats;
+  std::filesystem::path out;
+  Recipe recipe = Recipe::lmdeploy;
+  float alpha = 0.5f;
+  SmoothMode mode = SmoothMode::fused;
+  WeightQuant weight_variant = WeightQuant::lmdeploy;
+  ExportFormat format = ExportFormat::safetensors;
+  // Without migration scales the export is the pre-seed layout (fused mode only: a migration-mode
+  // export cannot run without them). Exists so that the §11 total_size difference can be checked.
+  bool migration_scales = true;
+  uint64_t max_shard_bytes = 5ull << 30;  // transformers' default shard size
+  bool force = false;
+};
+
+struct ExportSummary {
+  std::filesystem::path dir;
+  std::filesystem::path index_file;
+  std::vector<std::filesystem::path> shards;
+  uint64_t total_size = 0;           // as written to the index
+  int64_t expected_total_size = 0;   // quantized_export_total_size of the config
+  int64_t linears = 0;
+};
+
+// Throws CheckpointError (input or statistics problems, naming file and tensor) or std::invalid_argument
+// (options, an existing output without force, an output inside the input).
+ExportSummary quantize_and_export(kernels::Backend& backend, const QuantizeOptions& o);
+
+}  // namespace smoothcheck::pipeline

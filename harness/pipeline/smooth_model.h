@@ -1,0 +1,48 @@
+// Smoothing a LLaMA model (numerics.md §2-4): per layer, the groups of harness/smoothing_plan.h
+// (lmdeploy's mapping; v->o is skipped under grouped-query attention in fused mode), the activation
+// statistic of each group's input from the calibration file (absmax; max - min for llmcompressor),
+// the weight statistic and s from a production backend, applied to the float32 weights in place.
+//
+// fused:     norm.weight /= s; fcs' W[:, j] *= s_j; fc->fc: prev.W[j, :] /= s_j, next.W[:, j] *= s_j.
+// migration: only the fcs' W[:, j] *= s_j; every linear divides its own input by s at run time,
+//            including o_proj and down_proj (the plan lists them as groups with a linear source).
+// Every linear gets the s its columns were multiplied by as its migration scale; a linear of no group
+// (o_proj in fused mode under GQA) gets ones, so that dequantise-and-divide recovers it uniformly.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "harness/pipeline/calibration_stats.h"
+#include "harness/pipeline/float_weights.h"
+#include "harness/smoothing_plan.h"
+#include "kernels/kernel_api.h"
+
+namespace smoothcheck::pipeline {
+
+struct SmoothingOptions {
+  Recipe recipe = Recipe::lmdeploy;
+  float alpha = 0.5f;
+  SmoothMode mode = SmoothMode::fused;
+};
+
+struct SmoothingResult {
+  std::map<std::string, std::vector<float>> migration_scales;  // by linear name, [in_features]
+  // Fused fc->fc pairs: the previous linear whose rows were divided, and by which linear's s.
+  std::map<std::string, std::string> rows_divided_by;          // "…up_proj" -> "…down_proj"
+  SmoothingPlan plan;
+};
+
+BlockDims block_dims(const checkpoint::LlamaConfig& c);
+
+// The plan for `mode`, checked with validate_smoothing_plan; throws std::invalid_argument with the
+// validator's reasons when it is not exact.
+SmoothingPlan checked_llama_plan(const checkpoint::LlamaConfig& c, SmoothMode mode);
+
+// Smooths `weights` in place. Throws std::invalid_argument naming the linear for a non-finite or
+// non-positive weight statistic (e.g. an all-zero input channel of every fc).
+SmoothingResult smooth_model(kernels::Backend& backend, const checkpoint::LlamaConfig& config,
+                             const CalibrationStats& stats, const SmoothingOptions& o, FloatLlamaWeights& weights);
+
+}  // namespace smoothcheck::pipeline

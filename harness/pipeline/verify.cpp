@@ -1,0 +1,255 @@
+#include "harness/pipeline/verify.h"
+
+#include <cmath>
+#include <map>
+#include <set>
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include "harness/checkpoint/checkpoint_error.h"
+#include "harness/checkpoint/model_dir.h"
+#include "harness/checkpoint/torch_dtype.h"
+#include "harness/models/llama.h"
+#include "harness/pipeline/float_weights.h"
+#include "harness/pipeline/smooth_model.h"
+#include "harness/pipeline/stacked_scales.h"
+#include "harness/pipeline/token_sampling.h"
+#include "harness/pipeline/w8a8_llama.h"
+#include "harness/quantized_layout.h"
+
+namespace smoothcheck::pipeline {
+
+namespace {
+
+using checkpoint::CheckpointError;
+
+double unit_roundoff(DType t) {
+  switch (t) {
+    case DType::f16: return 0x1.0p-11;
+    case DType::bf16: return 0x1.0p-8;
+    case DType::f64: return 0x1.0p-53;
+    default: return 0x1.0p-24;
+  }
+}
+
+std::vector<float> f32_vector(const at::Tensor& t) {
+  const at::Tensor c = t.to(at::kFloat).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+void check_layout(const checkpoint::Checkpoint& q, const std::vector<ExportTensor>& expected, VerifyReport& r) {
+  std::set<std::string> names;
+  for (const ExportTensor& e : expected) {
+    names.insert(e.name);
+    if (!q.contains(e.name)) {
+      r.failures.push_back("layout: " + e.name + " is absent");
+      continue;
+    }
+    const checkpoint::TensorInfo info = q.info(e.name);
+    r.stored_total_size += static_cast<int64_t>(info.nbytes);
+    if (info.dtype != e.dtype || info.shape != e.shape)
+      r.failures.push_back("layout: " + e.name + " is " + to_string(info.dtype) + " " +
+                           checkpoint::shape_string(info.shape) + ", expected " + to_string(e.dtype) + " " +
+                           checkpoint::shape_string(e.shape));
+  }
+  for (const std::string& n : q.tensor_names())
+    if (!names.count(n)) r.failures.push_back("layout: unexpected tensor " + n);
+  r.expected_total_size = total_size(expected);
+  if (const auto declared = q.declared_total_size()) {
+    r.declared_total_size = static_cast<int64_t>(*declared);
+    if (r.declared_total_size != r.expected_total_size || r.declared_total_size != r.stored_total_size)
+      r.failures.push_back("index: metadata.total_size " + std::to_string(r.declared_total_size) +
+                           " but the layout implies " + std::to_string(r.expected_total_size) + " and the tensors hold " +
+                           std::to_string(r.stored_total_size) + " bytes");
+  } else {
+    r.failures.push_back("index: no metadata.total_size (an export is always sharded with an index)");
+  }
+}
+
+// §8: |W - dequant| <= scale/2 per element of the smoothed weight; un-smoothing divides both by s_j and
+// multiplies both by the fused row divisor.
+LinearCheck check_linear(const std::string& name, const FloatMatrix& orig, const at::Tensor& q, const at::Tensor& scale,
+                         const std::vector<float>& s, const std::vector<float>* rowdiv) {
+  LinearCheck c;
+  c.name = name;
+  const int8_t* qp = q.data_ptr<int8_t>();
+  const float* sp = scale.data_ptr<float>();
+  for (int64_t r = 0; r < orig.rows; ++r) {
+    const double rd = rowdiv ? (*rowdiv)[r] : 1.0;
+    for (int64_t j = 0; j < orig.cols; ++j) {
+      const double deq = static_cast<double>(qp[r * orig.cols + j]) * sp[r] * rd / s[j];
+      const double err = std::fabs(static_cast<double>(orig.data[r * orig.cols + j]) - deq);
+      const double bound = static_cast<double>(sp[r]) * rd / (2.0 * s[j]);
+      const double ratio = bound > 0 ? err / bound : (err > 0 ? INFINITY : 0.0);
+      if (ratio > c.max_error_over_bound || (r == 0 && j == 0)) {
+        c.max_error_over_bound = ratio;
+        c.worst_row = r;
+        c.worst_col = j;
+      }
+      c.max_abs_error = std::max(c.max_abs_error, err);
+    }
+  }
+  return c;
+}
+
+double mean_nll(const at::Tensor& logits, const std::vector<int64_t>& seq) {
+  const at::Tensor lp = at::log_softmax(logits.to(at::kDouble), -1);
+  double sum = 0;
+  for (std::size_t t = 0; t + 1 < seq.size(); ++t) sum -= lp[t][seq[t + 1]].item<double>();
+  return sum / static_cast<double>(seq.size() - 1);
+}
+
+}  // namespace
+
+nlohmann::json VerifyReport::to_json() const {
+  nlohmann::json j;
+  j["schema"] = "smoothcheck.verify/1";
+  j["passed"] = passed();
+  j["failures"] = failures;
+  j["quantization_config"] = pipeline::to_json(quantization);
+  j["total_size"] = {{"declared", declared_total_size}, {"expected", expected_total_size}, {"stored", stored_total_size}};
+  nlohmann::json ls = nlohmann::json::array();
+  for (const LinearCheck& c : linears)
+    ls.push_back({{"name", c.name}, {"max_error_over_bound", c.max_error_over_bound}, {"max_abs_error", c.max_abs_error},
+                  {"worst", {c.worst_row, c.worst_col}}});
+  j["linears"] = ls;
+  j["forward"] = {{"tokens", tokens},
+                  {"max_abs_logit_delta", max_abs_logit_delta},
+                  {"argmax_agreement", argmax_agreement},
+                  {"nll_original", nll_original},
+                  {"nll_quantized", nll_quantized},
+                  {"nll_increase", nll_quantized - nll_original},
+                  {"weight_only", {{"max_abs_logit_delta", weight_only_max_abs_logit_delta},
+                                   {"argmax_agreement", weight_only_argmax_agreement},
+                                   {"nll", weight_only_nll}}}};
+  j["thresholds"] = {{"max_weight_error_over_bound", thresholds.max_weight_error_over_bound},
+                     {"min_argmax_agreement", thresholds.min_argmax_agreement},
+                     {"max_nll_increase", thresholds.max_nll_increase},
+                     {"max_abs_logit_delta", thresholds.max_abs_logit_delta}};
+  return j;
+}
+
+VerifyReport verify_export(kernels::Backend& backend, const VerifyOptions& o) {
+  c10::InferenceMode guard;
+  VerifyReport r;
+  r.thresholds = o.thresholds;
+  const checkpoint::ModelDir orig = checkpoint::open_model_dir(o.original);
+  const checkpoint::ModelDir quant = checkpoint::open_model_dir(o.quantized);
+  const checkpoint::LlamaConfig config = checkpoint::llama_config(orig);
+  if (!quant.config_json) throw CheckpointError(quant.dir, "has no config.json (and so no quantization_config)");
+  const checkpoint::LlamaConfig qconfig = checkpoint::read_llama_config(*quant.config_json);
+  const auto qc = read_quantization_config(*quant.config_json);
+  if (!qc) throw CheckpointError(*quant.config_json, "has no quantization_config: not a smoothcheck export");
+  r.quantization = *qc;
+  if (qconfig.hidden_size != config.hidden_size || qconfig.intermediate_size != config.intermediate_size ||
+      qconfig.num_hidden_layers != config.num_hidden_layers || qconfig.num_attention_heads != config.num_attention_heads ||
+      qconfig.num_key_value_heads != config.num_key_value_heads || qconfig.vocab_size != config.vocab_size ||
+      qconfig.tie_word_embeddings != config.tie_word_embeddings)
+    throw CheckpointError(*quant.config_json, "describes a different model than " + o.original.string());
+
+  // 1. Layout, in the original's stored dtype (unquantised tensors keep it).
+  const DType dtype =
+      checkpoint::from_scalar_type(orig.checkpoint->tensor("model.embed_tokens.weight").scalar_type()).value_or(DType::f32);
+  QuantizedLayoutConfig lc = layout_config_from(config, dtype);
+  lc.dtype = dtype;
+  check_layout(*quant.checkpoint, quantized_export_tensors(lc, qc->migration_scales), r);
+  if (!r.failures.empty()) return r;  // later checks would only repeat the layout's problems
+  if (!qc->migration_scales) {
+    r.failures.push_back("weights: the export carries no migration scales, so its weights cannot be un-smoothed");
+    return r;
+  }
+
+  // 2. The stacked-parameter loader.
+  try {
+    load_stacked_migration_scales(*quant.checkpoint, config);
+  } catch (const CheckpointError& e) {
+    r.failures.push_back(std::string("loader: ") + e.what());
+  }
+
+  // 3. Weights against the original.
+  const FloatLlamaWeights ow = load_float_weights(*orig.checkpoint, config);
+  const SmoothingPlan plan = checked_llama_plan(config, qc->mode);
+  std::map<std::string, std::vector<float>> s;
+  for (const auto& [name, m] : ow.linears) s[name] = f32_vector(quant.checkpoint->tensor(name + ".migration_scale"));
+  for (const auto& [name, m] : ow.linears) {
+    std::string divisor;  // fused fc->fc: this linear's rows were divided by the next group's s
+    if (qc->mode == SmoothMode::fused)
+      for (const SmoothingGroup& g : plan.groups)
+        if (g.kind == SourceKind::linear && name.size() > g.source.size() &&
+            name.compare(name.size() - g.source.size(), std::string::npos, g.source) == 0)
+          divisor = name.substr(0, name.size() - g.source.size()) + g.fcs.front();
+    const at::Tensor q = quant.checkpoint->tensor(name + ".weight").contiguous();
+    const at::Tensor sc = quant.checkpoint->tensor(name + ".scale").contiguous();
+    LinearCheck c = check_linear(name, m, q, sc, s.at(name), divisor.empty() ? nullptr : &s.at(divisor));
+    if (!(c.max_error_over_bound <= o.thresholds.max_weight_error_over_bound))
+      r.failures.push_back("weights: " + name + " errs by " + std::to_string(c.max_error_over_bound) +
+                           " x its bound scale/2 at [" + std::to_string(c.worst_row) + ", " +
+                           std::to_string(c.worst_col) + "]");
+    r.linears.push_back(c);
+  }
+  // Unquantised tensors: untouched, except fused norms = original / s (one rounding to the dtype).
+  for (const auto& [norm, w] : ow.norms) {
+    const std::string name = norm + ".weight";
+    const at::Tensor got = quant.checkpoint->tensor(name);
+    if (qc->mode == SmoothMode::migration) {
+      if (!at::equal(got, orig.checkpoint->tensor(name))) r.failures.push_back("unquantised: " + name + " was modified");
+      continue;
+    }
+    std::string first_fc;
+    for (const SmoothingGroup& g : plan.groups)
+      if (g.kind == SourceKind::norm && norm.size() > g.source.size() &&
+          norm.compare(norm.size() - g.source.size(), std::string::npos, g.source) == 0)
+        first_fc = norm.substr(0, norm.size() - g.source.size()) + g.fcs.front();
+    const std::vector<float> gv = f32_vector(got);
+    const std::vector<float>& sv = s.at(first_fc);
+    const double tol = unit_roundoff(dtype) + 2 * 0x1.0p-24;  // one rounding to the dtype, f32 quotient
+    for (std::size_t j = 0; j < gv.size(); ++j) {
+      const double want = static_cast<double>(w[j]) / sv[j];
+      if (std::fabs(gv[j] - want) > tol * std::fabs(want)) {
+        r.failures.push_back("unquantised: fused " + name + "[" + std::to_string(j) + "] = " + std::to_string(gv[j]) +
+                             ", expected original / s = " + std::to_string(want));
+        break;
+      }
+    }
+  }
+  for (const char* name : {"model.embed_tokens.weight", "model.norm.weight", "lm_head.weight"})
+    if (orig.checkpoint->contains(name) || quant.checkpoint->contains(name))
+      if (!config.tie_word_embeddings || std::string(name) != "lm_head.weight")
+        if (!at::equal(quant.checkpoint->tensor(name), orig.checkpoint->tensor(name).to(checkpoint::to_scalar_type(dtype))))
+          r.failures.push_back(std::string("unquantised: ") + name + " differs from the original");
+
+  // 4. The W8A8 forward against the float one, on text the original model writes itself.
+  const models::LlamaModel original(*orig.checkpoint, config, DType::f32);
+  SamplingOptions so;
+  so.sequences = 1;
+  so.length = o.tokens;
+  so.seed = o.seed;
+  const std::vector<int64_t> seq = sample_sequences(original, so).front();
+  const at::Tensor tokens = at::tensor(seq, at::kLong);
+  const at::Tensor lo = original.forward(tokens).to(at::kFloat);
+  const W8A8Llama w8a8(*quant.checkpoint, config, qc->mode, backend);
+  const at::Tensor lq = w8a8.forward(tokens);
+  r.tokens = static_cast<int64_t>(seq.size());
+  r.max_abs_logit_delta = (lq - lo).abs().max().item<double>();
+  r.argmax_agreement = lo.argmax(-1).eq(lq.argmax(-1)).to(at::kDouble).mean().item<double>();
+  r.nll_original = mean_nll(lo, seq);
+  r.nll_quantized = mean_nll(lq, seq);
+  const at::Tensor lw = W8A8Llama(*quant.checkpoint, config, qc->mode, backend, /*int8_activations=*/false).forward(tokens);
+  r.weight_only_max_abs_logit_delta = (lw - lo).abs().max().item<double>();
+  r.weight_only_argmax_agreement = lo.argmax(-1).eq(lw.argmax(-1)).to(at::kDouble).mean().item<double>();
+  r.weight_only_nll = mean_nll(lw, seq);
+  if (!std::isfinite(r.max_abs_logit_delta) || r.max_abs_logit_delta > o.thresholds.max_abs_logit_delta)
+    r.failures.push_back("forward: max |Δlogit| " + std::to_string(r.max_abs_logit_delta) + " > " +
+                         std::to_string(o.thresholds.max_abs_logit_delta));
+  if (!(r.argmax_agreement >= o.thresholds.min_argmax_agreement))
+    r.failures.push_back("forward: argmax agreement " + std::to_string(r.argmax_agreement) + " < " +
+                         std::to_string(o.thresholds.min_argmax_agreement));
+  if (!(r.nll_quantized - r.nll_original <= o.thresholds.max_nll_increase))
+    r.failures.push_back("forward: mean NLL rose from " + std::to_string(r.nll_original) + " to " +
+                         std::to_string(r.nll_quantized) + " (> " + std::to_string(o.thresholds.max_nll_increase) +
+                         " nats/token)");
+  return r;
+}
+
+}  // namespace smoothcheck::pipeline

@@ -1,0 +1,84 @@
+// `smoothcheck verify ORIGINAL QUANTIZED`: reloads a quantized export and checks it against the model
+// it came from, in the order a failure is cheapest to explain:
+//  1. layout: every tensor of harness/quantized_layout.h with its dtype and shape, nothing else, and
+//     the index's metadata.total_size exact;
+//  2. loader: q/k/v and gate/up each share one migration vector (stacked_scales.h);
+//  3. weights: q·scale, un-smoothed (÷ s per input channel, × the fused fc->fc row divisor), matches
+//     the original within numerics.md §8's per-element bound scale/2 (also divided by s), reported per
+//     linear as max error / bound; unquantised tensors bit-identical (fused norms: original / s within
+//     the stored dtype's rounding);
+//  4. forward: W8A8Llama against models::LlamaModel (f32) on a sequence sampled from the original:
+//     max |Δlogit|, argmax agreement, mean NLL of the sequence under both.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/pipeline/quantization_config.h"
+#include "kernels/kernel_api.h"
+
+namespace smoothcheck::pipeline {
+
+// The pass/fail lines. Weight errors are a theorem (§8), so their threshold is the bound itself plus
+// float slack; the forward thresholds are empirical, measured on stories260K (see verify.cpp).
+struct VerifyThresholds {
+  // Smoothing rounds W·s once or twice in f32 before quantisation, so the stored codes are exact for a
+  // weight that differs from the ideal by ≤ 2u·|W_s| ≤ 2u·128·scale: ≤ 3.1e-5 of the bound. 1e-3 leaves
+  // room for the float64 un-smoothing and nothing for a wrong code (a code off by one is ratio ≥ 2).
+  double max_weight_error_over_bound = 1.0 + 1e-3;
+  // Measured on stories260K (hf layout, 32 x 256-token calibration, 256-token sequences, seeds 1-2,
+  // every recipe, alpha 0-1, both modes; 28 runs): argmax agreement 77.3-89.8 %, NLL increase
+  // +0.035..+0.118 nats/token, max |Δlogit| 3.5-6.6 (logits reach ~16). A 64-wide model has no
+  // redundancy to average int8 noise away, and text sampled at temperature 1 is full of near-ties
+  // whose argmax flips; the weight-only diagnostic shows how much is the activations' share. The
+  // limits below sit about 2x beyond the worst measurement (the tests use shorter sequences and a
+  // smaller calibration, hence noisier figures), while a real defect lands far outside them: the
+  // same migration export run without its runtime division gives 2 % agreement, +8.8 nats, Δ 27.
+  double min_argmax_agreement = 0.70;
+  double max_nll_increase = 0.25;      // nats per token
+  double max_abs_logit_delta = 10.0;
+};
+
+struct VerifyOptions {
+  std::filesystem::path original;
+  std::filesystem::path quantized;
+  int64_t tokens = 256;  // length of the sampled sequence, BOS included
+  uint64_t seed = 0;
+  VerifyThresholds thresholds;
+};
+
+struct LinearCheck {
+  std::string name;
+  double max_error_over_bound = 0;  // max over elements of |W - Ŵ| / (scale_r · rowdiv_r / (2 s_j))
+  double max_abs_error = 0;
+  int64_t worst_row = 0, worst_col = 0;
+};
+
+struct VerifyReport {
+  QuantizationConfig quantization;
+  std::vector<std::string> failures;  // each names the tensor or metric and the problem
+  std::vector<LinearCheck> linears;
+  int64_t declared_total_size = -1;   // -1: the index states none
+  int64_t expected_total_size = 0;
+  int64_t stored_total_size = 0;      // sum of the stored tensors' bytes
+  int64_t tokens = 0;
+  double max_abs_logit_delta = 0;
+  double argmax_agreement = 0;
+  double nll_original = 0, nll_quantized = 0;
+  // Diagnostic, no threshold: the same export with float activations (weights-only quantisation).
+  double weight_only_max_abs_logit_delta = 0, weight_only_argmax_agreement = 0, weight_only_nll = 0;
+  VerifyThresholds thresholds;
+
+  bool passed() const { return failures.empty(); }
+  nlohmann::json to_json() const;  // schema smoothcheck.verify/1
+};
+
+// Problems with the inputs themselves (unreadable, not a LLaMA, no quantization_config) throw
+// CheckpointError; everything the checks find is reported in VerifyReport::failures.
+VerifyReport verify_export(kernels::Backend& backend, const VerifyOptions& o);
+
+}  // namespace smoothcheck::pipeline
