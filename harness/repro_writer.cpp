@@ -1,34 +1,19 @@
 #include "harness/repro_writer.h"
 
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <stdexcept>
 
 #include <nlohmann/json.hpp>
+
+#include "harness/atomic_file.h"
 
 namespace smoothcheck {
 
 namespace fs = std::filesystem;
 
 void write_file_atomically(const std::string& path, const std::string& contents) {
-  std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot create " + temporary);
-    out.write(contents.data(), std::streamsize(contents.size()));
-    out.flush();
-    if (!out) {
-      std::remove(temporary.c_str());
-      throw std::runtime_error("cannot write " + temporary + " (disk full?)");
-    }
-  }
-  std::error_code ec;
-  fs::rename(temporary, path, ec);
-  if (ec) {
-    std::remove(temporary.c_str());
-    throw std::runtime_error("cannot rename " + temporary + " to " + path + ": " + ec.message());
-  }
+  AtomicFileWriter out(path);
+  out.write(contents.data(), contents.size());
+  out.commit();
 }
 
 void write_npy(const std::string& path, const std::vector<int64_t>& shape, const std::vector<double>& values) {

@@ -14,7 +14,7 @@ std::string write_repro(const std::string& repro_dir, const CaseReport& report);
 // Writes values as a float64 .npy file of the given shape (atomically: temporary file, then rename).
 void write_npy(const std::string& path, const std::vector<int64_t>& shape, const std::vector<double>& values);
 
-// Writes text to path atomically (temporary file in the same folder, then rename).
+// Writes text to path atomically (AtomicFileWriter: a temporary file beside it, fsync, rename).
 void write_file_atomically(const std::string& path, const std::string& contents);
 
 }  // namespace smoothcheck

@@ -13,7 +13,7 @@
 #include <ATen/ATen.h>
 #include <caffe2/serialize/inline_container.h>
 
-#include "harness/checkpoint/atomic_file.h"
+#include "harness/atomic_file.h"
 #include "harness/checkpoint/checkpoint_error.h"
 #include "harness/checkpoint/shard_index.h"
 #include "harness/checkpoint/torch_bin.h"

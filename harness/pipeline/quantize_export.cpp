@@ -7,7 +7,7 @@
 #include <ATen/ATen.h>
 
 #include "harness/checked_ops.h"
-#include "harness/checkpoint/atomic_file.h"
+#include "harness/atomic_file.h"
 #include "harness/checkpoint/checkpoint_error.h"
 #include "harness/checkpoint/json_text.h"
 #include "harness/checkpoint/model_dir.h"
@@ -156,7 +156,7 @@ ExportSummary quantize_and_export(kernels::Backend& backend, const QuantizeOptio
   qc.migration_scales = o.migration_scales;
   qc.stats_file = fs::absolute(o.stats).string();
   const std::string config_text = export_config(model, config, dtype, qc).dump(2) + "\n";
-  checkpoint::AtomicFileWriter cfg(stage.path() / "config.json");
+  AtomicFileWriter cfg(stage.path() / "config.json");
   cfg.write(config_text.data(), config_text.size());
   cfg.commit();
   if (model.config_json) copy_side_files(model.dir, stage.path());

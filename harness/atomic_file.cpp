@@ -1,4 +1,4 @@
-#include "harness/checkpoint/atomic_file.h"
+#include "harness/atomic_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,7 +12,7 @@
 
 #include "harness/checkpoint/checkpoint_error.h"
 
-namespace smoothcheck::checkpoint {
+namespace smoothcheck {
 
 namespace {
 std::string errno_text() { return std::strerror(errno); }
@@ -25,7 +25,7 @@ AtomicFileWriter::AtomicFileWriter(const std::filesystem::path& target) : target
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
   fd_ = ::mkstemp(buf.data());
-  if (fd_ < 0) throw CheckpointError(target, "cannot create a temporary file beside it: " + errno_text());
+  if (fd_ < 0) throw checkpoint::CheckpointError(target, "cannot create a temporary file beside it: " + errno_text());
   temp_ = buf.data();
   // mkstemp creates 0600; a checkpoint is shared data, so use the usual 0644 (minus umask).
   mode_t mask = ::umask(0);
@@ -46,7 +46,7 @@ void AtomicFileWriter::write(const void* data, std::size_t size) {
     ssize_t n = ::write(fd_, p, size);
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw CheckpointError(target_, "write failed: " + errno_text());
+      throw checkpoint::CheckpointError(target_, "write failed: " + errno_text());
     }
     p += n;
     size -= static_cast<std::size_t>(n);
@@ -54,19 +54,19 @@ void AtomicFileWriter::write(const void* data, std::size_t size) {
 }
 
 void AtomicFileWriter::commit() {
-  if (fd_ < 0) throw CheckpointError(target_, "commit called twice");
-  if (::fsync(fd_) != 0) throw CheckpointError(target_, "fsync failed: " + errno_text());
+  if (fd_ < 0) throw checkpoint::CheckpointError(target_, "commit called twice");
+  if (::fsync(fd_) != 0) throw checkpoint::CheckpointError(target_, "fsync failed: " + errno_text());
   if (::close(fd_) != 0) {
     fd_ = -1;
     ::unlink(temp_.c_str());
-    throw CheckpointError(target_, "close failed: " + errno_text());
+    throw checkpoint::CheckpointError(target_, "close failed: " + errno_text());
   }
   fd_ = -1;
   if (::rename(temp_.c_str(), target_.c_str()) != 0) {
     const std::string why = errno_text();
     ::unlink(temp_.c_str());
-    throw CheckpointError(target_, "rename from " + temp_.string() + " failed: " + why);
+    throw checkpoint::CheckpointError(target_, "rename from " + temp_.string() + " failed: " + why);
   }
 }
 
-}  // namespace smoothcheck::checkpoint
+}  // namespace smoothcheck

@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <filesystem>
 
-namespace smoothcheck::checkpoint {
+namespace smoothcheck {
 
 class AtomicFileWriter {
  public:
@@ -27,4 +27,4 @@ class AtomicFileWriter {
   int fd_ = -1;
 };
 
-}  // namespace smoothcheck::checkpoint
+}  // namespace smoothcheck
