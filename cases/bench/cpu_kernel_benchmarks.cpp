@@ -35,6 +35,7 @@
 
 #include "cases/bench/copy_bandwidth.h"
 #include "cases/bench/host_buffer.h"
+#include "cases/bench/benchmark_registration.h"
 #include "cases/bench/llama_shapes.h"
 #include "kernels/cpu/cpu_backend.h"
 
@@ -522,34 +523,9 @@ void bm_copy(State& st, int threads, bool scale) {
 // A KernelError (or LibTorch error) inside a benchmark becomes that benchmark's error, not an abort.
 template <class Fn>
 benchmark::internal::Benchmark* add(const std::string& name, Fn fn) {
-  auto guarded = [fn](State& st) {
-    try {
-      fn(st);
-    } catch (const std::exception& e) {
-      st.SkipWithError(e.what());
-    }
-  };
-  return benchmark::RegisterBenchmark(name.c_str(), guarded)->UseRealTime()->Unit(benchmark::kMicrosecond);
-}
-
-std::string join(std::initializer_list<std::string> parts) {
-  std::string s;
-  for (const auto& p : parts) s += (s.empty() ? "" : "/") + p;
-  return s;
-}
-
-void activation_args(benchmark::internal::Benchmark* b) {
-  for (int64_t c : kHidden)
-    for (int64_t t : kTokens) b->Args({t, c});
-  b->ArgNames({"tokens", "hidden"});
-}
-void weight_args(benchmark::internal::Benchmark* b) {
-  for (const LinearShape& l : kLinears) b->Args({l.n, l.k});
-  b->ArgNames({"rows", "cols"});
-}
-void channel_args(benchmark::internal::Benchmark* b) {
-  for (int64_t c : kHidden) b->Args({c});
-  b->ArgNames({"channels"});
+  return benchmark::RegisterBenchmark(name.c_str(), guard_exceptions(fn))
+      ->UseRealTime()
+      ->Unit(benchmark::kMicrosecond);
 }
 
 void register_all() {

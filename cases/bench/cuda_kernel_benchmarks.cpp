@@ -31,6 +31,7 @@
 
 #include "cases/bench/cuda_event_timer.h"
 #include "cases/bench/device_fill.h"
+#include "cases/bench/benchmark_registration.h"
 #include "cases/bench/llama_shapes.h"
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/cuda_check.h"
@@ -527,32 +528,9 @@ void bm_d2d_copy(State& st) {
 // A CUDA or cuBLASLt failure inside a benchmark becomes that benchmark's error, not an abort of the run.
 template <class Fn>
 benchmark::internal::Benchmark* add(const std::string& name, Fn fn) {
-  auto guarded = [fn](State& st) {
-    try {
-      fn(st);
-    } catch (const std::exception& e) {
-      st.SkipWithError(e.what());
-    }
-  };
-  return benchmark::RegisterBenchmark(name.c_str(), guarded)->UseManualTime()->Unit(benchmark::kMicrosecond);
-}
-std::string join(std::initializer_list<std::string> parts) {
-  std::string s;
-  for (const auto& p : parts) s += (s.empty() ? "" : "/") + p;
-  return s;
-}
-void activation_args(benchmark::internal::Benchmark* b) {
-  for (int64_t c : kHidden)
-    for (int64_t t : kTokens) b->Args({t, c});
-  b->ArgNames({"tokens", "hidden"});
-}
-void weight_args(benchmark::internal::Benchmark* b) {
-  for (const LinearShape& l : kLinears) b->Args({l.n, l.k});
-  b->ArgNames({"rows", "cols"});
-}
-void channel_args(benchmark::internal::Benchmark* b) {
-  for (int64_t c : kHidden) b->Args({c});
-  b->ArgNames({"channels"});
+  return benchmark::RegisterBenchmark(name.c_str(), guard_exceptions(fn))
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
 }
 
 void register_all() {
