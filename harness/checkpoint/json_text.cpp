@@ -75,4 +75,44 @@ std::string json_kind(const nlohmann::json& j) {
   }
 }
 
+using json = nlohmann::json;
+
+std::optional<std::int64_t> config_int(const json& j, const char* key, const std::filesystem::path& file) {
+  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
+  const json& v = j[key];
+  if (v.is_number_integer() || v.is_number_unsigned()) {
+    if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+      throw CheckpointError(file, std::string(key) + " " + v.dump() + " is out of range");
+    return v.get<std::int64_t>();
+  }
+  throw CheckpointError(file, std::string(key) + " is " + json_kind(v) + " (" + v.dump() + "), not an integer");
+}
+
+std::optional<double> config_number(const json& j, const char* key, const std::filesystem::path& file) {
+  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
+  const json& v = j[key];
+  if (!v.is_number()) throw CheckpointError(file, std::string(key) + " is " + json_kind(v) + ", not a number");
+  return v.get<double>();
+}
+
+std::optional<bool> config_bool(const json& j, const char* key, const std::filesystem::path& file) {
+  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
+  const json& v = j[key];
+  if (!v.is_boolean()) throw CheckpointError(file, std::string(key) + " is " + json_kind(v) + ", not true or false");
+  return v.get<bool>();
+}
+
+std::optional<std::string> config_string(const json& j, const char* key, const std::filesystem::path& file) {
+  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
+  const json& v = j[key];
+  if (!v.is_string()) throw CheckpointError(file, std::string(key) + " is " + json_kind(v) + ", not a string");
+  return v.get<std::string>();
+}
+
+std::int64_t required_config_int(const json& j, const char* key, const std::filesystem::path& file) {
+  auto v = config_int(j, key, file);
+  if (!v) throw CheckpointError(file, std::string("config lacks the required field ") + key);
+  return *v;
+}
+
 }  // namespace smoothcheck::checkpoint

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -25,5 +26,15 @@ nlohmann::json read_json_file(const std::filesystem::path& file, const std::stri
 
 // JSON value kind for messages: "a string", "an array", ...
 std::string json_kind(const nlohmann::json& j);
+
+// Typed fields of a config.json object. An absent or null field gives nullopt; a present field of the
+// wrong type (or an integer beyond int64) is a CheckpointError naming the file, the key and its value.
+std::optional<std::int64_t> config_int(const nlohmann::json& j, const char* key, const std::filesystem::path& file);
+std::optional<double> config_number(const nlohmann::json& j, const char* key, const std::filesystem::path& file);
+std::optional<bool> config_bool(const nlohmann::json& j, const char* key, const std::filesystem::path& file);
+std::optional<std::string> config_string(const nlohmann::json& j, const char* key,
+                                         const std::filesystem::path& file);
+// As config_int, and absent is an error too.
+std::int64_t required_config_int(const nlohmann::json& j, const char* key, const std::filesystem::path& file);
 
 }  // namespace smoothcheck::checkpoint

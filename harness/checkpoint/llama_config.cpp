@@ -16,44 +16,6 @@ using json = nlohmann::json;
 // rope_scaling and quantization_config objects are two levels deep; leave room but not much.
 constexpr int kMaxConfigDepth = 6;
 
-std::optional<std::int64_t> get_int(const json& j, const char* key, const std::filesystem::path& file) {
-  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
-  const json& v = j[key];
-  if (v.is_number_integer() || v.is_number_unsigned()) {
-    if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
-      throw CheckpointError(file, std::string(key) + " " + v.dump() + " is out of range");
-    return v.get<std::int64_t>();
-  }
-  throw CheckpointError(file, std::string(key) + " is " + json_kind(v) + " (" + v.dump() + "), not an integer");
-}
-
-std::optional<double> get_number(const json& j, const char* key, const std::filesystem::path& file) {
-  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
-  const json& v = j[key];
-  if (!v.is_number()) throw CheckpointError(file, std::string(key) + " is " + json_kind(v) + ", not a number");
-  return v.get<double>();
-}
-
-std::optional<bool> get_bool(const json& j, const char* key, const std::filesystem::path& file) {
-  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
-  const json& v = j[key];
-  if (!v.is_boolean()) throw CheckpointError(file, std::string(key) + " is " + json_kind(v) + ", not true or false");
-  return v.get<bool>();
-}
-
-std::optional<std::string> get_string(const json& j, const char* key, const std::filesystem::path& file) {
-  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
-  const json& v = j[key];
-  if (!v.is_string()) throw CheckpointError(file, std::string(key) + " is " + json_kind(v) + ", not a string");
-  return v.get<std::string>();
-}
-
-std::int64_t require_int(const json& j, const char* key, const std::filesystem::path& file) {
-  auto v = get_int(j, key, file);
-  if (!v) throw CheckpointError(file, std::string("config lacks the required field ") + key);
-  return *v;
-}
-
 }  // namespace
 
 void validate_llama_config(const LlamaConfig& c, const std::filesystem::path& origin) {
@@ -85,34 +47,34 @@ LlamaConfig read_llama_config(const std::filesystem::path& file) {
   const json j = read_json_file(file, "config.json", kMaxConfigDepth, 16ull << 20);
   if (!j.is_object()) throw CheckpointError(file, "config.json is " + json_kind(j) + ", not an object");
 
-  if (auto mt = get_string(j, "model_type", file); mt && *mt != "llama")
+  if (auto mt = config_string(j, "model_type", file); mt && *mt != "llama")
     throw CheckpointError(file, "model_type is '" + *mt + "'; only 'llama' is implemented");
-  if (auto act = get_string(j, "hidden_act", file); act && *act != "silu")
+  if (auto act = config_string(j, "hidden_act", file); act && *act != "silu")
     throw CheckpointError(file, "hidden_act is '" + *act + "'; LLaMA's SwiGLU uses 'silu'");
   if (j.contains("rope_scaling") && !j["rope_scaling"].is_null())
     throw CheckpointError(file, "rope_scaling " + j["rope_scaling"].dump() + " is not implemented");
   for (const char* bias : {"attention_bias", "mlp_bias"})
-    if (get_bool(j, bias, file).value_or(false))
+    if (config_bool(j, bias, file).value_or(false))
       throw CheckpointError(file, std::string(bias) + " is true; the forward pass has no linear biases");
 
   LlamaConfig c;
-  c.hidden_size = require_int(j, "hidden_size", file);
-  c.intermediate_size = require_int(j, "intermediate_size", file);
-  c.num_hidden_layers = require_int(j, "num_hidden_layers", file);
-  c.num_attention_heads = require_int(j, "num_attention_heads", file);
-  c.vocab_size = require_int(j, "vocab_size", file);
-  c.num_key_value_heads = get_int(j, "num_key_value_heads", file).value_or(c.num_attention_heads);
-  c.max_position_embeddings = get_int(j, "max_position_embeddings", file).value_or(c.max_position_embeddings);
-  c.rms_norm_eps = get_number(j, "rms_norm_eps", file).value_or(c.rms_norm_eps);
-  c.rope_theta = get_number(j, "rope_theta", file).value_or(c.rope_theta);
-  c.tie_word_embeddings = get_bool(j, "tie_word_embeddings", file).value_or(c.tie_word_embeddings);
-  if (auto dt = get_string(j, "torch_dtype", file)) {
+  c.hidden_size = required_config_int(j, "hidden_size", file);
+  c.intermediate_size = required_config_int(j, "intermediate_size", file);
+  c.num_hidden_layers = required_config_int(j, "num_hidden_layers", file);
+  c.num_attention_heads = required_config_int(j, "num_attention_heads", file);
+  c.vocab_size = required_config_int(j, "vocab_size", file);
+  c.num_key_value_heads = config_int(j, "num_key_value_heads", file).value_or(c.num_attention_heads);
+  c.max_position_embeddings = config_int(j, "max_position_embeddings", file).value_or(c.max_position_embeddings);
+  c.rms_norm_eps = config_number(j, "rms_norm_eps", file).value_or(c.rms_norm_eps);
+  c.rope_theta = config_number(j, "rope_theta", file).value_or(c.rope_theta);
+  c.tie_word_embeddings = config_bool(j, "tie_word_embeddings", file).value_or(c.tie_word_embeddings);
+  if (auto dt = config_string(j, "torch_dtype", file)) {
     c.torch_dtype = dtype_from_torch_name(*dt);
     if (!c.torch_dtype) throw CheckpointError(file, "torch_dtype '" + *dt + "' is not float32, float16, bfloat16 or float64");
   }
   validate_llama_config(c, file);
   // Newer configs state head_dim explicitly; it must then agree with the one the forward pass uses.
-  if (auto hd = get_int(j, "head_dim", file); hd && *hd != c.head_dim())
+  if (auto hd = config_int(j, "head_dim", file); hd && *hd != c.head_dim())
     throw CheckpointError(file, "head_dim " + std::to_string(*hd) + " differs from hidden_size / num_attention_heads = " +
                                     std::to_string(c.head_dim()));
   return c;

@@ -21,47 +21,6 @@ using json = nlohmann::json;
 // config.json of BERT is flat apart from id2label/label2id maps.
 constexpr int kMaxConfigDepth = 4;
 
-const json* field(const json& j, const char* key) { return (j.contains(key) && !j[key].is_null()) ? &j[key] : nullptr; }
-
-std::optional<std::int64_t> get_int(const json& j, const char* key, const std::filesystem::path& file) {
-  const json* v = field(j, key);
-  if (v == nullptr) return std::nullopt;
-  if (v->is_number_integer() && !(v->is_number_unsigned() && v->get<std::uint64_t>() > INT64_MAX))
-    return v->get<std::int64_t>();
-  throw CheckpointError(file,
-                        std::string(key) + " is " + checkpoint::json_kind(*v) + " (" + v->dump() + "), not an integer");
-}
-
-std::optional<double> get_number(const json& j, const char* key, const std::filesystem::path& file) {
-  const json* v = field(j, key);
-  if (v == nullptr) return std::nullopt;
-  if (!v->is_number())
-    throw CheckpointError(file, std::string(key) + " is " + checkpoint::json_kind(*v) + ", not a number");
-  return v->get<double>();
-}
-
-std::optional<bool> get_bool(const json& j, const char* key, const std::filesystem::path& file) {
-  const json* v = field(j, key);
-  if (v == nullptr) return std::nullopt;
-  if (!v->is_boolean())
-    throw CheckpointError(file, std::string(key) + " is " + checkpoint::json_kind(*v) + ", not true or false");
-  return v->get<bool>();
-}
-
-std::optional<std::string> get_string(const json& j, const char* key, const std::filesystem::path& file) {
-  const json* v = field(j, key);
-  if (v == nullptr) return std::nullopt;
-  if (!v->is_string())
-    throw CheckpointError(file, std::string(key) + " is " + checkpoint::json_kind(*v) + ", not a string");
-  return v->get<std::string>();
-}
-
-std::int64_t require_int(const json& j, const char* key, const std::filesystem::path& file) {
-  auto v = get_int(j, key, file);
-  if (!v) throw CheckpointError(file, std::string("config lacks the required field ") + key);
-  return *v;
-}
-
 at::Tensor load(const checkpoint::Checkpoint& ckpt, const std::string& name, const std::vector<std::int64_t>& shape,
                 c10::ScalarType compute) {
   if (!ckpt.contains(name)) throw CheckpointError(ckpt.location(), name, "required by the BERT config but absent");
@@ -112,28 +71,28 @@ BertConfig read_bert_config(const std::filesystem::path& file) {
   const json j = checkpoint::read_json_file(file, "config.json", kMaxConfigDepth, 16ull << 20);
   if (!j.is_object()) throw CheckpointError(file, "config.json is " + checkpoint::json_kind(j) + ", not an object");
 
-  if (auto mt = get_string(j, "model_type", file); mt && *mt != "bert")
+  if (auto mt = checkpoint::config_string(j, "model_type", file); mt && *mt != "bert")
     throw CheckpointError(file, "model_type is '" + *mt + "'; only 'bert' is implemented");
-  if (auto act = get_string(j, "hidden_act", file); act && *act != "gelu")
+  if (auto act = checkpoint::config_string(j, "hidden_act", file); act && *act != "gelu")
     throw CheckpointError(file, "hidden_act is '" + *act + "'; the forward pass implements 'gelu' (exact, erf)");
-  if (auto pe = get_string(j, "position_embedding_type", file); pe && *pe != "absolute")
+  if (auto pe = checkpoint::config_string(j, "position_embedding_type", file); pe && *pe != "absolute")
     throw CheckpointError(file, "position_embedding_type is '" + *pe + "'; only 'absolute' is implemented");
   for (const char* flag : {"is_decoder", "add_cross_attention"})
-    if (get_bool(j, flag, file).value_or(false))
+    if (checkpoint::config_bool(j, flag, file).value_or(false))
       throw CheckpointError(file,
                             std::string(flag) + " is true; the forward pass is an encoder without cross-attention");
 
   BertConfig c;
-  c.hidden_size = require_int(j, "hidden_size", file);
-  c.num_hidden_layers = require_int(j, "num_hidden_layers", file);
-  c.num_attention_heads = require_int(j, "num_attention_heads", file);
-  c.intermediate_size = require_int(j, "intermediate_size", file);
-  c.vocab_size = require_int(j, "vocab_size", file);
-  c.max_position_embeddings = get_int(j, "max_position_embeddings", file).value_or(c.max_position_embeddings);
-  c.type_vocab_size = get_int(j, "type_vocab_size", file).value_or(c.type_vocab_size);
-  c.layer_norm_eps = get_number(j, "layer_norm_eps", file).value_or(c.layer_norm_eps);
-  c.pad_token_id = get_int(j, "pad_token_id", file).value_or(c.pad_token_id);
-  if (auto dt = get_string(j, "torch_dtype", file)) {
+  c.hidden_size = checkpoint::required_config_int(j, "hidden_size", file);
+  c.num_hidden_layers = checkpoint::required_config_int(j, "num_hidden_layers", file);
+  c.num_attention_heads = checkpoint::required_config_int(j, "num_attention_heads", file);
+  c.intermediate_size = checkpoint::required_config_int(j, "intermediate_size", file);
+  c.vocab_size = checkpoint::required_config_int(j, "vocab_size", file);
+  c.max_position_embeddings = checkpoint::config_int(j, "max_position_embeddings", file).value_or(c.max_position_embeddings);
+  c.type_vocab_size = checkpoint::config_int(j, "type_vocab_size", file).value_or(c.type_vocab_size);
+  c.layer_norm_eps = checkpoint::config_number(j, "layer_norm_eps", file).value_or(c.layer_norm_eps);
+  c.pad_token_id = checkpoint::config_int(j, "pad_token_id", file).value_or(c.pad_token_id);
+  if (auto dt = checkpoint::config_string(j, "torch_dtype", file)) {
     c.torch_dtype = checkpoint::dtype_from_torch_name(*dt);
     if (!c.torch_dtype)
       throw CheckpointError(file, "torch_dtype '" + *dt + "' is not float32, float16, bfloat16 or float64");
@@ -145,13 +104,13 @@ BertConfig read_bert_config(const std::filesystem::path& file) {
 void check_mean_pooling_config(const std::filesystem::path& file, std::int64_t hidden_size) {
   const json j = checkpoint::read_json_file(file, "pooling config", 2, 1ull << 20);
   if (!j.is_object()) throw CheckpointError(file, "pooling config is " + checkpoint::json_kind(j) + ", not an object");
-  if (!get_bool(j, "pooling_mode_mean_tokens", file).value_or(false))
+  if (!checkpoint::config_bool(j, "pooling_mode_mean_tokens", file).value_or(false))
     throw CheckpointError(file, "pooling_mode_mean_tokens is not true; only mean pooling is implemented");
   for (const auto& [key, value] : j.items())
     if (key.rfind("pooling_mode_", 0) == 0 && key != "pooling_mode_mean_tokens" &&
-        get_bool(j, key.c_str(), file).value_or(false))
+        checkpoint::config_bool(j, key.c_str(), file).value_or(false))
       throw CheckpointError(file, key + " is true; only mean pooling is implemented");
-  if (auto dim = get_int(j, "word_embedding_dimension", file); dim && *dim != hidden_size)
+  if (auto dim = checkpoint::config_int(j, "word_embedding_dimension", file); dim && *dim != hidden_size)
     throw CheckpointError(file, "word_embedding_dimension " + std::to_string(*dim) + " differs from hidden_size " +
                                     std::to_string(hidden_size));
 }
