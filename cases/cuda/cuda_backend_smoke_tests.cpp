@@ -9,6 +9,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <ostream>
 #include <random>
 #include <vector>
 
@@ -16,6 +17,10 @@
 #include "kernels/numerics.h"
 
 namespace smoothcheck::kernels {
+
+// gtest prints a parameter with PrintTo (found by ADL); without it, ctest's test names carry raw bytes.
+void PrintTo(CudaGemmEngine e, std::ostream* os) { *os << (e == CudaGemmEngine::mma ? "mma" : "cublaslt"); }
+
 namespace {
 
 namespace nx = numerics;
