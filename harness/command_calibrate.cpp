@@ -2,10 +2,13 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "harness/backends.h"
 #include "harness/checkpoint/model_dir.h"
+#include "harness/pipeline/bert_calibrate.h"
 #include "harness/pipeline/calibrate.h"
+#include "harness/pipeline/model_architecture.h"
 #include "harness/pipeline/staged_directory.h"
 #include "harness/pipeline_commands.h"
 
@@ -14,10 +17,15 @@ namespace smoothcheck {
 namespace {
 
 const char* kUsage = R"(usage: smoothcheck calibrate MODEL --out STATS [--samples N] [--seq-len L] [--seed S]
+                              [--corpus FILE]... [--force]
 
-Captures the input of every linear of a LLaMA model (7 per layer; lm_head is not quantised) over
-token sequences the model samples itself (from BOS=1, temperature 1, the given seed: stories260K
-ships without a tokenizer), and reduces it per input channel with the CPU backend's channel_stats
+Captures the input of every quantised linear of a model and reduces it per input channel with the CPU
+backend. LLaMA (7 linears per layer; lm_head is not quantised): token sequences the model samples
+itself (from BOS=1, temperature 1, the given seed: stories260K ships without a tokenizer). BERT
+(config.json model_type "bert", 6 linears per layer): real English text, Debian's licence texts under
+/usr/share/common-licenses (or --corpus files), tokenised with the model's vocab.txt and packed into
+chunks of at most L tokens; the first N chunks are used, the end of the corpus is held out for verify.
+Statistics: reduces it per input channel with the CPU backend's channel_stats
 kernel using lmdeploy's running rules (numerics.md §1): absmax and max by running max, min by
 running min, mean and absmean as the mean of per-sequence means. Writes safetensors with
 "<linear>.absmax", ".min", ".max", ".mean", ".absmean", float32 [in_features] each.
@@ -25,10 +33,11 @@ running min, mean and absmean as the mean of per-sequence means. Writes safetens
   MODEL          a model directory (model.safetensors, a sharded index, pytorch_model*.bin, or a
                  llama2.c .bin) with config.json where the format needs one
   --out STATS    the statistics file to write (atomically; refused if it exists, unless --force)
-  --samples N    sequences (default 16); each is one calibration batch
+  --samples N    sequences (default 16; BERT: chunks, at most half the corpus); each is one batch
   --seq-len L    tokens per sequence including BOS (default 128, at most max_position_embeddings);
-                 sampling costs O(N · L²) forward work (no KV cache)
-  --seed S       sampling seed (default 0)
+                 LLaMA sampling costs O(N · L²) forward work (no KV cache)
+  --seed S       LLaMA sampling seed (default 0)
+  --corpus FILE  BERT: a UTF-8 text file to calibrate on instead of the licence texts (repeatable)
   --force        replace an existing STATS file
 Progress goes to stderr.
 )";
@@ -38,6 +47,7 @@ Progress goes to stderr.
 int command_calibrate(int argc, char** argv) {
   std::string model, out;
   pipeline::CalibrationOptions o;
+  std::vector<std::filesystem::path> corpus;
   bool force = false;
   for (int i = 0; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -50,6 +60,7 @@ int command_calibrate(int argc, char** argv) {
     else if (arg == "--samples") o.samples = cli::parse_int(arg, value(), 1);
     else if (arg == "--seq-len") o.seq_len = cli::parse_int(arg, value(), 2);
     else if (arg == "--seed") o.seed = static_cast<uint64_t>(cli::parse_int(arg, value(), 0));
+    else if (arg == "--corpus") corpus.push_back(value());
     else if (arg == "--force") force = true;
     else if (!arg.empty() && arg[0] != '-' && model.empty()) model = arg;
     else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kUsage);
@@ -59,17 +70,26 @@ int command_calibrate(int argc, char** argv) {
   if (pipeline::path_within(out, model)) throw std::invalid_argument("refusing to write " + out + " inside the model " + model);
 
   const checkpoint::ModelDir dir = checkpoint::open_model_dir(model);
-  const checkpoint::LlamaConfig config = checkpoint::llama_config(dir);
   auto backend = make_backend("cpu");
-  const pipeline::CalibrationStats stats =
-      pipeline::calibrate(*dir.checkpoint, config, *backend, o, [](double fraction, const char* phase) {
-        std::fprintf(stderr, "calibrate: %s %3.0f%%\n", phase, 100.0 * fraction);
-      });
+  const auto progress = [](double fraction, const char* phase) {
+    std::fprintf(stderr, "calibrate: %s %3.0f%%\n", phase, 100.0 * fraction);
+  };
+  pipeline::CalibrationStats stats;
+  if (pipeline::model_architecture(dir) == Architecture::bert) {
+    pipeline::BertCorpusOptions bo;
+    bo.samples = o.samples;
+    bo.seq_len = o.seq_len;
+    if (!corpus.empty()) bo.files = corpus;
+    stats = pipeline::calibrate_bert(dir, *backend, bo, progress);
+  } else {
+    if (!corpus.empty()) throw std::invalid_argument("--corpus is for BERT models; LLaMA calibration samples its own text");
+    stats = pipeline::calibrate(*dir.checkpoint, checkpoint::llama_config(dir), *backend, o, progress);
+  }
   pipeline::CalibrationStats with_source = stats;
   with_source.metadata["model"] = std::filesystem::absolute(model).string();
   pipeline::write_calibration_stats(out, with_source);
   std::cout << "wrote " << out << ": " << stats.linears.size() << " linears x 5 statistics over " << o.samples
-            << " sequences of " << o.seq_len << " tokens (seed " << o.seed << ")\n";
+            << " batches of at most " << o.seq_len << " tokens\n";
   return 0;
 }
 

@@ -12,14 +12,19 @@ namespace {
 
 const char* kUsage = R"(usage: smoothcheck quantize MODEL --stats STATS --out DIR [--recipe R] [--alpha A]
                              [--mode fused|migration] [--format safetensors|bin]
-                             [--weight-variant V] [--max-shard-bytes N] [--no-migration-scales] [--force]
+                             [--weight-variant V] [--max-shard-bytes N] [--no-migration-scales] [--no-smoothing]
+                             [--force]
 
-Smooths a LLaMA checkpoint with calibration statistics (numerics.md §2-4, lmdeploy's mapping:
+Smooths a LLaMA or BERT checkpoint with calibration statistics (numerics.md §2-4, lmdeploy's mapping:
 input_layernorm -> q,k,v; post_attention_layernorm -> gate,up; v -> o, skipped under grouped-query
 attention in fused mode; up -> down), quantises every linear per output channel to int8 (§5) on the
 CPU backend, and exports <linear>.weight int8 [O, C], <linear>.scale float32 [O, 1] and
 <linear>.migration_scale float32 [C]; other tensors unchanged (fused mode: the norms divided by s).
 Shards plus an index with an exact metadata.total_size, and config.json with quantization_config.
+BERT (config.json model_type "bert"): migration mode only, since fused smoothing of a post-LayerNorm
+model is not exact (the reasons are printed); query/key/value share s, value -> attention.output.dense
+and intermediate.dense -> output.dense get their own; every other tensor, the I64 position_ids
+included, is carried unchanged, as are vocab.txt and the sentence-transformers files.
 The export is written beside DIR and renamed into place when complete; MODEL is never modified.
 
   --recipe R           smoothquant, lmdeploy (default) or llmcompressor (weight statistic and s, §2-3;
@@ -32,6 +37,7 @@ The export is written beside DIR and renamed into place when complete; MODEL is 
   --weight-variant V   lmdeploy (default: absmax/127, clamp), smoothquant, compressed_tensors
   --max-shard-bytes N  shard size limit (default 5 GiB)
   --no-migration-scales  the pre-seed layout without <linear>.migration_scale (fused mode only)
+  --no-smoothing       s = 1 everywhere: the plain W8A8 baseline that shows what smoothing buys
   --force              replace an existing DIR (atomically: the old export is removed only after
                        the new one is in place)
 )";
@@ -57,6 +63,7 @@ int command_quantize(int argc, char** argv) {
     else if (arg == "--weight-variant") o.weight_variant = pipeline::parse_weight_variant(value());
     else if (arg == "--max-shard-bytes") o.max_shard_bytes = static_cast<uint64_t>(cli::parse_int(arg, value(), 1));
     else if (arg == "--no-migration-scales") o.migration_scales = false;
+    else if (arg == "--no-smoothing") o.smooth = false;
     else if (arg == "--force") o.force = true;
     else if (!arg.empty() && arg[0] != '-' && !have_model) { o.model = arg; have_model = true; }
     else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kUsage);

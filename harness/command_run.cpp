@@ -11,6 +11,8 @@
 #include "cases/case_tables.h"
 #include "harness/backends.h"
 #include "harness/case_runner.h"
+#include "harness/pipeline_commands.h"
+#include "harness/report/results_builders.h"
 #include "harness/repro_writer.h"
 #include "harness/run_info.h"
 
@@ -19,7 +21,7 @@ namespace smoothcheck {
 namespace {
 
 const char* kUsage = R"(usage: smoothcheck run [--backend NAME]... [--filter PATTERN] [--json FILE]
-                        [--repro-dir DIR] [--list] [--verbose]
+                        [--max-work N] [--repro-dir DIR] [--list] [--verbose]
 
 Runs the built-in case tables of every kernel family on a backend beside the float64 reference and
 prints, per family and backend, how many cases passed, were incorrect, raised a kernel error or were
@@ -29,7 +31,10 @@ arguments or a filter that matches no case.
   --backend NAME     cpu (default), cpu-scalar, cpu-avx2, cuda, cuda-cublaslt, or all; may repeat
   --filter PATTERN   only cases whose "family/case" name contains PATTERN (or matches it as a glob
                      with * and ?), e.g. --filter 'quantize_per_token/*bf16*'
-  --json FILE        also write the results as a versioned JSON document (schema smoothcheck.results/1)
+  --json FILE        also write the results as a versioned JSON document (schema smoothcheck.results/2,
+                     harness/report/results_document.h), the input of `smoothcheck report`
+  --max-work N       waive (with the reason, never pass) cases larger than N elements or multiply-adds:
+                     a quick subset, e.g. for CI's report
   --repro-dir DIR    where failing cases write their repro folder (default: smoothcheck-repro)
   --list             print the case names and exit
   --verbose          print every case, not only the failing ones
@@ -59,6 +64,11 @@ int command_run(int argc, char** argv) {
     else if (arg == "--filter") options.filter = value("--filter");
     else if (arg == "--json") json_path = value("--json");
     else if (arg == "--repro-dir") options.repro_dir = value("--repro-dir");
+    else if (arg == "--max-work") {
+      const std::string n = value("--max-work");
+      options.max_work = cli::parse_int("--max-work", n, 1);
+      options.waive_large_reason = "larger than --max-work " + n;
+    }
     else if (arg == "--list") list = true;
     else if (arg == "--verbose") verbose = true;
     else throw std::invalid_argument("unknown argument '" + arg + "'\n" + kUsage);
@@ -74,7 +84,7 @@ int command_run(int argc, char** argv) {
     return 0;
   }
 
-  nlohmann::json cases_json = nlohmann::json::array();
+  report::RunResultsBuilder results(run_info(), options.filter, backends);
   std::map<std::pair<std::string, std::string>, Tally> tallies;  // (family, backend)
   std::vector<std::string> order;
   bool any_bad = false;
@@ -98,15 +108,8 @@ int command_run(int argc, char** argv) {
         if (!res.reason.empty() && res.outcome != Outcome::waived) std::cout << "    " << res.reason << "\n";
         if (!report.repro_path.empty()) std::cout << "    repro: " << report.repro_path << "\n";
       }
-      cases_json.push_back({{"family", report.family},
-                            {"case", report.case_name},
-                            {"backend", backend_name},
-                            {"outcome", to_string(res.outcome)},
-                            {"failures", res.failures},
-                            {"notes", res.notes},
-                            {"reason", res.reason},
-                            {"metrics", res.metrics},
-                            {"repro", report.repro_path}});
+      results.add(report.family, report.case_name, backend_name, to_string(res.outcome), res.failures, res.reason,
+                  res.metrics, res.notes, report.repro_path);
     });
   }
 
@@ -124,18 +127,7 @@ int command_run(int argc, char** argv) {
   std::printf("%-22s %-14s %8d %10d %13d %7d\n", "total", "", total.passed, total.incorrect, total.kernel_error, total.waived);
 
   if (!json_path.empty()) {
-    nlohmann::json doc = {{"schema", "smoothcheck.results/1"},
-                          {"command", "run"},
-                          {"run", run_info()},
-                          {"filter", options.filter},
-                          {"backends", backends},
-                          {"totals",
-                           {{"passed", total.passed},
-                            {"incorrect", total.incorrect},
-                            {"kernel_error", total.kernel_error},
-                            {"waived", total.waived}}},
-                          {"cases", cases_json}};
-    write_file_atomically(json_path, doc.dump(1) + "\n");
+    report::write_results_file(json_path, results.finish());
     std::cout << "results written to " << json_path << "\n";
   }
   return any_bad ? 1 : 0;

@@ -1,18 +1,20 @@
 // `smoothcheck verify ORIGINAL QUANTIZED`: reload an export and check it against its source model.
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <string>
 
+#include "harness/atomic_file.h"
 #include "harness/backends.h"
 #include "harness/pipeline/verify.h"
 #include "harness/pipeline_commands.h"
+#include "harness/report/verify_results.h"
 
 namespace smoothcheck {
 
 namespace {
 
-const char* kUsage = R"(usage: smoothcheck verify ORIGINAL QUANTIZED [--tokens N] [--seed S] [--json FILE]
+const char* kUsage = R"(usage: smoothcheck verify ORIGINAL QUANTIZED [--tokens N] [--no-forward] [--seed S] [--sentences N]
+                                            [--seq-len L] [--json FILE]
 
 Reloads a `smoothcheck quantize` export and checks it against the model it came from:
   layout     every tensor's dtype and shape (int8 [O, C] weights, float32 [O, 1] scales, float32
@@ -22,19 +24,30 @@ Reloads a `smoothcheck quantize` export and checks it against the model it came 
              (reported per linear as max error / bound); unquantised tensors unchanged
   forward    W8A8 (per-token int8 activations, int8 GEMM with the vLLM epilogue on the CPU backend,
              the rest float32) against the float32 model on a sequence the original samples itself:
-             max |Δlogit|, argmax agreement, mean NLL under both
+             max |Δlogit|, argmax agreement, mean NLL under both. For BERT (config.json model_type
+             "bert"): query/key/value share one migration vector, every non-linear tensor is
+             bit-identical, and the forward check compares sentence embeddings of held-out licence
+             text (the corpus's last chunks; calibration uses its first) by cosine similarity
 Exits 1 when a check fails (thresholds are printed with the results), 2 on unreadable input.
 
   --tokens N   length of the sampled sequence, BOS included (default 256)
+  --no-forward LLaMA: skip the forward check (reported as skipped), e.g. for a large model whose
+               float32 forward passes would dominate the run; layout, loader and weight checks still
+               run in full, one layer in memory at a time
   --seed S     sampling seed (default 0)
-  --json FILE  also write the report as JSON (schema smoothcheck.verify/1)
+  --sentences N  BERT: held-out chunks to embed (default 16)
+  --seq-len L    BERT: tokens per chunk at most (default 128)
+  --json FILE  also write the report as a results document (schema smoothcheck.results/2, the
+               verify/1 report inside) for `smoothcheck report`
+  --stats FILE the calibration statistics the export was made from: adds the activation absmax
+               profile per channel before and after smoothing to --json's document
 )";
 
 }  // namespace
 
 int command_verify(int argc, char** argv) {
   pipeline::VerifyOptions o;
-  std::string json_path;
+  std::string json_path, stats_path;
   int positional = 0;
   for (int i = 0; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -44,8 +57,12 @@ int command_verify(int argc, char** argv) {
     };
     if (arg == "--help" || arg == "-h") { std::cout << kUsage; return 0; }
     else if (arg == "--tokens") o.tokens = cli::parse_int(arg, value(), 2);
+    else if (arg == "--no-forward") o.forward = false;
     else if (arg == "--seed") o.seed = static_cast<uint64_t>(cli::parse_int(arg, value(), 0));
+    else if (arg == "--sentences") o.sentences = cli::parse_int(arg, value(), 1);
+    else if (arg == "--seq-len") o.seq_len = cli::parse_int(arg, value(), 3);
     else if (arg == "--json") json_path = value();
+    else if (arg == "--stats") stats_path = value();
     else if (!arg.empty() && arg[0] != '-' && positional == 0) { o.original = arg; ++positional; }
     else if (!arg.empty() && arg[0] != '-' && positional == 1) { o.quantized = arg; ++positional; }
     else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kUsage);
@@ -64,6 +81,7 @@ int command_verify(int argc, char** argv) {
     for (const auto& c : r.linears)
       std::printf("%-36s %12.6f %12.3e\n", c.name.c_str(), c.max_error_over_bound, c.max_abs_error);
   }
+  if (r.forward_skipped) std::printf("forward: skipped (--no-forward)\n");
   if (r.tokens > 0)
     std::printf("forward over %lld tokens: max |dlogit| %.4f (limit %.2f), argmax agreement %.2f%% (min %.0f%%), "
                 "mean NLL %.4f -> %.4f (increase %+.4f, limit %.2f)\n",
@@ -74,12 +92,15 @@ int command_verify(int argc, char** argv) {
     std::printf("  diagnostic, weights only (float activations): max |dlogit| %.4f, argmax agreement %.2f%%, "
                 "mean NLL %.4f\n",
                 r.weight_only_max_abs_logit_delta, 100 * r.weight_only_argmax_agreement, r.weight_only_nll);
+  if (r.sentences > 0)
+    std::printf("forward over %lld held-out chunks: sentence-embedding cosine min %.6f (limit %.4f), mean %.6f, "
+                "max |delta| %.4f\n  diagnostic, weights only (float activations): min cosine %.6f\n",
+                static_cast<long long>(r.sentences), r.min_embedding_cosine, r.thresholds.min_embedding_cosine,
+                r.mean_embedding_cosine, r.max_abs_embedding_delta, r.weight_only_min_embedding_cosine);
   for (const std::string& f : r.failures) std::printf("FAILED %s\n", f.c_str());
   std::printf("%s\n", r.passed() ? "verify: passed" : "verify: FAILED");
   if (!json_path.empty()) {
-    std::ofstream out(json_path);
-    out << r.to_json().dump(2) << "\n";
-    if (!out) throw std::runtime_error("cannot write " + json_path);
+    report::write_verify_results(json_path, r.to_json(), o.original, o.quantized, stats_path);
   }
   return r.passed() ? 0 : 1;
 }

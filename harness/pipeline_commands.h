@@ -1,4 +1,4 @@
-// The checkpoint pipeline's subcommands: `calibrate`, `quantize`, `verify` (harness/pipeline/), and
+// The checkpoint pipeline's subcommands: `calibrate`, `quantize`, `verify`, `forward` (harness/pipeline/), and
 // the argument parsing they share. Each returns the process exit code: 0 success, 1 a check failed
 // (verify), 2 a usage or input error (thrown, reported by main).
 #pragma once
@@ -12,6 +12,7 @@ namespace smoothcheck {
 int command_calibrate(int argc, char** argv);
 int command_quantize(int argc, char** argv);
 int command_verify(int argc, char** argv);
+int command_forward(int argc, char** argv);
 
 namespace cli {
 

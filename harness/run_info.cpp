@@ -10,6 +10,10 @@
 
 #include "kernels/cpu/cpu_backend.h"
 
+#ifdef SMOOTHCHECK_HAVE_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
 #ifndef SMOOTHCHECK_GIT_COMMIT
 #define SMOOTHCHECK_GIT_COMMIT "unknown"
 #endif
@@ -39,6 +43,22 @@ std::string utc_now() {
   return text;
 }
 
+// The first CUDA device, or why there is none: a result without a GPU must say so, not leave it blank.
+std::string gpu_model() {
+#ifdef SMOOTHCHECK_HAVE_CUDA
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) return std::string("none (") + cudaGetErrorString(status) + ")";
+  if (count == 0) return "none (no CUDA device)";
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess) return "unknown CUDA device";
+  return std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + ", " +
+         std::to_string(count) + " device" + (count > 1 ? "s)" : ")");
+#else
+  return "none (built without CUDA)";
+#endif
+}
+
 }  // namespace
 
 nlohmann::json run_info() {
@@ -50,6 +70,7 @@ nlohmann::json run_info() {
       {"cpu", cpu_model()},
       {"cpu_threads", std::thread::hardware_concurrency()},
       {"cpu_avx2", kernels::cpu_supports_avx2()},
+      {"gpu", gpu_model()},
       {"compiler", std::string("gcc-compatible ") + __VERSION__},
       {"build_type", SMOOTHCHECK_BUILD_TYPE},
       {"git_commit", SMOOTHCHECK_GIT_COMMIT},

@@ -84,10 +84,12 @@ SmoothingPlan llama_smoothing_plan(const BlockDims& d, SmoothMode mode) {
   return p;
 }
 
-SmoothingPlan bert_fused_smoothing_plan(const BlockDims&) {
+SmoothingPlan bert_fused_smoothing_plan(const BlockDims& d) { return bert_smoothing_plan(d, SmoothMode::fused); }
+
+SmoothingPlan bert_smoothing_plan(const BlockDims&, SmoothMode mode) {
   SmoothingPlan p;
   p.architecture = Architecture::bert;
-  p.mode = SmoothMode::fused;
+  p.mode = mode;
   p.groups.push_back({"attention.output.LayerNorm", SourceKind::norm, {"intermediate.dense"}});
   p.groups.push_back({"output.LayerNorm", SourceKind::norm,
                       {"next.attention.self.query", "next.attention.self.key", "next.attention.self.value"}});

@@ -88,6 +88,10 @@ SmoothingPlan llama_smoothing_plan(const BlockDims& d, SmoothMode mode);
 // output.dense. Invalid (the LayerNorm outputs are also the residual, and GELU is not linear); it
 // exists so that the validator can be shown to refuse it.
 SmoothingPlan bert_fused_smoothing_plan(const BlockDims& d);
+// The same groups under `mode`. In migration mode every linear divides its own input by s at run time
+// and no norm or previous linear is touched, so the plan is exact whatever lies between source and fc;
+// the groups then only say which linears share an s (query/key/value).
+SmoothingPlan bert_smoothing_plan(const BlockDims& d, SmoothMode mode);
 
 struct PlanProblem {
   std::string group;   // "<source> -> {fcs}"

@@ -9,6 +9,9 @@ packages=(
   libtorch-dev            # the float64 reference, checkpoints, model forward passes (LibTorch 1.13, CPU)
   libopenblas0-pthread    # LibTorch's matmuls run on the system BLAS: the reference BLAS is ~50x slower
   librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
+  valgrind                # callgrind instruction-count tracking of the CPU kernels (ctest -R callgrind)
+  chromium libpng-dev     # the report test renders index.html headless and reads the screenshot
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer and clang's ASan/UBSan runtimes (gcc's come with build-essential)
 )
 
 missing=()

@@ -48,13 +48,17 @@ void threaded_scale(float* dst, const float* src, std::size_t count, int threads
 }
 
 CopyBandwidth measure_copy_bandwidth(std::size_t bytes, int threads, int repetitions) {
-  CopyBandwidth r;
-  r.threads = std::max(1, threads);
-  r.buffer_bytes = bytes;
   HostBuffer a(bytes), b(bytes);
   // Touch every page first: the first write to fresh memory pays for page faults, not bandwidth.
   std::memset(a.data(), 1, bytes);
   std::memset(b.data(), 2, bytes);
+  return measure_copy_bandwidth(a.data(), b.data(), bytes, threads, repetitions);
+}
+
+CopyBandwidth measure_copy_bandwidth(void* a, void* b, std::size_t bytes, int threads, int repetitions) {
+  CopyBandwidth r;
+  r.threads = std::max(1, threads);
+  r.buffer_bytes = bytes;
   auto time_one = [&](int t, void* dst, const void* src) {
     const auto t0 = std::chrono::steady_clock::now();
     threaded_copy(dst, src, bytes, t);
@@ -62,7 +66,9 @@ CopyBandwidth measure_copy_bandwidth(std::size_t bytes, int threads, int repetit
     return std::chrono::duration<double>(t1 - t0).count();
   };
   // Finite floats for the scale loop (memset's 0x01 bytes are tiny denormals, slow on some CPUs).
-  std::fill(a.as<float>(), a.as<float>() + bytes / 4, 1.0f);
+  float* fa = static_cast<float*>(a);
+  float* fb = static_cast<float*>(b);
+  std::fill(fa, fa + bytes / 4, 1.0f);
   auto time_scale = [&](float* dst, const float* src) {
     const auto t0 = std::chrono::steady_clock::now();
     threaded_scale(dst, src, bytes / 4, r.threads);
@@ -72,10 +78,10 @@ CopyBandwidth measure_copy_bandwidth(std::size_t bytes, int threads, int repetit
   double best_single = 1e30, best_threaded = 1e30, best_scale = 1e30;
   for (int i = 0; i < std::max(1, repetitions); ++i) {
     // Alternate the direction so that neither buffer stays hot in the last-level cache.
-    best_single = std::min(best_single, time_one(1, b.data(), a.data()));
-    best_threaded = std::min(best_threaded, time_one(r.threads, a.data(), b.data()));
-    best_scale = std::min(best_scale, time_scale(b.as<float>(), a.as<float>()));
-    best_scale = std::min(best_scale, time_scale(a.as<float>(), b.as<float>()));
+    best_single = std::min(best_single, time_one(1, b, a));
+    best_threaded = std::min(best_threaded, time_one(r.threads, a, b));
+    best_scale = std::min(best_scale, time_scale(fb, fa));
+    best_scale = std::min(best_scale, time_scale(fa, fb));
   }
   r.single_thread = 2.0 * double(bytes) / best_single;
   r.threaded = 2.0 * double(bytes) / best_threaded;

@@ -26,6 +26,9 @@ struct CopyBandwidth {
 // Copies `bytes` from one buffer to another `repetitions` times each way (after a warm-up that faults
 // the pages in) and keeps the fastest run of each.
 CopyBandwidth measure_copy_bandwidth(std::size_t bytes, int threads, int repetitions);
+// The same on two caller-owned buffers of `bytes` each, already faulted in (their contents are lost):
+// a re-measurement beside a kernel costs no allocation.
+CopyBandwidth measure_copy_bandwidth(void* a, void* b, std::size_t bytes, int threads, int repetitions);
 
 // One copy of `bytes` split into `threads` contiguous slices, each copied by its own std::thread.
 void threaded_copy(void* dst, const void* src, std::size_t bytes, int threads);

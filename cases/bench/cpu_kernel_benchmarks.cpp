@@ -3,11 +3,13 @@
 // quantisation kernels) the portable scalar path; and, in the same run, the ceilings they are judged
 // against (design.md "Benchmarks"):
 //   - bandwidth-bound kernels: this machine's measured copy bandwidth (memcpy of 256 MiB, single and
-//     threaded), measured once in main() before any benchmark runs; each kernel reports
-//     `frac_copy_bw` = its bytes/s (read + written) / the best copy bytes/s;
+//     threaded, and STREAM scale), measured in main() before any benchmark runs and again right after
+//     each DRAM-bound kernel's timed loop; each kernel reports `frac_copy_bw` = its bytes/s (read +
+//     written) / the best copy bytes/s (read + written) beside it (see report_bytes);
 //   - the GEMMs: LibTorch's float32 at::mm (OpenBLAS sgemm in Debian's build) and LibTorch's int8
-//     linear (quantized::linear on the oneDNN engine: Debian's LibTorch 1.13 is built without FBGEMM,
-//     so at::fbgemm_linear_int8_weight throws, and at::_int_mm does not exist in 1.13). Each ceiling
+//     linear (quantized::linear_dynamic over quantized::linear_prepack, per-channel weight scales, on
+//     the oneDNN engine: Debian's LibTorch 1.13 is built without FBGEMM, so at::fbgemm_linear_int8_weight
+//     throws, and at::_int_mm does not exist in 1.13). Each ceiling
 //     runs as its own benchmark row just before the kernels of its shape and leaves its ops/s in a
 //     table; a kernel row reports `frac_torch_f32_mm`, `frac_torch_int8` and `frac_best_library`
 //     (against the faster of the two). When a filter drops a ceiling row, the kernel measures the
@@ -23,10 +25,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstring>
 #include <functional>
 #include <map>
+#include <utility>
 #include <memory>
 #include <string>
 #include <thread>
@@ -133,20 +137,87 @@ HostBuffer& output(const char* role, DType t, std::size_t count) {
 
 // Wall time of a benchmark's timed loop, read right after it: the same interval UseRealTime() reports,
 // so a fraction set from it as a plain counter is bytes_per_second / ceiling (a rate counter would do
-// the same division but print the fraction as "x/s").
+// the same division but print the fraction as "x/s"). Also the CPU time of the whole process (every
+// thread) over the same interval, for the CPU-time-normalised ratio of report_bytes.
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
 class WallClock {
  public:
   double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count(); }
+  double cpu_seconds() const { return process_cpu_seconds() - cpu0_; }
 
  private:
   std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
+  double cpu0_ = process_cpu_seconds();
 };
 
-// Bytes read + written per call; also reported as a fraction of the measured copy bandwidth.
-void report_bytes(State& st, double seconds, double bytes_per_call) {
+// The two 256 MiB buffers of the copy ceiling, faulted in once and shared by the copy rows and by the
+// re-measurements beside the kernels.
+std::pair<HostBuffer, HostBuffer>& copy_buffers() {
+  static std::pair<HostBuffer, HostBuffer> buffers = [] {
+    std::pair<HostBuffer, HostBuffer> b{HostBuffer(kCopyBytes), HostBuffer(kCopyBytes)};
+    std::memset(b.first.data(), 1, kCopyBytes);
+    std::memset(b.second.data(), 2, kCopyBytes);
+    return b;
+  }();
+  return buffers;
+}
+
+// Calls moving at least this much per call stream from DRAM: their ceiling is re-measured right after
+// their timed loop, so that a machine whose load changes during the run (other jobs on a shared 2-core
+// CI box) loads both sides of the ratio alike. Smaller calls use the start-up measurement.
+constexpr double kDramBoundBytes = 16.0 * (1 << 20);
+// ... and whose timed loop ran this long: the ctest smoke run (10 ms per row) skips the re-measurement.
+constexpr double kMinSecondsForBeside = 0.1;
+
+// The copy ceiling beside a kernel: the best of memcpy, the threaded copy and STREAM scale (one pass
+// each), in read + written bytes per wall second and per second of process CPU time (all threads).
+struct CopyBeside {
+  double per_wall_second = 0.0, per_cpu_second = 0.0;
+};
+CopyBeside measure_copy_beside() {
+  auto& [a, b] = copy_buffers();
+  CopyBeside best;
+  auto time = [&](const std::function<void()>& copy) {
+    const WallClock clock;
+    copy();
+    best.per_wall_second = std::max(best.per_wall_second, 2.0 * double(kCopyBytes) / clock.seconds());
+    best.per_cpu_second = std::max(best.per_cpu_second, 2.0 * double(kCopyBytes) / clock.cpu_seconds());
+  };
+  time([&] { threaded_copy(b.data(), a.data(), kCopyBytes, 1); });
+  time([&] { threaded_copy(a.data(), b.data(), kCopyBytes, g_threads); });
+  std::fill(a.as<float>(), a.as<float>() + kCopyBytes / 4, 1.0f);
+  time([&] { threaded_scale(b.as<float>(), a.as<float>(), kCopyBytes / 4, g_threads); });
+  return best;
+}
+
+// Bytes read + written per call, and the fractions of the copy ceiling:
+//   frac_copy_bw: bytes per wall second over the ceiling measured beside this row when it is
+//     DRAM-bound (else the start-up one) -- the goal's figure;
+//   frac_copy_bw_startup: the same over the start-up ceiling;
+//   frac_copy_bw_cpu (DRAM-bound rows): bytes per second of process CPU time over the copy's bytes per
+//     CPU second beside it. On a machine whose cores are shared with other jobs the wall-time ratio
+//     mostly measures how much CPU each side got; per CPU second both sides are counted only while they
+//     run. Both kernels and copies block (never spin) while waiting, so idle waiting is not counted.
+void report_bytes(State& st, const WallClock& clock, double bytes_per_call) {
+  const double seconds = clock.seconds(), cpu_seconds = clock.cpu_seconds();
   const double total = bytes_per_call * double(st.iterations());
   st.SetBytesProcessed(int64_t(total));
-  if (g_copy.best() > 0 && seconds > 0) st.counters["frac_copy_bw"] = total / seconds / g_copy.best();
+  if (g_copy.best() <= 0 || seconds <= 0) return;
+  const double rate = total / seconds;
+  st.counters["frac_copy_bw_startup"] = rate / g_copy.best();
+  double ceiling = g_copy.best();
+  if (bytes_per_call >= kDramBoundBytes && seconds >= kMinSecondsForBeside) {
+    const CopyBeside beside = measure_copy_beside();
+    ceiling = beside.per_wall_second;
+    st.counters["copy_bw_beside"] = ceiling;
+    if (cpu_seconds > 0) st.counters["frac_copy_bw_cpu"] = total / cpu_seconds / beside.per_cpu_second;
+  }
+  st.counters["frac_copy_bw"] = rate / ceiling;
 }
 
 // ---- GEMM ceilings: LibTorch ----------------------------------------------------------------------
@@ -157,7 +228,7 @@ struct GemmKey {
 };
 struct GemmCeiling {
   double torch_f32 = 0.0;   // ops/s (2·M·N·K per call) of at::mm in float32
-  double torch_int8 = 0.0;  // ops/s of quantized::linear (oneDNN), 0 when unavailable
+  double torch_int8 = 0.0;  // ops/s of quantized::linear_dynamic (oneDNN), 0 when unavailable
 };
 std::map<GemmKey, GemmCeiling> g_gemm_ceilings;
 
@@ -175,36 +246,36 @@ struct TorchF32Gemm {
   }
 };
 
-// LibTorch's int8 linear: quint8 activations (per-tensor scale, zero point 128, i.e. our symmetric int8
-// codes shifted by 128, oneDNN's u8·s8 form), qint8 weights with per-output-channel scales (as
-// SmoothQuant's), int32 accumulation and a requantised quint8 output. It is prepacked once, as a
-// serving stack would. Its output is 1 byte per element and it requantises instead of our float
-// epilogue, so it is the library's int8 GEMM speed rather than the identical computation.
+// LibTorch's int8 linear as a serving stack calls it: quantized::linear_dynamic over a weight packed
+// once by quantized::linear_prepack (qint8, per-output-channel scales, as SmoothQuant's weights), both
+// reached through the operator dispatcher, on the oneDNN engine. It takes float32 activations, quantises
+// them per tensor to quint8 itself, accumulates in int32 and returns float32: the same work as our
+// per-token quantisation + gemm_w8a8 with a float epilogue, so it is a fair int8 GEMM ceiling.
 class TorchInt8Gemm {
  public:
   TorchInt8Gemm(int64_t m, int64_t n, int64_t k) {
     at::globalContext().setQEngine(at::QEngine::ONEDNN);
     at::manual_seed(2);
     const at::Tensor w = at::randn({n, k});
-    const at::Tensor w_scale = at::full({n}, 0.02, at::kDouble);
+    const at::Tensor w_scale = at::rand({n}, at::kDouble) * 0.02 + 0.01;  // a scale per output channel
     const at::Tensor w_zero = at::zeros({n}, at::kLong);
     const at::Tensor qw = at::quantize_per_channel(w, w_scale, w_zero, 0, at::kQInt8);
-    qx_ = at::quantize_per_tensor(at::randn({m, k}), 0.02, 128, at::kQUInt8);
+    x_ = at::randn({m, k});
     const auto prepack = c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_prepack", "");
     std::vector<c10::IValue> stack{c10::IValue(qw), c10::IValue()};  // (weight, bias = None)
     prepack.callBoxed(&stack);
     packed_ = stack.at(0);
   }
   void run() const {
-    std::vector<c10::IValue> stack{c10::IValue(qx_), packed_, c10::IValue(1.0), c10::IValue(int64_t(128))};
+    std::vector<c10::IValue> stack{c10::IValue(x_), packed_, c10::IValue(false)};  // reduce_range = false
     linear_.callBoxed(&stack);
     benchmark::DoNotOptimize(stack.at(0).toTensor().data_ptr());
   }
 
  private:
-  at::Tensor qx_;
+  at::Tensor x_;
   c10::IValue packed_;
-  c10::OperatorHandle linear_ = c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear", "");
+  c10::OperatorHandle linear_ = c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_dynamic", "");
 };
 
 // ops/s of `run` over at least `min_seconds` (and at least one call after a warm-up call).
@@ -313,7 +384,7 @@ void bm_quantize_per_token(State& st, CpuIsa isa, DType dt, PerTokenVariant vari
                          scale.as<float>());
     benchmark::ClobberMemory();
   }
-  report_bytes(st, clock.seconds(),
+  report_bytes(st, clock,
                double(n) * (dtype_size(dt) + 1) + double(t) * 4 + (migration ? double(c) * 4 : 0.0));
 }
 
@@ -330,7 +401,7 @@ void bm_quantize_per_tensor(State& st, CpuIsa isa, DType dt) {
                           MutMatrix{q.data(), DType::i8, t, c, c});
     benchmark::ClobberMemory();
   }
-  report_bytes(st, clock.seconds(), double(n) * (dtype_size(dt) + 1));
+  report_bytes(st, clock, double(n) * (dtype_size(dt) + 1));
 }
 
 void bm_rmsnorm_quantize(State& st, CpuIsa isa, DType dt) {
@@ -348,7 +419,7 @@ void bm_rmsnorm_quantize(State& st, CpuIsa isa, DType dt) {
                        MutMatrix{q.data(), DType::i8, t, c, c}, scale.as<float>());
     benchmark::ClobberMemory();
   }
-  report_bytes(st, clock.seconds(), double(n) * (dtype_size(dt) + 1) + double(c) * dtype_size(dt) + double(t) * 4);
+  report_bytes(st, clock, double(n) * (dtype_size(dt) + 1) + double(c) * dtype_size(dt) + double(t) * 4);
 }
 
 void bm_channel_stats(State& st, CpuIsa isa, DType dt) {
@@ -365,7 +436,7 @@ void bm_channel_stats(State& st, CpuIsa isa, DType dt) {
                     kernels::ChannelStatsOut{o, o + c, o + 2 * c, o + 3 * c, o + 4 * c});
     benchmark::ClobberMemory();
   }
-  report_bytes(st, clock.seconds(), double(n) * dtype_size(dt) + 5.0 * double(c) * 4);
+  report_bytes(st, clock, double(n) * dtype_size(dt) + 5.0 * double(c) * 4);
 }
 
 // weight_stat over one fc [rows, cols] (the statistic of a group of fcs is the same pass over more rows).
@@ -382,7 +453,7 @@ void bm_weight_stat(State& st, CpuIsa isa, DType dt, Recipe recipe) {
     b.weight_stat(&fc, 1, recipe, 0, out.as<float>());
     benchmark::ClobberMemory();
   }
-  report_bytes(st, clock.seconds(), double(n) * dtype_size(dt) + double(c) * 4);
+  report_bytes(st, clock, double(n) * dtype_size(dt) + double(c) * 4);
 }
 
 void bm_quantize_weight(State& st, CpuIsa isa, DType dt, WeightQuant variant) {
@@ -399,7 +470,7 @@ void bm_quantize_weight(State& st, CpuIsa isa, DType dt, WeightQuant variant) {
                       scale.as<float>());
     benchmark::ClobberMemory();
   }
-  report_bytes(st, clock.seconds(), double(n) * (dtype_size(dt) + 1) + double(r) * 4);
+  report_bytes(st, clock, double(n) * (dtype_size(dt) + 1) + double(r) * 4);
 }
 
 enum class Smoothing { scale_columns, divide_rows };
@@ -434,7 +505,7 @@ void bm_apply_smoothing(State& st, CpuIsa isa, DType dt, Smoothing which) {
     forward = !forward;
     benchmark::ClobberMemory();
   }
-  report_bytes(st, clock.seconds(), 2.0 * double(n) * dtype_size(dt) + double(ns) * 4);
+  report_bytes(st, clock, 2.0 * double(n) * dtype_size(dt) + double(ns) * 4);
 }
 
 void bm_divide_vector(State& st, CpuIsa isa, DType dt) {
@@ -451,7 +522,7 @@ void bm_divide_vector(State& st, CpuIsa isa, DType dt) {
     forward = !forward;
     benchmark::ClobberMemory();
   }
-  report_bytes(st, clock.seconds(), 2.0 * double(c) * dtype_size(dt) + double(c) * 4);
+  report_bytes(st, clock, 2.0 * double(c) * dtype_size(dt) + double(c) * 4);
 }
 
 void bm_smooth_scale(State& st, CpuIsa isa, Recipe recipe) {
@@ -468,7 +539,7 @@ void bm_smooth_scale(State& st, CpuIsa isa, Recipe recipe) {
     b.smooth_scale(a.as<float>(), w.as<float>(), norm_weight, c, recipe, 0.5f, s.as<float>());
     benchmark::ClobberMemory();
   }
-  report_bytes(st, clock.seconds(), double(c) * 4 * (norm_weight ? 4 : 3));
+  report_bytes(st, clock, double(c) * 4 * (norm_weight ? 4 : 3));
 }
 
 // out: i32 for gemm_s8s8s32, else gemm_w8a8 with that output dtype and epilogue.
@@ -499,13 +570,7 @@ void bm_gemm(State& st, CpuIsa isa, DType out_dtype, Epilogue epilogue) {
 
 // scale: STREAM's b[i] = 2 a[i] instead of memcpy (copy_bandwidth.h says why both are measured).
 void bm_copy(State& st, int threads, bool scale) {
-  static HostBuffer src, dst;
-  if (src.bytes() != kCopyBytes) {
-    src = HostBuffer(kCopyBytes);
-    dst = HostBuffer(kCopyBytes);
-    std::memset(src.data(), 1, kCopyBytes);
-    std::memset(dst.data(), 2, kCopyBytes);
-  }
+  auto& [src, dst] = copy_buffers();
   if (scale) std::fill(src.as<float>(), src.as<float>() + kCopyBytes / 4, 1.0f);
   for (auto _ : st) {
     if (scale) {
@@ -556,10 +621,11 @@ void register_all() {
       activation_args(add(join({"rmsnorm_quantize", d, i}), [=](State& st) { bm_rmsnorm_quantize(st, isa, dt); }));
       weight_args(add(join({"quantize_weight", d, i}),
                       [=](State& st) { bm_quantize_weight(st, isa, dt, WeightQuant::smoothquant); }));
+      activation_args(add(join({"channel_stats", d, i}), [=](State& st) { bm_channel_stats(st, isa, dt); }));
     }
+    // The weight-side steps run once per checkpoint, not per token: their best ISA only.
     const CpuIsa best = CpuIsa::best;
     const std::string i = isa_name(best);
-    activation_args(add(join({"channel_stats", d, i}), [=](State& st) { bm_channel_stats(st, best, dt); }));
     for (Recipe r : {Recipe::smoothquant, Recipe::lmdeploy})
       weight_args(add(join({"weight_stat", d, to_string(r), i}), [=](State& st) { bm_weight_stat(st, best, dt, r); }));
     weight_args(add(join({"scale_columns", d, i}),
@@ -572,7 +638,9 @@ void register_all() {
     channel_args(add(join({"smooth_scale", to_string(r), isa_name(CpuIsa::best)}),
                      [=](State& st) { bm_smooth_scale(st, CpuIsa::best, r); }));
 
-  // GEMMs, shape by shape: the LibTorch ceilings of a shape run just before its kernels.
+  // GEMMs, shape by shape: the LibTorch ceilings of a shape run just before its kernels. AVX2 only: the
+  // portable GEMM is a plain dot-product loop, the fallback for CPUs without AVX2, kept for correctness
+  // rather than speed.
   struct GemmVariant {
     std::string name;
     DType out;
@@ -590,7 +658,7 @@ void register_all() {
       };
       shape(
           add("ceiling/torch_mm_f32", [](State& st) { run_torch_ceiling<TorchF32Gemm>(st, &GemmCeiling::torch_f32); }));
-      shape(add("ceiling/torch_qlinear_int8_onednn",
+      shape(add("ceiling/torch_linear_dynamic_int8_onednn",
                 [](State& st) { run_torch_ceiling<TorchInt8Gemm>(st, &GemmCeiling::torch_int8); }));
       for (const GemmVariant& v : variants)
         shape(add(join({v.name, isa_name(CpuIsa::best)}),
@@ -622,7 +690,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("cpu_isa", sb::isa_name(smoothcheck::kernels::CpuIsa::best));
   benchmark::AddCustomContext("threads", std::to_string(sb::g_threads));
   benchmark::AddCustomContext("int8_library_ceiling",
-                              "LibTorch quantized::linear, oneDNN engine (this LibTorch has no FBGEMM)");
+                              "LibTorch quantized::linear_dynamic over linear_prepack (per-channel), oneDNN engine (this LibTorch has no FBGEMM)");
 
   sb::register_all();
   benchmark::RunSpecifiedBenchmarks();

@@ -5,10 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstring>
-#include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "bert_test_support.h"
 #include "harness/checkpoint/checkpoint_error.h"
@@ -37,45 +34,15 @@ using checkpoint::CheckpointError;
 // 2.4e-4 (measured in float64 with sentence-transformers).
 constexpr double kEmbeddingTolerance = 2e-6;
 
-// model.safetensors of all-MiniLM-L6-v2 carries embeddings.position_ids, an I64 buffer, and the
-// safetensors reader refuses a file holding a dtype it does not read. Until it skips such entries, the
-// cases read a copy whose header leaves them out: the data section is copied verbatim, so every other
-// tensor's offsets stay valid.
-std::unique_ptr<checkpoint::Checkpoint> open_minilm(const fs::path& dir, const testing::TempDir& scratch) {
-  const fs::path file = dir / "model.safetensors";
-  try {
-    return checkpoint::open_checkpoint(file);
-  } catch (const CheckpointError& e) {
-    if (e.problem().find("unsupported dtype 'I64'") == std::string::npos) throw;
-  }
-  std::ifstream in(file, std::ios::binary);
-  std::uint64_t n = 0;
-  in.read(reinterpret_cast<char*>(&n), 8);
-  std::string header(n, '\0');
-  in.read(header.data(), static_cast<std::streamsize>(n));
-  auto j = nlohmann::json::parse(header);
-  for (auto it = j.begin(); it != j.end();)
-    it = (it.key() != "__metadata__" && it.value().at("dtype") == "I64") ? j.erase(it) : std::next(it);
-  std::string out_header = j.dump();
-  out_header.resize((out_header.size() + 7) / 8 * 8, ' ');
-  const fs::path copy = scratch / "model.safetensors";
-  std::ofstream out(copy, std::ios::binary);
-  const std::uint64_t m = out_header.size();
-  out.write(reinterpret_cast<const char*>(&m), 8);
-  out << out_header << in.rdbuf();
-  out.close();
-  return checkpoint::open_checkpoint(copy);
-}
-
 struct MiniLM {
-  testing::TempDir scratch;
   std::unique_ptr<checkpoint::Checkpoint> weights;
   BertConfig config;
 };
 
 std::unique_ptr<MiniLM> load_minilm(const fs::path& dir) {
   auto m = std::make_unique<MiniLM>();
-  m->weights = open_minilm(dir, m->scratch);
+  // model.safetensors also holds the I64 buffer embeddings.position_ids: listed as opaque, not read.
+  m->weights = checkpoint::open_checkpoint(dir / "model.safetensors");
   m->config = read_bert_config(dir / "config.json");
   return m;
 }

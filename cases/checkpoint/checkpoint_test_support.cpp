@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <stdexcept>
 
 namespace smoothcheck::testing {
@@ -96,6 +97,23 @@ std::vector<std::string> hidden_files(const fs::path& dir) {
   for (const auto& e : fs::directory_iterator(dir))
     if (e.path().filename().string().front() == '.') v.push_back(e.path().filename().string());
   return v;
+}
+
+std::vector<std::vector<float>> read_number_rows(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) throw std::runtime_error("cannot read " + file.string());
+  std::vector<std::vector<float>> rows;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    std::istringstream ls(line);
+    std::vector<float> row;
+    float v;
+    while (ls >> v) row.push_back(v);
+    if (!ls.eof()) throw std::runtime_error(file.string() + ": a line holds something other than numbers");
+    rows.push_back(std::move(row));
+  }
+  return rows;
 }
 
 }  // namespace smoothcheck::testing

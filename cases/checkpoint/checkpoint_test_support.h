@@ -39,6 +39,9 @@ struct Fingerprint {
 Fingerprint fingerprint(const std::filesystem::path& root);
 
 void write_bytes(const std::filesystem::path& file, const std::string& bytes);
+// A text file of whitespace-separated numbers, one row per non-empty line (reference_logits.txt, and
+// what `smoothcheck forward` prints).
+std::vector<std::vector<float>> read_number_rows(const std::filesystem::path& file);
 std::string u64_le(std::uint64_t v);
 std::string i32_le(std::int32_t v);
 // A safetensors file image: u64 LE header length, the header text, then data_bytes zero bytes.

@@ -109,7 +109,7 @@ std::vector<HeaderCase> header_cases() {
   odd.dim = 6, odd.heads = 2;  // head_dim 3
   nodiv.heads = 3;
   kvdiv.kv_heads = 3, kvdiv.heads = 2;
-  huge = {2147483646, 1, 2147483647, 1, 1, 1, 1};
+  huge = {2147483646, 1, 4096, 1, 1, 1, 1};  // 4096 layers: the most llama2c_reader accepts (kMaxHiddenLayers)
   return {
       {"truncated_header", image(ok, 0).substr(0, 20), "truncated llama2.c header"},
       {"zero_layers", image(zero, 100), "non-positive dimension"},

@@ -27,18 +27,10 @@ using checkpoint::CheckpointError;
 const std::vector<std::int64_t> kTokens = {1, 403, 407, 261, 378, 431, 259, 500, 305, 270, 290, 300};
 
 at::Tensor reference_logits(const fs::path& file) {
-  std::ifstream in(file);
   std::vector<float> values;
-  std::string line;
-  std::int64_t rows = 0;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    std::istringstream ls(line);
-    float v;
-    while (ls >> v) values.push_back(v);
-    ++rows;
-  }
-  return at::tensor(values).view({rows, -1});
+  const auto rows = testing::read_number_rows(file);
+  for (const auto& row : rows) values.insert(values.end(), row.begin(), row.end());
+  return at::tensor(values).view({static_cast<std::int64_t>(rows.size()), -1});
 }
 
 struct Layout {

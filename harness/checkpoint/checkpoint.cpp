@@ -41,10 +41,11 @@ at::Tensor read_into_tensor(const Source& src, const std::string& name, const Te
   return t;
 }
 
-std::vector<std::string> keys_of(const std::map<std::string, std::string>& m) {
-  std::vector<std::string> v;
-  for (const auto& [k, _] : m) v.push_back(k);
-  return v;
+// What tensor() says of a name the file holds only as an opaque entry.
+[[noreturn]] void refuse_opaque(const std::filesystem::path& file, const SafetensorsOpaqueEntry& e) {
+  throw CheckpointError(file, e.name,
+                        "is stored as " + e.dtype + ", a dtype smoothcheck does not compute with (it reads F32, F16, "
+                        "BF16, I8, I32, F64); exports carry such tensors over byte for byte");
 }
 
 class SafetensorsCheckpoint final : public Checkpoint {
@@ -60,12 +61,18 @@ class SafetensorsCheckpoint final : public Checkpoint {
   bool contains(const std::string& name) const override { return file_.find(name) != nullptr; }
   TensorInfo info(const std::string& name) const override { return entry(name).info; }
   at::Tensor tensor(const std::string& name) const override { return read_into_tensor(file_, name, entry(name).info); }
+  OpaqueTensors opaque_tensors() const override {
+    OpaqueTensors v;
+    for (const auto& e : file_.opaque_entries()) v.push_back(file_.opaque_tensor(e));
+    return v;
+  }
 
  private:
   const SafetensorsEntry& entry(const std::string& name) const {
     const auto* e = file_.find(name);
-    if (e == nullptr) throw CheckpointError(location_, name, "no such tensor in this file");
-    return *e;
+    if (e != nullptr) return *e;
+    if (const auto* o = file_.find_opaque(name)) refuse_opaque(location_, *o);
+    throw CheckpointError(location_, name, "no such tensor in this file");
   }
   SafetensorsFile file_;
   std::filesystem::path location_;
@@ -79,18 +86,32 @@ class ShardedSafetensorsCheckpoint final : public Checkpoint {
     // should fail at open, not halfway through a calibration run.
     for (const auto& shard : index_.shard_files())
       shards_.emplace(shard, SafetensorsFile(index_json.parent_path() / shard));
-    for (const auto& [name, shard] : index_.weight_map)
-      if (shards_.at(shard).find(name) == nullptr)
+    for (const auto& [name, shard] : index_.weight_map) {
+      const SafetensorsFile& f = shards_.at(shard);
+      if (f.find(name) != nullptr)
+        names_.push_back(name);
+      else if (f.find_opaque(name) == nullptr)
         throw CheckpointError(index_json, name, "weight_map names shard '" + shard + "', which lacks the tensor");
+    }
   }
   CheckpointFormat format() const override { return CheckpointFormat::safetensors_sharded; }
   const std::filesystem::path& location() const override { return location_; }
-  std::vector<std::string> tensor_names() const override { return keys_of(index_.weight_map); }
-  bool contains(const std::string& name) const override { return index_.weight_map.count(name) != 0; }
-  TensorInfo info(const std::string& name) const override { return shard_of(name).find(name)->info; }
+  std::vector<std::string> tensor_names() const override { return names_; }
+  bool contains(const std::string& name) const override {
+    auto it = index_.weight_map.find(name);
+    return it != index_.weight_map.end() && shards_.at(it->second).find(name) != nullptr;
+  }
+  TensorInfo info(const std::string& name) const override { return entry(name).info; }
   at::Tensor tensor(const std::string& name) const override {
-    const SafetensorsFile& f = shard_of(name);
-    return read_into_tensor(f, name, f.find(name)->info);
+    return read_into_tensor(shard_of(name), name, entry(name).info);
+  }
+  OpaqueTensors opaque_tensors() const override {
+    OpaqueTensors v;
+    for (const auto& [name, shard] : index_.weight_map) {
+      const SafetensorsFile& f = shards_.at(shard);
+      if (const auto* o = f.find_opaque(name)) v.push_back(f.opaque_tensor(*o));
+    }
+    return v;
   }
   std::optional<std::uint64_t> declared_total_size() const override { return index_.total_size; }
 
@@ -100,9 +121,15 @@ class ShardedSafetensorsCheckpoint final : public Checkpoint {
     if (it == index_.weight_map.end()) throw CheckpointError(location_, name, "not in weight_map");
     return shards_.at(it->second);
   }
+  const SafetensorsEntry& entry(const std::string& name) const {
+    const SafetensorsFile& f = shard_of(name);
+    if (const auto* e = f.find(name)) return *e;
+    refuse_opaque(location_, *f.find_opaque(name));  // the constructor saw it in one list or the other
+  }
   std::filesystem::path location_;
   ShardIndex index_;
   std::map<std::string, SafetensorsFile> shards_;
+  std::vector<std::string> names_;  // weight_map order (sorted), computable tensors only
 };
 
 // Checks the dtype of a tensor that came out of a .bin and returns the caller's own copy (the
@@ -160,7 +187,11 @@ class ShardedTorchBinCheckpoint final : public Checkpoint {
       : location_(index_json), index_(read_shard_index(index_json)) {}
   CheckpointFormat format() const override { return CheckpointFormat::torch_bin_sharded; }
   const std::filesystem::path& location() const override { return location_; }
-  std::vector<std::string> tensor_names() const override { return keys_of(index_.weight_map); }
+  std::vector<std::string> tensor_names() const override {
+    std::vector<std::string> v;
+    for (const auto& [k, _] : index_.weight_map) v.push_back(k);
+    return v;
+  }
   bool contains(const std::string& name) const override { return index_.weight_map.count(name) != 0; }
   TensorInfo info(const std::string& name) const override {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -14,6 +14,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "harness/checkpoint/llama_config.h"
+#include "harness/checkpoint/opaque_tensor.h"
 #include "harness/checkpoint/tensor_info.h"
 
 namespace smoothcheck::checkpoint {
@@ -28,12 +29,17 @@ class Checkpoint {
   virtual CheckpointFormat format() const = 0;
   // The file opened: the .safetensors / .bin file, or the index of a sharded checkpoint.
   virtual const std::filesystem::path& location() const = 0;
-  virtual std::vector<std::string> tensor_names() const = 0;  // sorted
+  // The tensors smoothcheck computes with (dtypes of kernels/options.h), sorted.
+  virtual std::vector<std::string> tensor_names() const = 0;
   virtual bool contains(const std::string& name) const = 0;
   // dtype and shape; cheap for every format but .bin, where it loads the tensor's shard.
   virtual TensorInfo info(const std::string& name) const = 0;
   // Throws CheckpointError naming the file and tensor when it is absent or of an unsupported dtype.
   virtual at::Tensor tensor(const std::string& name) const = 0;
+
+  // Tensors in the format's other dtypes (opaque_tensor.h: e.g. BERT's I64 position_ids), with their
+  // bytes, for exports to carry over unchanged; not in tensor_names(), refused by tensor().
+  virtual OpaqueTensors opaque_tensors() const { return {}; }
 
   // metadata.total_size of a sharded checkpoint's index, when it states one.
   virtual std::optional<std::uint64_t> declared_total_size() const { return std::nullopt; }

@@ -25,7 +25,26 @@ class CheckpointError : public std::runtime_error {
                              const std::string& problem) {
     std::string m = file.string();
     if (!tensor.empty()) m += ": tensor '" + tensor + "'";
-    return m + ": " + problem;
+    return printable(m + ": " + problem);
+  }
+
+  // Names and values quoted from a hostile file may hold control bytes; a NUL would cut what() short
+  // before the problem is said, so every byte below 0x20 (tab and newline aside) is shown as \xNN.
+  static std::string printable(const std::string& s) {
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(s.size());
+    for (const char ch : s) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c >= 0x20 || c == '\n' || c == '\t') {
+        out += ch;
+      } else {
+        out += "\\x";
+        out += hex[c >> 4];
+        out += hex[c & 15];
+      }
+    }
+    return out;
   }
 
   std::filesystem::path file_;

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "harness/checkpoint/checkpoint_error.h"
+#include "harness/checkpoint/llama_config.h"
 
 namespace smoothcheck::checkpoint {
 
@@ -61,6 +62,9 @@ Llama2cFile::Llama2cFile(const std::filesystem::path& path) : file_(path) {
   if (h.dim <= 0 || h.hidden_dim <= 0 || h.n_layers <= 0 || h.n_heads <= 0 || h.n_kv_heads <= 0 ||
       h.vocab_size <= 0 || h.seq_len <= 0)
     throw CheckpointError(path, "llama2.c header has a non-positive dimension (" + dims + ")");
+  if (h.n_layers > kMaxHiddenLayers)
+    throw CheckpointError(path, "llama2.c header: n_layers " + std::to_string(h.n_layers) + " exceeds the limit of " +
+                                    std::to_string(kMaxHiddenLayers) + " (" + dims + ")");
   if (h.dim % h.n_heads != 0)
     throw CheckpointError(path, "llama2.c header: n_heads does not divide dim (" + dims + ")");
   if (h.n_heads % h.n_kv_heads != 0)

@@ -29,6 +29,9 @@ void validate_llama_config(const LlamaConfig& c, const std::filesystem::path& or
   positive("num_key_value_heads", c.num_key_value_heads);
   positive("vocab_size", c.vocab_size);
   positive("max_position_embeddings", c.max_position_embeddings);
+  if (c.num_hidden_layers > kMaxHiddenLayers)
+    throw CheckpointError(origin, "num_hidden_layers " + std::to_string(c.num_hidden_layers) + " exceeds the limit of " +
+                                      std::to_string(kMaxHiddenLayers) + " (no real model is that deep)");
   if (c.hidden_size % c.num_attention_heads != 0)
     throw CheckpointError(origin, "num_attention_heads " + std::to_string(c.num_attention_heads) +
                                       " does not divide hidden_size " + std::to_string(c.hidden_size));
@@ -70,7 +73,11 @@ LlamaConfig read_llama_config(const std::filesystem::path& file) {
   c.tie_word_embeddings = config_bool(j, "tie_word_embeddings", file).value_or(c.tie_word_embeddings);
   if (auto dt = config_string(j, "torch_dtype", file)) {
     c.torch_dtype = dtype_from_torch_name(*dt);
-    if (!c.torch_dtype) throw CheckpointError(file, "torch_dtype '" + *dt + "' is not float32, float16, bfloat16 or float64");
+    // float64 is a dtype the readers know, but not one a LLaMA checkpoint is quantised from: the
+    // export keeps unquantised tensors in the model dtype (quantized_layout.h: f32, f16 or bf16), and
+    // every pipeline command would otherwise fail later without naming this file.
+    if (!c.torch_dtype || *c.torch_dtype == DType::f64)
+      throw CheckpointError(file, "torch_dtype '" + *dt + "' is not float32, float16 or bfloat16");
   }
   validate_llama_config(c, file);
   // Newer configs state head_dim explicitly; it must then agree with the one the forward pass uses.

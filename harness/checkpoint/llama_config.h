@@ -15,6 +15,12 @@ namespace smoothcheck::checkpoint {
 
 struct Llama2cHeader;
 
+// More layers than this is refused as hostile rather than believed: the deepest public LLaMA-family
+// models have about 130, and every consumer (the list of quantised linears, a llama2.c file's tensor
+// table, calibration) keeps a few entries per layer before reading any weight, so a header claiming
+// 10^12 layers would otherwise exhaust memory on bookkeeping alone.
+inline constexpr std::int64_t kMaxHiddenLayers = 4096;
+
 struct LlamaConfig {
   std::int64_t hidden_size = 0;
   std::int64_t intermediate_size = 0;
@@ -34,7 +40,8 @@ struct LlamaConfig {
 
 // Parses and validates config.json: required positive integers hidden_size, intermediate_size,
 // num_hidden_layers, num_attention_heads, vocab_size; heads dividing hidden_size into an even
-// head_dim; num_key_value_heads dividing num_attention_heads; positive rms_norm_eps and rope_theta;
+// head_dim; num_key_value_heads dividing num_attention_heads; at most kMaxHiddenLayers layers; positive
+// rms_norm_eps and rope_theta;
 // model_type "llama" when present. Throws CheckpointError(file, problem) naming the field.
 LlamaConfig read_llama_config(const std::filesystem::path& config_json);
 

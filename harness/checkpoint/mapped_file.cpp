@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -62,6 +63,16 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
     other.size_ = 0;
   }
   return *this;
+}
+
+void MappedFile::release_pages(std::uint64_t offset, std::uint64_t length) const noexcept {
+  if (data_ == nullptr || offset >= size_) return;
+  const std::uint64_t end = std::min(size_, offset + std::min(length, size_ - offset));
+  const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  const std::uint64_t first = (offset + page - 1) / page * page;  // inward: a shared edge page stays
+  const std::uint64_t last = end / page * page;
+  // Advice only: a failure leaves the pages resident, which costs memory, never correctness.
+  if (last > first) ::madvise(const_cast<std::uint8_t*>(data_) + first, last - first, MADV_DONTNEED);
 }
 
 void MappedFile::release() noexcept {

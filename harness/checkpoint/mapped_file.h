@@ -24,6 +24,12 @@ class MappedFile {
   std::uint64_t size() const { return size_; }
   const std::filesystem::path& path() const { return path_; }
 
+  // Drops this process's resident pages of [offset, offset + length) (those wholly inside it): after a
+  // tensor has been copied out, its pages would otherwise count in RSS until the file is closed, so a
+  // pass over a 2 GB checkpoint would hold 2 GB. The mapping is read-only and private, so nothing can
+  // be lost: a later read faults the pages back in from the page cache.
+  void release_pages(std::uint64_t offset, std::uint64_t length) const noexcept;
+
  private:
   void release() noexcept;
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <set>
 
 #include "harness/checkpoint/checkpoint_error.h"
@@ -40,8 +41,18 @@ bool as_unsigned(const json& j, std::uint64_t& out) {
   return false;
 }
 
-SafetensorsEntry parse_entry(const std::filesystem::path& file, const std::string& name, const json& v,
-                             std::uint64_t data_size) {
+// One header entry, validated, before it is filed as a computable or an opaque entry.
+struct ParsedEntry {
+  std::string name;
+  std::string dtype_name;
+  std::optional<DType> dtype;  // nullopt: one of the format's other dtypes (opaque_tensor.h)
+  std::vector<std::int64_t> shape;
+  std::uint64_t nbytes = 0;
+  std::uint64_t begin = 0, end = 0;
+};
+
+ParsedEntry parse_entry(const std::filesystem::path& file, const std::string& name, const json& v,
+                        std::uint64_t data_size) {
   if (!v.is_object()) throw CheckpointError(file, name, "header entry is " + json_kind(v) + ", not an object");
   for (const auto& [key, _] : v.items())
     if (key != "dtype" && key != "shape" && key != "data_offsets")
@@ -49,46 +60,51 @@ SafetensorsEntry parse_entry(const std::filesystem::path& file, const std::strin
   for (const char* key : {"dtype", "shape", "data_offsets"})
     if (!v.contains(key)) throw CheckpointError(file, name, std::string("header entry lacks '") + key + "'");
 
-  SafetensorsEntry e;
+  ParsedEntry e;
   e.name = name;
 
   const json& dt = v["dtype"];
   if (!dt.is_string()) throw CheckpointError(file, name, "dtype is " + json_kind(dt) + ", not a string");
-  const std::string dts = dt.get<std::string>();
-  auto dtype = dtype_from_safetensors(dts);
-  if (!dtype) {
-    if (is_other_safetensors_dtype(dts))
-      throw CheckpointError(file, name, "unsupported dtype '" + dts + "' (smoothcheck reads F32, F16, BF16, I8, I32, F64)");
-    throw CheckpointError(file, name, "unknown dtype '" + dts + "'");
+  e.dtype_name = dt.get<std::string>();
+  e.dtype = dtype_from_safetensors(e.dtype_name);
+  std::uint64_t bits = 0;
+  if (e.dtype) {
+    bits = 8 * dtype_size(*e.dtype);
+  } else if (auto other = other_safetensors_dtype_bits(e.dtype_name)) {
+    bits = static_cast<std::uint64_t>(*other);
+  } else {
+    throw CheckpointError(file, name, "unknown dtype '" + e.dtype_name + "'");
   }
-  e.info.dtype = *dtype;
 
   const json& shape = v["shape"];
   if (!shape.is_array()) throw CheckpointError(file, name, "shape is " + json_kind(shape) + ", not an array");
-  // The element count is accumulated in u64 with an explicit overflow check, then multiplied by the
-  // element size with another: a shape like [2^32, 2^32, 16] must fail here, not wrap to a small
-  // byte count that happens to match the offsets.
-  std::uint64_t bytes = dtype_size(*dtype);
+  // The size is accumulated in bits, in u64, with an explicit overflow check at every dimension: a
+  // shape like [2^32, 2^32, 16] must fail here, not wrap to a small byte count that happens to match
+  // the offsets.
+  std::uint64_t total_bits = bits;
   for (const json& d : shape) {
     std::uint64_t dim = 0;
     if (!as_unsigned(d, dim))
       throw CheckpointError(file, name, "shape " + shape.dump() + " holds " + d.dump() + ", not a non-negative integer");
     if (dim > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
-        __builtin_mul_overflow(bytes, dim, &bytes))
+        __builtin_mul_overflow(total_bits, dim, &total_bits))
       throw CheckpointError(file, name, "shape " + shape.dump() + " overflows 64 bits when multiplied out");
-    e.info.shape.push_back(static_cast<std::int64_t>(dim));
+    e.shape.push_back(static_cast<std::int64_t>(dim));
   }
-  e.info.nbytes = bytes;
+  // Sub-byte dtypes (F6, F4) pack elements; a tensor that ends inside a byte has no defined layout.
+  if (total_bits % 8 != 0)
+    throw CheckpointError(file, name, e.dtype_name + " shape " + shape.dump() + " does not fill whole bytes");
+  e.nbytes = total_bits / 8;
 
   const json& off = v["data_offsets"];
   if (!off.is_array() || off.size() != 2 || !as_unsigned(off[0], e.begin) || !as_unsigned(off[1], e.end))
     throw CheckpointError(file, name, "data_offsets " + off.dump() + " is not two non-negative integers [begin, end]");
   if (e.end < e.begin)
     throw CheckpointError(file, name, "data_offsets " + off.dump() + " ends before it begins");
-  if (e.end - e.begin != bytes)
+  if (e.end - e.begin != e.nbytes)
     throw CheckpointError(file, name, "data_offsets " + off.dump() + " hold " + std::to_string(e.end - e.begin) +
-                                          " bytes, but " + safetensors_name(*dtype) + " shape " + shape.dump() +
-                                          " needs " + std::to_string(bytes));
+                                          " bytes, but " + e.dtype_name + " shape " + shape.dump() + " needs " +
+                                          std::to_string(e.nbytes));
   if (e.end > data_size)
     throw CheckpointError(file, name, "data_offsets " + off.dump() + " lie outside the data section of " +
                                           std::to_string(data_size) + " bytes");
@@ -130,26 +146,35 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path
       continue;
     }
     if (key.empty()) throw CheckpointError(path, "header has a tensor with an empty name");
-    entries_.push_back(parse_entry(path, key, value, data_size));
+    ParsedEntry p = parse_entry(path, key, value, data_size);
+    if (p.dtype)
+      entries_.push_back({p.name, TensorInfo{*p.dtype, p.shape, p.nbytes}, p.begin, p.end});
+    else
+      opaque_.push_back({p.name, p.dtype_name, p.shape, p.begin, p.end});
   }
 
   // Overlap check on the ranges sorted by start; empty tensors (begin == end) overlap nothing.
   // Gaps between ranges are tolerated (upstream refuses them; they are harmless to a reader).
-  std::vector<const SafetensorsEntry*> by_offset;
+  struct Range {
+    const std::string* name;
+    std::uint64_t begin, end;
+  };
+  std::vector<Range> by_offset;
   for (const auto& e : entries_)
-    if (e.end > e.begin) by_offset.push_back(&e);
-  std::sort(by_offset.begin(), by_offset.end(),
-            [](const SafetensorsEntry* a, const SafetensorsEntry* b) { return a->begin < b->begin; });
+    if (e.end > e.begin) by_offset.push_back({&e.name, e.begin, e.end});
+  for (const auto& e : opaque_)
+    if (e.end > e.begin) by_offset.push_back({&e.name, e.begin, e.end});
+  std::sort(by_offset.begin(), by_offset.end(), [](const Range& a, const Range& b) { return a.begin < b.begin; });
   for (std::size_t i = 1; i < by_offset.size(); ++i) {
-    const auto* prev = by_offset[i - 1];
-    const auto* cur = by_offset[i];
-    if (cur->begin < prev->end)
-      throw CheckpointError(path, cur->name,
-                            "data_offsets [" + std::to_string(cur->begin) + ", " + std::to_string(cur->end) +
-                                "] overlap those of '" + prev->name + "' [" + std::to_string(prev->begin) + ", " +
-                                std::to_string(prev->end) + "]");
+    const Range& prev = by_offset[i - 1];
+    const Range& cur = by_offset[i];
+    if (cur.begin < prev.end)
+      throw CheckpointError(path, *cur.name,
+                            "data_offsets [" + std::to_string(cur.begin) + ", " + std::to_string(cur.end) +
+                                "] overlap those of '" + *prev.name + "' [" + std::to_string(prev.begin) + ", " +
+                                std::to_string(prev.end) + "]");
   }
-  // nlohmann::json's object is a std::map, so entries_ is already sorted by name.
+  // nlohmann::json's object is a std::map, so entries_ and opaque_ are already sorted by name.
 }
 
 const SafetensorsEntry* SafetensorsFile::find(const std::string& name) const {
@@ -158,10 +183,22 @@ const SafetensorsEntry* SafetensorsFile::find(const std::string& name) const {
   return (it != entries_.end() && it->name == name) ? &*it : nullptr;
 }
 
+const SafetensorsOpaqueEntry* SafetensorsFile::find_opaque(const std::string& name) const {
+  auto it = std::lower_bound(opaque_.begin(), opaque_.end(), name,
+                             [](const SafetensorsOpaqueEntry& e, const std::string& n) { return e.name < n; });
+  return (it != opaque_.end() && it->name == name) ? &*it : nullptr;
+}
+
+OpaqueTensor SafetensorsFile::opaque_tensor(const SafetensorsOpaqueEntry& e) const {
+  const std::uint8_t* p = file_.data() + data_start_ + e.begin;
+  return OpaqueTensor{e.name, e.dtype, e.shape, std::vector<std::uint8_t>(p, p + (e.end - e.begin))};
+}
+
 void SafetensorsFile::copy_to(const std::string& name, void* dst) const {
   const SafetensorsEntry* e = find(name);
   if (e == nullptr) throw CheckpointError(path(), name, "no such tensor in this file");
   if (e->info.nbytes > 0) std::memcpy(dst, bytes(*e), e->info.nbytes);
+  file_.release_pages(data_start_ + e->begin, e->info.nbytes);  // the caller owns the copy now
 }
 
 }  // namespace smoothcheck::checkpoint

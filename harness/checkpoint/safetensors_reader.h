@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "harness/checkpoint/mapped_file.h"
+#include "harness/checkpoint/opaque_tensor.h"
 #include "harness/checkpoint/tensor_info.h"
 
 namespace smoothcheck::checkpoint {
@@ -21,6 +22,15 @@ struct SafetensorsEntry {
   std::string name;
   TensorInfo info;
   std::uint64_t begin = 0;  // byte range in the data section
+  std::uint64_t end = 0;
+};
+
+// An entry in one of the format's other dtypes (opaque_tensor.h), validated the same way.
+struct SafetensorsOpaqueEntry {
+  std::string name;
+  std::string dtype;  // the format's spelling
+  std::vector<std::int64_t> shape;
+  std::uint64_t begin = 0;
   std::uint64_t end = 0;
 };
 
@@ -37,6 +47,10 @@ class SafetensorsFile {
   const std::filesystem::path& path() const { return file_.path(); }
   const std::vector<SafetensorsEntry>& entries() const { return entries_; }  // sorted by name
   const SafetensorsEntry* find(const std::string& name) const;               // nullptr when absent
+  // Entries smoothcheck does not compute with (not in entries(), never returned by find()), sorted by name.
+  const std::vector<SafetensorsOpaqueEntry>& opaque_entries() const { return opaque_; }
+  const SafetensorsOpaqueEntry* find_opaque(const std::string& name) const;  // nullptr when absent
+  OpaqueTensor opaque_tensor(const SafetensorsOpaqueEntry& e) const;         // a copy of its bytes
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
   // The stored bytes of one tensor (little-endian, row-major, possibly unaligned: copy them).
@@ -48,6 +62,7 @@ class SafetensorsFile {
   MappedFile file_;
   std::uint64_t data_start_ = 0;
   std::vector<SafetensorsEntry> entries_;
+  std::vector<SafetensorsOpaqueEntry> opaque_;
   std::map<std::string, std::string> metadata_;
 };
 

@@ -1,14 +1,19 @@
 // PyTorch `torch.save` checkpoints (the zip format of torch >= 1.6): pytorch_model.bin and the shards
-// of pytorch_model.bin.index.json. Reading goes through LibTorch's own unpickler
-// (torch::jit::pickle_load); writing emits the same pickle that Python's torch.save writes for a
-// plain dict of tensors, so that torch.load reads it even with weights_only=True.
+// of pytorch_model.bin.index.json. Reading goes through LibTorch's own unpickler (the one behind
+// torch::jit::pickle_load, over a bounds-checked reader); writing emits the same pickle that
+// Python's torch.save writes for a plain dict of tensors, so that torch.load reads it even with
+// weights_only=True.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 #include <filesystem>
 #include <string>
 
 #include "harness/checkpoint/named_tensor.h"
+#include "harness/checkpoint/opaque_tensor.h"
+#include "harness/checkpoint/tensor_stream.h"
 
 namespace smoothcheck::checkpoint {
 
@@ -21,11 +26,22 @@ NamedTensors read_torch_bin(const std::filesystem::path& file);
 
 // Writes `tensors` as a torch.save archive (atomically). Each tensor is stored as its own contiguous
 // CPU copy. Dtypes: f32, f16, bf16, i8, i32, f64 (others refused, as for safetensors).
-void write_torch_bin(const std::filesystem::path& file, const NamedTensors& tensors);
+// `opaque` tensors (opaque_tensor.h) are stored after `tensors` when LibTorch has their dtype (BOOL,
+// U8, I16, I64, C64); others are refused, naming the tensor.
+void write_torch_bin(const std::filesystem::path& file, const NamedTensors& tensors, const OpaqueTensors& opaque = {});
 
 // Shards "<stem>-0000K-of-0000N.bin" plus "<stem>.bin.index.json" with the exact total_size; the
 // index is written last (see write_safetensors_sharded).
 ShardedWrite write_torch_bin_sharded(const std::filesystem::path& dir, const NamedTensors& tensors,
-                                     std::uint64_t max_shard_bytes, const std::string& stem = "pytorch_model");
+                                     std::uint64_t max_shard_bytes, const std::string& stem = "pytorch_model",
+                                     const OpaqueTensors& opaque = {});
+
+// The same archives streamed (tensor_stream.h): each shard's pickle, which needs only names, dtypes and
+// shapes, is written when the shard opens, then each tensor's storage record as its bytes arrive.
+// Dtypes in the safetensors spelling; those without a LibTorch storage are refused, naming the tensor.
+std::unique_ptr<ShardedTensorStream> open_sharded_torch_bin_stream(const std::filesystem::path& dir,
+                                                                   std::vector<PlannedTensor> tensors,
+                                                                   std::uint64_t max_shard_bytes,
+                                                                   const std::string& stem = "pytorch_model");
 
 }  // namespace smoothcheck::checkpoint

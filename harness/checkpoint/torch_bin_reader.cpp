@@ -1,27 +1,59 @@
+#include <algorithm>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+#include <memory>
 
 #include <ATen/ATen.h>
-#include <torch/csrc/jit/serialization/pickle.h>
+#include <caffe2/serialize/inline_container.h>
+#include <caffe2/serialize/read_adapter_interface.h>
+#include <torch/csrc/jit/serialization/import_read.h>
 
 #include "harness/checkpoint/checkpoint_error.h"
+#include "harness/checkpoint/mapped_file.h"
 #include "harness/checkpoint/torch_bin.h"
 
 namespace smoothcheck::checkpoint {
 
+namespace {
+
+// The archive as LibTorch's zip reader (miniz) sees it, with every read clamped to the file.
+// torch::jit::pickle_load wraps its bytes in a MemoryReadAdapter that copies whatever range miniz
+// asks for, and a damaged central directory makes miniz ask for bytes past the end: a heap
+// over-read found by fuzz_bin_loader (cases/fuzz/corpus/bin_loader/crash-libtorch-zip-central-
+// directory-overread). A short read instead makes miniz, and so LibTorch, fail with an error.
+class ClampedReadAdapter final : public caffe2::serialize::ReadAdapterInterface {
+ public:
+  explicit ClampedReadAdapter(const MappedFile& file) : file_(file) {}
+  size_t size() const override { return file_.size(); }
+  size_t read(uint64_t pos, void* buf, size_t n, const char* /*what*/) const override {
+    if (pos >= file_.size()) return 0;
+    n = static_cast<size_t>(std::min<uint64_t>(n, file_.size() - pos));
+    if (n > 0) std::memcpy(buf, file_.data() + pos, n);
+    return n;
+  }
+
+ private:
+  const MappedFile& file_;
+};
+
+// What pickle_load does (LibTorch 1.13, torch/csrc/jit/serialization/pickle.cpp), over the adapter
+// above. Tensor data is copied into storages LibTorch allocates, so the mapping may go afterwards.
+c10::IValue unpickle_archive(const MappedFile& file) {
+  caffe2::serialize::PyTorchStreamReader reader(std::make_shared<ClampedReadAdapter>(file));
+  return torch::jit::readArchiveAndTensors("data", /*pickle_prefix=*/"", /*tensor_prefix=*/"",
+                                           /*type_resolver=*/c10::nullopt, /*obj_loader=*/c10::nullopt,
+                                           /*device=*/c10::nullopt, reader);
+}
+
+}  // namespace
+
 NamedTensors read_torch_bin(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw CheckpointError(file, "cannot open");
-  // pickle_load takes the whole archive in memory; a shard is read once and its tensors are then
-  // views into the storages LibTorch allocated for it.
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (bytes.size() < 4 || std::memcmp(bytes.data(), "PK\x03\x04", 4) != 0)
+  const MappedFile archive(file);
+  if (archive.size() < 4 || std::memcmp(archive.data(), "PK\x03\x04", 4) != 0)
     throw CheckpointError(file, "not a zip archive: only the torch.save format of torch >= 1.6 is read");
 
   c10::IValue root;
   try {
-    root = torch::jit::pickle_load(bytes);
+    root = unpickle_archive(archive);
   } catch (const std::exception& e) {
     // c10::Error messages carry a C++ backtrace; its first line is the useful part.
     std::string what = e.what();

@@ -8,6 +8,8 @@
 // since torch 2.6, and what transformers uses) refuses. The zip container is LibTorch's own
 // PyTorchStreamWriter, which lays records out (64-byte aligned, "<archive>/data/<key>",
 // "<archive>/version") as torch.save does.
+#include <algorithm>
+#include <optional>
 #include <set>
 
 #include <ATen/ATen.h>
@@ -15,8 +17,11 @@
 
 #include "harness/atomic_file.h"
 #include "harness/checkpoint/checkpoint_error.h"
+#include "harness/checkpoint/dtype_names.h"
 #include "harness/checkpoint/shard_index.h"
 #include "harness/checkpoint/torch_bin.h"
+#include "harness/checkpoint/tensor_info.h"
+#include "harness/checkpoint/tensor_stream.h"
 #include "harness/checkpoint/torch_dtype.h"
 
 namespace smoothcheck::checkpoint {
@@ -93,41 +98,51 @@ class PickleWriter {
 
 }  // namespace
 
-void write_torch_bin(const std::filesystem::path& file, const NamedTensors& tensors) {
-  std::vector<at::Tensor> storages;
+namespace {
+
+std::vector<std::int64_t> contiguous_strides(const std::vector<std::int64_t>& sizes) {
+  // As LibTorch computes them: a dimension of size 0 strides as if it had size 1.
+  std::vector<std::int64_t> strides(sizes.size(), 1);
+  for (std::size_t i = sizes.size(); i-- > 1;) strides[i - 1] = strides[i] * std::max<std::int64_t>(sizes[i], 1);
+  return strides;
+}
+
+// The pickle of a dict {name: tensor}, each tensor rebuilt from storage record "data/<i>".
+std::string dict_pickle(const std::filesystem::path& file, const std::vector<PlannedTensor>& tensors) {
+  std::set<std::string> seen;
   PickleWriter p;
   p.proto2();
   p.empty_dict();
   p.mark();
-  std::set<std::string> seen;
-  for (const auto& nt : tensors) {
-    if (nt.name.empty()) throw CheckpointError(file, "cannot write a tensor with an empty name");
-    if (!seen.insert(nt.name).second) throw CheckpointError(file, nt.name, "the name is given twice");
-    if (!nt.tensor.defined()) throw CheckpointError(file, nt.name, "the tensor is undefined");
-    auto dtype = from_scalar_type(nt.tensor.scalar_type());
-    if (!dtype)
-      throw CheckpointError(file, nt.name, std::string("unsupported dtype ") + c10::toString(nt.tensor.scalar_type()) +
-                                               " (smoothcheck writes F32, F16, BF16, I8, I32, F64)");
-    // clone() after contiguous(): a tensor that is already contiguous may still be a view into a
-    // larger storage, and a storage record must hold exactly numel elements.
-    at::Tensor t = nt.tensor.to(at::kCPU).contiguous().clone();
-    const std::string key = std::to_string(storages.size());
-    storages.push_back(t);
-
-    p.unicode(nt.name);
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const PlannedTensor& t = tensors[i];
+    if (t.name.empty()) throw CheckpointError(file, "cannot write a tensor with an empty name");
+    if (!seen.insert(t.name).second) throw CheckpointError(file, t.name, "the name is given twice");
+    const auto dtype = dtype_from_safetensors(t.dtype);
+    const char* cls = dtype ? storage_class(*dtype) : torch_storage_class_of_other(t.dtype);
+    const auto bits = dtype ? std::optional<int>(8 * static_cast<int>(dtype_size(*dtype))) : other_safetensors_dtype_bits(t.dtype);
+    if (cls == nullptr || !bits)
+      throw CheckpointError(file, t.name, "dtype " + t.dtype + " has no torch.save storage in LibTorch 1.13; "
+                                          "export this model as safetensors");
+    std::uint64_t numel = 1;
+    for (std::int64_t d : t.shape) numel *= static_cast<std::uint64_t>(d);
+    if (numel * static_cast<std::uint64_t>(*bits) != 8 * t.nbytes)
+      throw CheckpointError(file, t.name, t.dtype + " " + shape_string(t.shape) + " does not hold the " +
+                                              std::to_string(t.nbytes) + " bytes planned");
+    p.unicode(t.name);
     p.global("torch._utils", "_rebuild_tensor_v2");
     p.mark();
     p.mark();
     p.unicode("storage");
-    p.global("torch", storage_class(*dtype));
-    p.unicode(key);
+    p.global("torch", cls);
+    p.unicode(std::to_string(i));
     p.unicode("cpu");
-    p.integer(t.numel());
+    p.integer(static_cast<std::int64_t>(numel));
     p.tuple();
     p.binpersid();
     p.integer(0);  // storage_offset
-    p.int_tuple(t.sizes());
-    p.int_tuple(t.strides());
+    p.int_tuple(t.shape);
+    p.int_tuple(contiguous_strides(t.shape));
     p.newfalse();  // requires_grad
     p.global("collections", "OrderedDict");  // backward hooks, always empty in a checkpoint
     p.empty_tuple();
@@ -137,67 +152,142 @@ void write_torch_bin(const std::filesystem::path& file, const NamedTensors& tens
   }
   p.setitems();
   p.stop();
+  return p.bytes();
+}
 
-  AtomicFileWriter out(file);
+// One torch.save archive, streamed: data.pkl (which needs only names, dtypes and shapes) first, then one
+// storage record per tensor as its bytes arrive, then the zip's central directory on commit().
+class TorchBinFileStream final : public TensorFileStream {
+ public:
+  TorchBinFileStream(const std::filesystem::path& file, std::vector<PlannedTensor> tensors)
+      : file_(file), tensors_(std::move(tensors)), out_(file) {
+    const std::string pickle = dict_pickle(file_, tensors_);
+    guarded([&] {
+      // The writer-function constructor names the archive's directory "archive"; torch.load takes
+      // whatever single directory the zip holds.
+      zip_ = std::make_unique<caffe2::serialize::PyTorchStreamWriter>(
+          [this](const void* data, size_t size) { return sink(data, size); });
+      zip_->writeRecord("data.pkl", pickle.data(), pickle.size());
+    });
+  }
+  ~TorchBinFileStream() override {
+    // An unfinished archive is abandoned: the writer's destructor finalises the zip, which must neither
+    // reach the file (removed uncommitted) nor throw out of a destructor.
+    abandoned_ = true;
+    zip_.reset();
+  }
+
+  void write(const std::string& name, const void* data, std::uint64_t nbytes) override {
+    if (next_ == tensors_.size()) throw CheckpointError(file_, name, "written after every planned tensor of this file");
+    const PlannedTensor& want = tensors_[next_];
+    if (name != want.name)
+      throw CheckpointError(file_, name, "written out of order: the archive's pickle places '" + want.name + "' next");
+    if (nbytes != want.nbytes)
+      throw CheckpointError(file_, name, "has " + std::to_string(nbytes) + " bytes but " + std::to_string(want.nbytes) +
+                                             " were planned");
+    guarded([&] { zip_->writeRecord("data/" + std::to_string(next_), data, nbytes); });
+    ++next_;
+  }
+  bool complete() const override { return next_ == tensors_.size(); }
+  void commit() override {
+    if (!complete()) throw CheckpointError(file_, tensors_[next_].name, "was never written; the file is incomplete");
+    guarded([&] { zip_->writeEndOfFile(); });
+    out_.commit();
+  }
+
+ private:
   // An exception must not unwind through miniz (C code): the sink reports a short write instead,
   // which PyTorchStreamWriter turns into a c10::Error, and the original error is rethrown here.
-  std::string sink_error;
-  try {
-    // The writer-function constructor names the archive's directory "archive"; torch.load takes
-    // whatever single directory the zip holds.
-    caffe2::serialize::PyTorchStreamWriter zip([&](const void* data, size_t size) -> size_t {
-      if (!sink_error.empty()) return 0;
-      try {
-        out.write(data, size);
-      } catch (const std::exception& e) {
-        sink_error = e.what();
-        return 0;
-      }
-      return size;
-    });
-    zip.writeRecord("data.pkl", p.bytes().data(), p.bytes().size());
-    for (std::size_t i = 0; i < storages.size(); ++i) {
-      const auto& t = storages[i];
-      zip.writeRecord("data/" + std::to_string(i), t.data_ptr(), t.numel() * t.element_size());
+  size_t sink(const void* data, size_t size) {
+    if (abandoned_) return size;
+    if (!sink_error_.empty()) return 0;
+    try {
+      out_.write(data, size);
+    } catch (const std::exception& e) {
+      sink_error_ = e.what();
+      return 0;
     }
-    zip.writeEndOfFile();
-  } catch (const std::exception& e) {
-    if (!sink_error.empty()) throw CheckpointError(file, sink_error);
-    std::string what = e.what();
-    throw CheckpointError(file, "LibTorch could not write the archive: " + what.substr(0, what.find('\n')));
+    return size;
   }
-  if (!sink_error.empty()) throw CheckpointError(file, sink_error);
+  template <class F>
+  void guarded(F&& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      if (!sink_error_.empty()) throw CheckpointError(file_, sink_error_);
+      std::string what = e.what();
+      throw CheckpointError(file_, "LibTorch could not write the archive: " + what.substr(0, what.find('\n')));
+    }
+    if (!sink_error_.empty()) throw CheckpointError(file_, sink_error_);
+  }
+
+  std::filesystem::path file_;
+  std::vector<PlannedTensor> tensors_;
+  std::size_t next_ = 0;
+  AtomicFileWriter out_;
+  std::string sink_error_;
+  bool abandoned_ = false;
+  std::unique_ptr<caffe2::serialize::PyTorchStreamWriter> zip_;  // after out_: destroyed before it
+};
+
+// The tensors' plan and bytes in storage order: tensors, then opaque tensors.
+struct Prepared {
+  std::vector<PlannedTensor> plan;
+  std::vector<const void*> data;
+  std::vector<at::Tensor> keep_alive;
+};
+
+Prepared prepare(const std::filesystem::path& file, const NamedTensors& tensors, const OpaqueTensors& opaque) {
+  Prepared p;
+  for (const auto& nt : tensors) {
+    if (nt.name.empty()) throw CheckpointError(file, "cannot write a tensor with an empty name");
+    if (!nt.tensor.defined()) throw CheckpointError(file, nt.name, "the tensor is undefined");
+    auto dtype = from_scalar_type(nt.tensor.scalar_type());
+    if (!dtype)
+      throw CheckpointError(file, nt.name, std::string("unsupported dtype ") + c10::toString(nt.tensor.scalar_type()) +
+                                               " (smoothcheck writes F32, F16, BF16, I8, I32, F64)");
+    // clone() after contiguous(): a tensor that is already contiguous may still be a view into a
+    // larger storage, and a storage record must hold exactly numel elements.
+    at::Tensor t = nt.tensor.to(at::kCPU).contiguous().clone();
+    p.plan.push_back({nt.name, safetensors_name(*dtype), t.sizes().vec(),
+                      static_cast<std::uint64_t>(t.numel()) * t.element_size()});
+    p.data.push_back(t.data_ptr());
+    p.keep_alive.push_back(t);
+  }
+  for (const auto& o : opaque) {
+    p.plan.push_back({o.name, o.dtype, o.shape, o.bytes.size()});
+    p.data.push_back(o.bytes.data());
+  }
+  return p;
+}
+
+}  // namespace
+
+void write_torch_bin(const std::filesystem::path& file, const NamedTensors& tensors, const OpaqueTensors& opaque) {
+  const Prepared p = prepare(file, tensors, opaque);
+  TorchBinFileStream out(file, p.plan);
+  for (std::size_t i = 0; i < p.plan.size(); ++i) out.write(p.plan[i].name, p.data[i], p.plan[i].nbytes);
   out.commit();
 }
 
-ShardedWrite write_torch_bin_sharded(const std::filesystem::path& dir, const NamedTensors& tensors,
-                                     std::uint64_t max_shard_bytes, const std::string& stem) {
-  ShardedWrite result;
-  result.index_file = dir / (stem + ".bin.index.json");
-  if (max_shard_bytes == 0) throw CheckpointError(result.index_file, "max shard size must be positive");
-  std::vector<std::uint64_t> sizes;
-  for (const auto& nt : tensors)
-    sizes.push_back(nt.tensor.defined() ? static_cast<std::uint64_t>(nt.tensor.numel()) * nt.tensor.element_size() : 0);
-  const auto plan = plan_shards(sizes, max_shard_bytes);
+std::unique_ptr<ShardedTensorStream> open_sharded_torch_bin_stream(const std::filesystem::path& dir,
+                                                                   std::vector<PlannedTensor> tensors,
+                                                                   std::uint64_t max_shard_bytes,
+                                                                   const std::string& stem) {
+  return std::make_unique<ShardedTensorStream>(
+      dir, stem, ".bin", std::move(tensors), max_shard_bytes,
+      [](const std::filesystem::path& file, std::vector<PlannedTensor> members) {
+        return std::make_unique<TorchBinFileStream>(file, std::move(members));
+      });
+}
 
-  ShardIndex index;
-  index.total_size = 0;
-  for (std::size_t k = 0; k < plan.size(); ++k) {
-    const std::string name = shard_file_name(stem, ".bin", k + 1, plan.size());
-    NamedTensors members;
-    for (std::size_t i : plan[k]) {
-      members.push_back(tensors[i]);
-      if (index.weight_map.count(tensors[i].name))
-        throw CheckpointError(result.index_file, tensors[i].name, "the name is given twice");
-      index.weight_map[tensors[i].name] = name;
-      *index.total_size += sizes[i];
-    }
-    write_torch_bin(dir / name, members);
-    result.shards.push_back(dir / name);
-  }
-  write_shard_index(result.index_file, index);
-  result.total_size = *index.total_size;
-  return result;
+ShardedWrite write_torch_bin_sharded(const std::filesystem::path& dir, const NamedTensors& tensors,
+                                     std::uint64_t max_shard_bytes, const std::string& stem,
+                                     const OpaqueTensors& opaque) {
+  const Prepared p = prepare(dir / (stem + ".bin.index.json"), tensors, opaque);
+  auto out = open_sharded_torch_bin_stream(dir, p.plan, max_shard_bytes, stem);
+  for (std::size_t i = 0; i < p.plan.size(); ++i) out->write(p.plan[i].name, p.data[i], p.plan[i].nbytes);
+  return out->finish();
 }
 
 }  // namespace smoothcheck::checkpoint

@@ -128,8 +128,10 @@ std::vector<std::string> BertModel::linear_names(const BertConfig& config, const
 
 std::vector<std::string> BertModel::linear_names() const { return linear_names(config_, prefix_); }
 
-BertModel::BertModel(const checkpoint::Checkpoint& w, const BertConfig& config, DType compute)
-    : config_(config), compute_(compute == DType::f64 ? at::kDouble : at::kFloat) {
+BertModel::BertModel(const checkpoint::Checkpoint& w, const BertConfig& config, DType compute,
+                     bool load_linear_weights)
+    : config_(config), compute_(compute == DType::f64 ? at::kDouble : at::kFloat),
+      linear_weights_loaded_(load_linear_weights) {
   if (compute != DType::f32 && compute != DType::f64)
     throw std::invalid_argument(std::string("BertModel computes in f32 or f64, not ") + to_string(compute));
   validate_bert_config(config, w.location());
@@ -138,7 +140,8 @@ BertModel::BertModel(const checkpoint::Checkpoint& w, const BertConfig& config, 
   c10::InferenceMode guard;
   const std::int64_t D = config.hidden_size, I = config.intermediate_size;
   const auto linear = [&](const std::string& name, std::int64_t out, std::int64_t in) {
-    return Linear{load(w, name + ".weight", {out, in}, compute_), load(w, name + ".bias", {out}, compute_)};
+    return Linear{load_linear_weights ? load(w, name + ".weight", {out, in}, compute_) : at::Tensor(),
+                  load(w, name + ".bias", {out}, compute_)};
   };
   const auto norm = [&](const std::string& name) {
     return Norm{load(w, name + ".weight", {D}, compute_), load(w, name + ".bias", {D}, compute_)};
@@ -205,7 +208,15 @@ at::Tensor BertModel::forward(const at::Tensor& ids_in, const at::Tensor& mask_i
   const auto layer_norm = [&](const at::Tensor& x, const Norm& n) {
     return at::layer_norm(x, {D}, n.weight, n.bias, config_.layer_norm_eps);
   };
-  const auto dense = [](const at::Tensor& x, const Linear& l) { return at::linear(x, l.weight, l.bias); };
+  if (!linear_weights_loaded_ && !hooks.replace_matmul)
+    throw std::invalid_argument("BertModel::forward: the linears' weights were not loaded; hooks.replace_matmul must compute them");
+  const auto dense = [&](const std::string& name, const at::Tensor& x, const Linear& l) {
+    if (!hooks.replace_matmul) return at::linear(x, l.weight, l.bias);
+    const at::Tensor flat = x.reshape({-1, x.size(-1)}).contiguous();
+    std::vector<std::int64_t> shape = x.sizes().vec();
+    shape.back() = l.bias.size(0);
+    return hooks.replace_matmul(name, flat).view(shape) + l.bias;
+  };
 
   const at::Tensor positions = at::arange(T, at::kLong);
   at::Tensor x = word_embeddings_.index_select(0, ids.view({-1})).view({B, T, D}) +
@@ -227,20 +238,20 @@ at::Tensor BertModel::forward(const at::Tensor& ids_in, const at::Tensor& mask_i
     hook(p + "attention.self.query", x);
     hook(p + "attention.self.key", x);
     hook(p + "attention.self.value", x);
-    const at::Tensor q = dense(x, L.query).view({B, T, H, HD}).transpose(1, 2);  // [B, H, T, HD]
-    const at::Tensor k = dense(x, L.key).view({B, T, H, HD}).transpose(1, 2);
-    const at::Tensor v = dense(x, L.value).view({B, T, H, HD}).transpose(1, 2);
+    const at::Tensor q = dense(p + "attention.self.query", x, L.query).view({B, T, H, HD}).transpose(1, 2);  // [B, H, T, HD]
+    const at::Tensor k = dense(p + "attention.self.key", x, L.key).view({B, T, H, HD}).transpose(1, 2);
+    const at::Tensor v = dense(p + "attention.self.value", x, L.value).view({B, T, H, HD}).transpose(1, 2);
     at::Tensor scores = at::matmul(q, k.transpose(-2, -1)) * scale;  // [B, H, T, T]
     if (padded) scores = scores.masked_fill(masked_keys, lowest);
     const at::Tensor context = at::matmul(at::softmax(scores, -1), v).transpose(1, 2).reshape({B, T, D});
     hook(p + "attention.output.dense", context);
     // Post-LN: the normalised sum is both the next sublayer's input and its residual.
-    x = layer_norm(dense(context, L.attention_output) + x, L.attention_norm);
+    x = layer_norm(dense(p + "attention.output.dense", context, L.attention_output) + x, L.attention_norm);
 
     hook(p + "intermediate.dense", x);
-    const at::Tensor act = at::gelu(dense(x, L.intermediate));  // exact erf GELU, transformers' "gelu"
+    const at::Tensor act = at::gelu(dense(p + "intermediate.dense", x, L.intermediate));  // exact erf GELU, transformers' "gelu"
     hook(p + "output.dense", act);
-    x = layer_norm(dense(act, L.output) + x, L.output_norm);
+    x = layer_norm(dense(p + "output.dense", act, L.output) + x, L.output_norm);
   }
   return batched ? x : x.squeeze(0);
 }

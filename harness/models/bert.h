@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +58,10 @@ void check_mean_pooling_config(const std::filesystem::path& pooling_config_json,
 
 struct BertHooks {
   LinearInputHook on_linear_input;  // may be empty
+  // When set, computes x·Wᵀ of each per-layer linear (x [N, in_features] contiguous, compute dtype ->
+  // [N, out_features]) in place of the model's own weight; the model still adds its bias. The W8A8
+  // forward pass runs a quantized export's int8 linears through it.
+  std::function<at::Tensor(const std::string& linear_name, const at::Tensor& x)> replace_matmul;
 };
 
 class BertModel {
@@ -69,7 +74,11 @@ class BertModel {
   //
   // compute is DType::f32 (default: transformers' float32 pass) or DType::f64 (a reference whose own
   // rounding is negligible). Hooks, hidden states and embeddings are in this dtype.
-  BertModel(const checkpoint::Checkpoint& weights, const BertConfig& config, DType compute = DType::f32);
+  //
+  // load_linear_weights false skips the 6 per-layer linears' weights (biases are still loaded), for a
+  // quantized export whose int8 weights only hooks.replace_matmul can use; forward then requires it.
+  BertModel(const checkpoint::Checkpoint& weights, const BertConfig& config, DType compute = DType::f32,
+            bool load_linear_weights = true);
 
   const BertConfig& config() const { return config_; }
   const std::string& prefix() const { return prefix_; }  // "" or "bert."
@@ -113,6 +122,7 @@ class BertModel {
 
   BertConfig config_;
   c10::ScalarType compute_;
+  bool linear_weights_loaded_ = true;
   std::string prefix_;
   at::Tensor word_embeddings_, position_embeddings_, token_type_embeddings_;
   Norm embeddings_norm_;

@@ -1,12 +1,11 @@
 #include "harness/pipeline/calibrate.h"
 
-#include <map>
-#include <memory>
+#include <set>
 
 #include <ATen/ATen.h>
 
 #include "harness/models/llama.h"
-#include "kernels/running_channel_stats.h"
+#include "harness/pipeline/linear_input_stats.h"
 
 namespace smoothcheck::pipeline {
 
@@ -27,22 +26,12 @@ CalibrationStats calibrate(const checkpoint::Checkpoint& ckpt, const checkpoint:
     }
   });
 
-  std::map<std::string, std::unique_ptr<kernels::RunningChannelStats>> running;
+  std::set<std::string> quantised;
   for (const std::string& name : models::LlamaModel::linear_names(config))
-    if (name != "lm_head") running[name] = nullptr;
+    if (name != "lm_head") quantised.insert(name);
+  LinearInputStats stats(backend, quantised);
   models::LlamaHooks hooks;
-  hooks.on_linear_input = [&](const std::string& name, const at::Tensor& x) {
-    auto it = running.find(name);
-    if (it == running.end()) return;  // lm_head
-    const at::Tensor xs = x.to(at::kFloat).contiguous();
-    const int64_t C = xs.size(-1);
-    if (!it->second) it->second = std::make_unique<kernels::RunningChannelStats>(C);
-    // One batch per sequence: x is [B, T, C]; each [T, C] slice is folded in separately.
-    for (int64_t b = 0; b < xs.size(0); ++b) {
-      const at::Tensor slice = xs.select(0, b);
-      it->second->update(backend, kernels::ConstMatrix{slice.data_ptr<float>(), DType::f32, slice.size(0), C, C});
-    }
-  };
+  hooks.on_linear_input = [&](const std::string& name, const at::Tensor& x) { stats.record(name, x); };
   // Sequences in groups, so that peak memory stays that of a few sequences' activations.
   const int64_t group = 8;
   for (int64_t first = 0; first < o.samples; first += group) {
@@ -53,16 +42,7 @@ CalibrationStats calibrate(const checkpoint::Checkpoint& ckpt, const checkpoint:
     if (progress) progress(static_cast<double>(first + n) / o.samples, "statistics");
   }
 
-  CalibrationStats out;
-  for (auto& [name, r] : running) {
-    LinearStats s;
-    s.absmax = r->absmax();
-    s.min = r->min();
-    s.max = r->max();
-    s.mean = r->mean();
-    s.absmean = r->absmean();
-    out.linears[name] = std::move(s);
-  }
+  CalibrationStats out = stats.result();
   out.metadata = {{"samples", std::to_string(o.samples)},
                   {"seq_len", std::to_string(o.seq_len)},
                   {"seed", std::to_string(o.seed)},

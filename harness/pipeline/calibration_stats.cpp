@@ -49,6 +49,10 @@ void write_calibration_stats(const std::filesystem::path& file, const Calibratio
 }
 
 CalibrationStats read_calibration_stats(const std::filesystem::path& file, const checkpoint::LlamaConfig& config) {
+  return read_calibration_stats(file, quantized_linears(layout_config_from(config, DType::f32)));
+}
+
+CalibrationStats read_calibration_stats(const std::filesystem::path& file, const std::vector<QuantizedLinear>& linears) {
   const checkpoint::SafetensorsFile st(file);  // validates the header: a truncated file fails here
   CalibrationStats out;
   out.metadata = st.metadata();
@@ -57,8 +61,7 @@ CalibrationStats read_calibration_stats(const std::filesystem::path& file, const
   if (auto f = out.metadata.find("format"); f != out.metadata.end() && f->second != kStatsFormat && f->second != "pt")
     throw CheckpointError(file, "metadata format is '" + f->second + "', not " + kStatsFormat +
                                     ": not a calibration statistics file");
-  const QuantizedLayoutConfig lc = layout_config_from(config, DType::f32);
-  for (const QuantizedLinear& q : quantized_linears(lc)) {
+  for (const QuantizedLinear& q : linears) {
     LinearStats s;
     for (const std::string& stat : stat_names()) {
       const std::string name = q.name + "." + stat;

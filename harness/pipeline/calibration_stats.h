@@ -1,6 +1,7 @@
 // The calibration statistics file (numerics.md §1): safetensors with one float32 [in_features] vector
-// per linear and statistic, named "<linear>.absmax", ".min", ".max", ".mean", ".absmean", 7 linears per
-// layer as lmdeploy stores them (q/k/v, and gate/up, share an input and hold equal copies).
+// per linear and statistic, named "<linear>.absmax", ".min", ".max", ".mean", ".absmean": 7 linears per
+// LLaMA layer as lmdeploy stores them (q/k/v, and gate/up, share an input and hold equal copies), 6 per
+// BERT layer (query/key/value likewise).
 //
 // Reading validates the file against the model it is to be used with, so that statistics of another
 // model, a truncated file or a hand-edited NaN fail with the file and tensor named rather than
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "harness/checkpoint/llama_config.h"
+#include "harness/quantized_layout.h"
 
 namespace smoothcheck::pipeline {
 
@@ -36,5 +38,7 @@ void write_calibration_stats(const std::filesystem::path& file, const Calibratio
 // float32, shape [in_features], finite, absmax >= 0 and min <= max. Throws CheckpointError(file,
 // tensor, problem).
 CalibrationStats read_calibration_stats(const std::filesystem::path& file, const checkpoint::LlamaConfig& config);
+// The same against any model's list of quantised linears (name and in_features are what is checked).
+CalibrationStats read_calibration_stats(const std::filesystem::path& file, const std::vector<QuantizedLinear>& linears);
 
 }  // namespace smoothcheck::pipeline

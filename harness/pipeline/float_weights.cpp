@@ -1,18 +1,22 @@
 #include "harness/pipeline/float_weights.h"
 
+#include <stdexcept>
+
 #include <ATen/ATen.h>
 
 #include "harness/checkpoint/checkpoint.h"
 #include "harness/checkpoint/checkpoint_error.h"
-#include "harness/checkpoint/torch_dtype.h"
 #include "harness/quantized_layout.h"
 
 namespace smoothcheck::pipeline {
 
 namespace {
 
-at::Tensor load_f32(const checkpoint::Checkpoint& ckpt, const std::string& name, const std::vector<int64_t>& shape) {
-  if (!ckpt.contains(name)) throw checkpoint::CheckpointError(ckpt.location(), name, "absent, but the LLaMA config requires it");
+// Converts straight into the returned vector: one copy out of the file, one conversion, nothing else
+// held (a 1.1B model's layer is 176 MB at float32; a model-wide load would be 4.4 GB).
+std::vector<float> load_f32(const checkpoint::Checkpoint& ckpt, const std::string& name,
+                            const std::vector<int64_t>& shape, FloatBufferPool* pool) {
+  if (!ckpt.contains(name)) throw checkpoint::CheckpointError(ckpt.location(), name, "absent, but the config requires it");
   at::Tensor t = ckpt.tensor(name);
   if (t.sizes().vec() != shape)
     throw checkpoint::CheckpointError(ckpt.location(), name,
@@ -20,33 +24,74 @@ at::Tensor load_f32(const checkpoint::Checkpoint& ckpt, const std::string& name,
                                           " but the config implies " + checkpoint::shape_string(shape));
   if (!at::isFloatingType(t.scalar_type()))
     throw checkpoint::CheckpointError(ckpt.location(), name, "is not a floating-point tensor; is this an already quantised export?");
-  return t.to(at::kFloat).contiguous();
-}
-
-std::vector<float> to_vector(const at::Tensor& t) {
-  const float* p = t.data_ptr<float>();
-  return std::vector<float>(p, p + t.numel());
+  const auto n = static_cast<std::size_t>(t.numel());
+  std::vector<float> v = pool ? pool->take(n) : std::vector<float>(n);
+  if (!v.empty()) at::from_blob(v.data(), t.sizes(), at::kFloat).copy_(t);
+  return v;
 }
 
 }  // namespace
 
+std::vector<float> FloatBufferPool::take(std::size_t n) {
+  // The smallest spare that holds n without growing: layers of one model have the same shapes, so this
+  // is usually an exact fit, and the large buffers go to the large matrices.
+  std::size_t best = spare_.size();
+  for (std::size_t i = 0; i < spare_.size(); ++i)
+    if (spare_[i].capacity() >= n && (best == spare_.size() || spare_[i].capacity() < spare_[best].capacity()))
+      best = i;
+  if (best == spare_.size()) return std::vector<float>(n);
+  std::vector<float> v = std::move(spare_[best]);
+  spare_.erase(spare_.begin() + static_cast<std::ptrdiff_t>(best));
+  v.resize(n);  // within capacity: no reallocation; only a grown tail is zeroed
+  return v;
+}
+
+void FloatBufferPool::give(std::vector<float>&& v) {
+  if (v.capacity() > 0) spare_.push_back(std::move(v));
+}
+
+void FloatBufferPool::give(FloatWeights& w) {
+  for (auto& [name, m] : w.linears) give(std::move(m.data));
+  for (auto& [name, v] : w.norms) give(std::move(v));
+  w.linears.clear();
+  w.norms.clear();
+}
+
 std::string layer_prefix(int64_t layer) { return "model.layers." + std::to_string(layer) + "."; }
 
-FloatLlamaWeights load_float_weights(const checkpoint::Checkpoint& ckpt, const checkpoint::LlamaConfig& config) {
-  FloatLlamaWeights w;
-  const auto stored = checkpoint::from_scalar_type(ckpt.tensor("model.embed_tokens.weight").scalar_type());
-  w.stored_dtype = stored.value_or(DType::f32);
-  QuantizedLayoutConfig lc = layout_config_from(config, w.stored_dtype);
-  for (const QuantizedLinear& q : quantized_linears(lc)) {
-    at::Tensor t = load_f32(ckpt, q.name + ".weight", {q.out_features, q.in_features});
-    w.linears[q.name] = FloatMatrix{q.out_features, q.in_features, to_vector(t)};
+FloatWeights load_float_weights(const checkpoint::Checkpoint& ckpt, const std::vector<QuantizedLinear>& linears,
+                                const std::vector<NormSpec>& norms, FloatBufferPool* pool) {
+  FloatWeights w;
+  if (linears.empty()) throw std::invalid_argument("load_float_weights: no linears");
+  const std::string probe = linears.front().name + ".weight";
+  if (ckpt.contains(probe)) w.stored_dtype = ckpt.info(probe).dtype;
+  for (const QuantizedLinear& q : linears) {
+    w.linears[q.name] =
+        FloatMatrix{q.out_features, q.in_features, load_f32(ckpt, q.name + ".weight", {q.out_features, q.in_features}, pool)};
   }
-  for (int64_t l = 0; l < config.num_hidden_layers; ++l)
-    for (const char* n : {"input_layernorm", "post_attention_layernorm"}) {
-      const std::string name = layer_prefix(l) + n;
-      w.norms[name] = to_vector(load_f32(ckpt, name + ".weight", {config.hidden_size}));
-    }
+  for (const NormSpec& n : norms) w.norms[n.name] = load_f32(ckpt, n.name + ".weight", {n.size}, pool);
   return w;
+}
+
+FloatWeights load_float_weights(const checkpoint::Checkpoint& ckpt, const checkpoint::LlamaConfig& config) {
+  FloatWeights w = load_float_weights(ckpt, quantized_linears(layout_config_from(config, DType::f32)), llama_norms(config));
+  w.stored_dtype = llama_stored_dtype(ckpt);
+  return w;
+}
+
+DType llama_stored_dtype(const checkpoint::Checkpoint& ckpt) {
+  // The embedding decides the model's dtype, as config.json's torch_dtype may not match the bytes.
+  const std::string name = "model.embed_tokens.weight";
+  if (!ckpt.contains(name)) throw checkpoint::CheckpointError(ckpt.location(), name, "absent, but the config requires it");
+  return ckpt.info(name).dtype;
+}
+
+std::vector<NormSpec> llama_norms(const checkpoint::LlamaConfig& config) {
+  std::vector<NormSpec> norms;
+  for (int64_t l = 0; l < config.num_hidden_layers; ++l)
+    for (const char* n : {"input_layernorm", "post_attention_layernorm"})
+      norms.push_back({layer_prefix(l) + n, config.hidden_size});
+  return norms;
 }
 
 }  // namespace smoothcheck::pipeline

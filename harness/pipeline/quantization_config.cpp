@@ -38,6 +38,7 @@ nlohmann::json to_json(const QuantizationConfig& q) {
   j["weight_scheme"] = "int8 symmetric per output channel, scale [out_features, 1] float32";
   j["activation_scheme"] = "int8 dynamic per token (absmax / 127, reciprocal multiply, saturate)";
   j["migration_scales"] = q.migration_scales;
+  j["smoothing"] = q.smoothing;
   j["runtime_divides_by_migration_scale"] = q.mode == SmoothMode::migration;
   if (!q.stats_file.empty()) j["calibration_stats"] = q.stats_file;
   return j;
@@ -66,6 +67,10 @@ QuantizationConfig quantization_config_from_json(const nlohmann::json& j, const 
   if (j.contains("migration_scales")) {
     if (!j["migration_scales"].is_boolean()) throw CheckpointError(file, "quantization_config.migration_scales is not a boolean");
     q.migration_scales = j["migration_scales"].get<bool>();
+  }
+  if (j.contains("smoothing")) {
+    if (!j["smoothing"].is_boolean()) throw CheckpointError(file, "quantization_config.smoothing is not a boolean");
+    q.smoothing = j["smoothing"].get<bool>();
   }
   if (j.contains("calibration_stats") && j["calibration_stats"].is_string()) q.stats_file = j["calibration_stats"];
   return q;

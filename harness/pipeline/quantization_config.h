@@ -25,6 +25,7 @@ struct QuantizationConfig {
   // Weight codes are rne (every §5 variant); activations at run time as vLLM's dynamic per-token kernel.
   Rounding rounding = Rounding::half_even;
   bool migration_scales = true;  // <linear>.migration_scale present
+  bool smoothing = true;         // false: the plain W8A8 baseline, s = 1 for every linear
   std::string stats_file;        // provenance only
 };
 

@@ -1,6 +1,8 @@
 #include "harness/pipeline/quantize_export.h"
 
+#include <algorithm>
 #include <cmath>
+#include <memory>
 #include <cstring>
 #include <stdexcept>
 
@@ -11,11 +13,15 @@
 #include "harness/checkpoint/checkpoint_error.h"
 #include "harness/checkpoint/json_text.h"
 #include "harness/checkpoint/model_dir.h"
-#include "harness/checkpoint/safetensors_writer.h"
+#include "harness/checkpoint/dtype_names.h"
+#include "harness/checkpoint/safetensors_stream_writer.h"
 #include "harness/checkpoint/torch_bin.h"
 #include "harness/checkpoint/torch_dtype.h"
+#include "harness/models/bert.h"
+#include "harness/pipeline/bert_layout.h"
 #include "harness/pipeline/calibration_stats.h"
 #include "harness/pipeline/float_weights.h"
+#include "harness/pipeline/model_architecture.h"
 #include "harness/pipeline/smooth_model.h"
 #include "harness/pipeline/staged_directory.h"
 #include "harness/quantized_layout.h"
@@ -44,16 +50,9 @@ const char* torch_dtype_name(DType t) {
   }
 }
 
-at::Tensor from_vector(const std::vector<float>& v, std::vector<int64_t> shape) {
-  at::Tensor t = at::empty(shape, at::kFloat);
-  std::memcpy(t.data_ptr<float>(), v.data(), v.size() * sizeof(float));
-  return t;
-}
-
-// config.json of the export: the input's (or, for a llama2.c file, one written from its header) plus
-// quantization_config.
-nlohmann::json export_config(const checkpoint::ModelDir& m, const checkpoint::LlamaConfig& c, DType dtype,
-                             const QuantizationConfig& q) {
+// config.json of a LLaMA export before its quantization_config: the input's, or for a llama2.c file one
+// written from its header.
+nlohmann::json export_config(const checkpoint::ModelDir& m, const checkpoint::LlamaConfig& c, DType dtype) {
   nlohmann::json j;
   if (m.config_json) {
     j = checkpoint::read_json_file(*m.config_json, "config.json", 4, 16ull << 20);
@@ -65,17 +64,226 @@ nlohmann::json export_config(const checkpoint::ModelDir& m, const checkpoint::Ll
          {"rms_norm_eps", c.rms_norm_eps}, {"rope_theta", c.rope_theta}, {"hidden_act", "silu"},
          {"tie_word_embeddings", c.tie_word_embeddings}, {"torch_dtype", torch_dtype_name(dtype)}};
   }
-  j["quantization_config"] = to_json(q);
   return j;
 }
 
-// Tokenizer and generation files travel with the model; weights and indexes are rewritten instead.
+// Tokenizer, generation and sentence-transformers files travel with the model; weights and indexes are
+// rewritten instead.
 void copy_side_files(const fs::path& from, const fs::path& to) {
   for (const char* name : {"tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                           "generation_config.json"}) {
+                           "generation_config.json", "vocab.txt", "modules.json", "sentence_bert_config.json",
+                           "config_sentence_transformers.json"}) {
     std::error_code ec;
     if (fs::is_regular_file(from / name, ec)) fs::copy_file(from / name, to / name);
   }
+  // sentence-transformers' pooling head (1_Pooling/config.json), which verify and users need.
+  std::error_code ec;
+  if (fs::is_regular_file(from / "1_Pooling" / "config.json", ec)) {
+    fs::create_directory(to / "1_Pooling");
+    fs::copy_file(from / "1_Pooling" / "config.json", to / "1_Pooling" / "config.json");
+  }
+}
+
+// The tensors one pass of smoothing and quantisation needs, and no more: the linears and source norms
+// of the groups whose fcs lie in one layer. The exporter holds one unit at a time, so its memory is a
+// layer's float32 weights and their int8 codes, not the model's.
+struct SmoothingUnit {
+  std::vector<QuantizedLinear> linears;
+  std::vector<NormSpec> norms;  // the groups' norm sources
+  std::vector<SmoothingGroup> groups;
+};
+
+// What an architecture's front end hands the common exporter: the units, the statistics, the tensors the
+// export must hold, and its config.json (without quantization_config).
+struct PreparedModel {
+  std::vector<SmoothingUnit> units;
+  CalibrationStats stats;
+  std::vector<ExportTensor> layout;
+  checkpoint::OpaqueTensors opaque;  // carried byte for byte
+  nlohmann::json config;
+  DType dtype = DType::f32;          // the unquantised tensors' stored dtype
+  bool norms_smoothed = false;       // fused mode: the smoothed norms replace the input's
+};
+
+// "model.layers.3." of "model.layers.3.mlp.up_proj", "bert.encoder.layer.0." of a BERT name: the name
+// up to its first all-digit component; "" for a name outside the layers.
+std::string layer_of(const std::string& name) {
+  std::size_t begin = 0;
+  while (begin < name.size()) {
+    std::size_t end = name.find('.', begin);
+    if (end == std::string::npos) end = name.size();
+    if (end > begin && name.find_first_not_of("0123456789", begin) >= end) return name.substr(0, end + 1);
+    begin = end + 1;
+  }
+  return "";
+}
+
+// Splits the model by layer. A group belongs to its fcs' layer; its norm source comes along even from
+// the layer before (BERT's q/k/v read the previous layer's output LayerNorm), as smoothing only reads
+// it, except in fused mode, where every source is modified and so must be in the group's own layer.
+std::vector<SmoothingUnit> smoothing_units(const std::vector<QuantizedLinear>& linears,
+                                           const std::vector<NormSpec>& norms,
+                                           const std::vector<SmoothingGroup>& groups) {
+  std::map<std::string, SmoothingUnit> units;
+  for (const QuantizedLinear& q : linears) units[layer_of(q.name)].linears.push_back(q);
+  for (const SmoothingGroup& g : groups) {
+    const std::string layer = layer_of(g.fcs.front());
+    for (const std::string& fc : g.fcs)
+      if (layer_of(fc) != layer) throw std::logic_error("smoothing group " + g.source + " spans layers at " + fc);
+    if (g.kind == SourceKind::linear && layer_of(g.source) != layer)
+      throw std::logic_error("smoothing group " + g.source + " -> " + g.fcs.front() + " spans layers");
+    SmoothingUnit& u = units[layer];
+    u.groups.push_back(g);
+    if (g.kind != SourceKind::norm) continue;
+    const auto n = std::find_if(norms.begin(), norms.end(), [&](const NormSpec& s) { return s.name == g.source; });
+    if (n == norms.end()) throw std::logic_error("smoothing group source " + g.source + " is not a known norm");
+    if (std::none_of(u.norms.begin(), u.norms.end(), [&](const NormSpec& s) { return s.name == g.source; }))
+      u.norms.push_back(*n);
+  }
+  std::vector<SmoothingUnit> out;
+  for (auto& [layer, u] : units) out.push_back(std::move(u));
+  return out;
+}
+
+PreparedModel prepare_llama(const checkpoint::ModelDir& model, const QuantizeOptions& o) {
+  const checkpoint::LlamaConfig config = checkpoint::llama_config(model);
+  PreparedModel p;
+  p.stats = read_calibration_stats(o.stats, config);
+  p.dtype = llama_stored_dtype(*model.checkpoint);
+  QuantizedLayoutConfig lc = layout_config_from(config, p.dtype);
+  lc.dtype = p.dtype;  // the bytes decide, whatever config.json's torch_dtype says
+  const std::vector<SmoothingGroup> groups = llama_model_groups(config, checked_llama_plan(config, o.mode));
+  p.units = smoothing_units(quantized_linears(lc), llama_norms(config), groups);
+  p.layout = quantized_export_tensors(lc, o.migration_scales);
+  p.config = export_config(model, config, p.dtype);
+  p.norms_smoothed = o.mode == SmoothMode::fused;
+  return p;
+}
+
+PreparedModel prepare_bert(const checkpoint::ModelDir& model, const QuantizeOptions& o) {
+  const models::BertConfig config = models::read_bert_config(*model.config_json);
+  const std::string prefix = bert_prefix(*model.checkpoint);
+  // Validated before anything is read: fused mode is refused here with the validator's reasons.
+  const std::vector<SmoothingGroup> groups = bert_smoothing_groups(config, prefix, o.mode);
+  const std::vector<QuantizedLinear> linears = bert_quantized_linears(config, prefix);
+  PreparedModel p;
+  p.stats = read_calibration_stats(o.stats, linears);
+  p.units = smoothing_units(linears, bert_norms(config, prefix), groups);
+  const std::string probe = linears.front().name + ".weight";
+  if (model.checkpoint->contains(probe)) p.dtype = model.checkpoint->info(probe).dtype;
+  p.layout = bert_export_tensors(*model.checkpoint, linears, o.migration_scales);
+  p.opaque = model.checkpoint->opaque_tensors();
+  p.config = checkpoint::read_json_file(*model.config_json, "config.json", 4, 16ull << 20);
+  return p;
+}
+
+// One produced tensor's bytes, as the export stores them.
+struct ProducedTensor {
+  DType dtype = DType::f32;
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> bytes;
+};
+
+template <class T>
+ProducedTensor produced_tensor(DType dtype, std::vector<int64_t> shape, const T* data, std::size_t n) {
+  const auto* b = reinterpret_cast<const uint8_t*>(data);
+  return {dtype, std::move(shape), std::vector<uint8_t>(b, b + n * sizeof(T))};
+}
+
+// Loads one unit's float32 weights, smooths them (or not: s = 1) and quantises its linears per output
+// channel: <linear>.weight, .scale, .migration_scale and, in fused mode, the smoothed norms' .weight.
+std::map<std::string, ProducedTensor> produce_unit(kernels::Backend& backend, const checkpoint::Checkpoint& ckpt,
+                                                   const SmoothingUnit& unit, const PreparedModel& p,
+                                                   const QuantizeOptions& o, FloatBufferPool& pool) {
+  FloatWeights w = load_float_weights(ckpt, unit.linears, unit.norms, &pool);
+  SmoothingResult smoothing;
+  if (o.smooth) {
+    SmoothingOptions so;
+    so.recipe = o.recipe;
+    so.alpha = o.alpha;
+    so.mode = o.mode;
+    smoothing = smooth_groups(backend, unit.groups, p.stats, so, w);
+  } else {
+    for (const auto& [name, m] : w.linears) smoothing.migration_scales[name] = std::vector<float>(m.cols, 1.0f);
+  }
+  std::map<std::string, ProducedTensor> out;
+  for (auto& [name, m] : w.linears) {
+    ProducedTensor& q = out[name + ".weight"];
+    q = ProducedTensor{DType::i8, {m.rows, m.cols}, std::vector<uint8_t>(m.data.size())};
+    std::vector<float> scale(static_cast<std::size_t>(m.rows));
+    checked::quantize_weight(backend, m.view().as_const(), o.weight_variant,
+                             kernels::MutMatrix{q.bytes.data(), DType::i8, m.rows, m.cols, m.cols},
+                             checked::MutFloatSpan{scale.data(), m.rows});
+    pool.give(std::move(m.data));  // the float copy is done with: the next unit's load reuses it
+    out[name + ".scale"] = produced_tensor(DType::f32, {m.rows, 1}, scale.data(), scale.size());
+    if (o.migration_scales) {
+      const std::vector<float>& s = smoothing.migration_scales.at(name);
+      out[name + ".migration_scale"] = produced_tensor(DType::f32, {m.cols}, s.data(), s.size());
+    }
+  }
+  if (p.norms_smoothed)
+    for (const auto& [name, v] : w.norms) {
+      const auto n = static_cast<int64_t>(v.size());
+      const at::Tensor t = at::from_blob(const_cast<float*>(v.data()), {n}, at::kFloat)
+                               .to(checkpoint::to_scalar_type(p.dtype)).contiguous();
+      if (!at::isfinite(t).all().item<bool>())
+        throw std::range_error(name + ".weight: the smoothed norm overflows " + std::string(to_string(p.dtype)) +
+                               " (s too small for this recipe/alpha); use migration mode or another alpha");
+      out[name + ".weight"] = produced_tensor(p.dtype, {n}, static_cast<const uint8_t*>(t.data_ptr()),
+                                       static_cast<std::size_t>(t.nbytes()));
+    }
+  pool.give(w);
+  return out;
+}
+
+[[noreturn]] void layout_mismatch(const checkpoint::Checkpoint& ckpt, const ExportTensor& e,
+                                  const std::vector<int64_t>& shape, const std::string& dtype) {
+  throw CheckpointError(ckpt.location(), e.name,
+                        "has " + checkpoint::shape_string(shape) + " " + dtype + " but the quantized layout expects " +
+                            checkpoint::shape_string(e.shape) + " " + to_string(e.dtype));
+}
+
+// Streams the layout into `out` in order: a tensor of a unit is produced with the rest of its unit when
+// the layout first reaches it and dropped once written; every other tensor is copied from the input.
+// Returns the number of linears quantised.
+int64_t stream_export(kernels::Backend& backend, const checkpoint::ModelDir& model, const PreparedModel& p,
+                      const QuantizeOptions& o, checkpoint::ShardedTensorStream& out) {
+  std::map<std::string, std::size_t> unit_of;  // produced tensor name -> unit
+  int64_t linears = 0;
+  for (std::size_t u = 0; u < p.units.size(); ++u) {
+    for (const QuantizedLinear& q : p.units[u].linears)
+      for (const char* suffix : {".weight", ".scale", ".migration_scale"}) unit_of[q.name + suffix] = u;
+    if (p.norms_smoothed)
+      for (const NormSpec& n : p.units[u].norms) unit_of[n.name + ".weight"] = u;
+    linears += static_cast<int64_t>(p.units[u].linears.size());
+  }
+  std::map<std::string, ProducedTensor> produced;
+  FloatBufferPool pool;
+  for (const ExportTensor& e : p.layout) {
+    const auto unit = unit_of.find(e.name);
+    if (unit == unit_of.end()) {
+      pool = FloatBufferPool();  // past the layers (lm_head is next to come): a layer's memory is free again
+      const at::Tensor t = model.checkpoint->tensor(e.name).contiguous();
+      if (t.sizes().vec() != e.shape || checkpoint::from_scalar_type(t.scalar_type()) != e.dtype)
+        layout_mismatch(*model.checkpoint, e, t.sizes().vec(), std::string(t.dtype().name()));
+      out.write(e.name, t.data_ptr(), t.nbytes());
+      continue;
+    }
+    auto it = produced.find(e.name);
+    if (it == produced.end()) {
+      // The layout keeps each layer's tensors together, so this happens once per unit; were a unit
+      // revisited, it would be recomputed, identically, rather than kept.
+      produced = produce_unit(backend, *model.checkpoint, p.units[unit->second], p, o, pool);
+      it = produced.find(e.name);
+      if (it == produced.end()) throw std::logic_error(e.name + " is in the layout but its unit does not produce it");
+    }
+    if (it->second.shape != e.shape || it->second.dtype != e.dtype)
+      layout_mismatch(*model.checkpoint, e, it->second.shape, to_string(it->second.dtype));
+    out.write(e.name, it->second.bytes.data(), it->second.bytes.size());
+    produced.erase(it);
+  }
+  for (const checkpoint::OpaqueTensor& t : p.opaque) out.write(t.name, t.bytes.data(), t.bytes.size());
+  return linears;
 }
 
 }  // namespace
@@ -88,74 +296,34 @@ ExportSummary quantize_and_export(kernels::Backend& backend, const QuantizeOptio
     throw std::invalid_argument("the output " + o.out.string() + " and the model " + o.model.string() +
                                 " overlap; the input is never modified, choose another output directory");
   const checkpoint::ModelDir model = checkpoint::open_model_dir(o.model);
-  const checkpoint::LlamaConfig config = checkpoint::llama_config(model);
-  const CalibrationStats stats = read_calibration_stats(o.stats, config);
-  StagedDirectory stage(o.out, o.force);  // refuses an existing output before any work
+  const Architecture arch = model_architecture(model);
+  StagedDirectory stage(o.out, o.force);  // refuses an existing output before any work; removed on failure
+  PreparedModel p = arch == Architecture::bert ? prepare_bert(model, o) : prepare_llama(model, o);
 
-  FloatLlamaWeights weights = load_float_weights(*model.checkpoint, config);
-  SmoothingOptions so;
-  so.recipe = o.recipe;
-  so.alpha = o.alpha;
-  so.mode = o.mode;
-  const SmoothingResult smoothing = smooth_model(backend, config, stats, so, weights);
-
-  const DType dtype = weights.stored_dtype;
-  const QuantizedLayoutConfig lc = layout_config_from(config, dtype);
-  QuantizedLayoutConfig stored_lc = lc;
-  stored_lc.dtype = dtype;  // the bytes decide, whatever config.json's torch_dtype says
-
-  std::map<std::string, at::Tensor> produced;
-  int64_t linears = 0;
-  for (const auto& [name, w] : weights.linears) {
-    at::Tensor q = at::empty({w.rows, w.cols}, at::kChar);
-    std::vector<float> scale(static_cast<std::size_t>(w.rows));
-    checked::quantize_weight(backend, w.view(), o.weight_variant,
-                             kernels::MutMatrix{q.data_ptr<int8_t>(), DType::i8, w.rows, w.cols, w.cols},
-                             checked::MutFloatSpan{scale.data(), w.rows});
-    produced[name + ".weight"] = q;
-    produced[name + ".scale"] = from_vector(scale, {w.rows, 1});
-    produced[name + ".migration_scale"] = from_vector(smoothing.migration_scales.at(name), {w.cols});
-    ++linears;
-  }
-  if (o.mode == SmoothMode::fused)
-    for (const auto& [name, v] : weights.norms) {
-      at::Tensor t = from_vector(v, {static_cast<int64_t>(v.size())}).to(checkpoint::to_scalar_type(dtype));
-      if (!at::isfinite(t).all().item<bool>())
-        throw std::range_error(name + ".weight: the smoothed norm overflows " + std::string(to_string(dtype)) +
-                               " (s too small for this recipe/alpha); use migration mode or another alpha");
-      produced[name + ".weight"] = t;
-    }
-
-  checkpoint::NamedTensors tensors;
-  for (const ExportTensor& e : quantized_export_tensors(stored_lc, o.migration_scales)) {
-    auto it = produced.find(e.name);
-    at::Tensor t = it != produced.end() ? it->second : model.checkpoint->tensor(e.name);
-    if (t.sizes().vec() != e.shape || checkpoint::from_scalar_type(t.scalar_type()) != e.dtype)
-      throw CheckpointError(model.checkpoint->location(), e.name,
-                            "has " + checkpoint::shape_string(t.sizes().vec()) + " " + std::string(t.dtype().name()) +
-                                " but the quantized layout expects " + checkpoint::shape_string(e.shape) + " " +
-                                to_string(e.dtype));
-    tensors.push_back({e.name, t});
-  }
-
-  checkpoint::ShardedWrite written;
-  if (o.format == ExportFormat::safetensors)
-    written = checkpoint::write_safetensors_sharded(stage.path(), tensors, o.max_shard_bytes, {}, "model");
-  else
-    written = checkpoint::write_torch_bin_sharded(stage.path(), tensors, o.max_shard_bytes, "pytorch_model");
-  const int64_t expected = quantized_export_total_size(stored_lc, o.migration_scales);
+  std::vector<checkpoint::PlannedTensor> plan;
+  for (const ExportTensor& e : p.layout)
+    plan.push_back({e.name, checkpoint::safetensors_name(e.dtype), e.shape, static_cast<uint64_t>(e.bytes())});
+  for (const checkpoint::OpaqueTensor& t : p.opaque) plan.push_back({t.name, t.dtype, t.shape, t.bytes.size()});
+  const std::unique_ptr<checkpoint::ShardedTensorStream> out =
+      o.format == ExportFormat::safetensors
+          ? checkpoint::open_sharded_safetensors_stream(stage.path(), plan, o.max_shard_bytes, {}, "model")
+          : checkpoint::open_sharded_torch_bin_stream(stage.path(), plan, o.max_shard_bytes, "pytorch_model");
+  const int64_t linears = stream_export(backend, model, p, o, *out);
+  const checkpoint::ShardedWrite written = out->finish();
+  const int64_t expected = total_size(p.layout) + opaque_total_size(p.opaque);
   if (written.total_size != static_cast<uint64_t>(expected))
     throw std::logic_error("export total_size " + std::to_string(written.total_size) +
                            " differs from the quantized layout's " + std::to_string(expected));
-
   QuantizationConfig qc;
   qc.recipe = o.recipe;
   qc.alpha = o.alpha;
   qc.mode = o.mode;
   qc.weight_variant = o.weight_variant;
   qc.migration_scales = o.migration_scales;
+  qc.smoothing = o.smooth;
   qc.stats_file = fs::absolute(o.stats).string();
-  const std::string config_text = export_config(model, config, dtype, qc).dump(2) + "\n";
+  p.config["quantization_config"] = to_json(qc);
+  const std::string config_text = p.config.dump(2) + "\n";
   AtomicFileWriter cfg(stage.path() / "config.json");
   cfg.write(config_text.data(), config_text.size());
   cfg.commit();

@@ -34,6 +34,9 @@ struct QuantizeOptions {
   // Without migration scales the export is the pre-seed layout (fused mode only: a migration-mode
   // export cannot run without them). Exists so that the §11 total_size difference can be checked.
   bool migration_scales = true;
+  // false: no smoothing at all (s = 1 everywhere, the statistics unused but still validated), the plain
+  // W8A8 baseline that shows what smoothing buys.
+  bool smooth = true;
   uint64_t max_shard_bytes = 5ull << 30;  // transformers' default shard size
   bool force = false;
 };

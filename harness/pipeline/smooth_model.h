@@ -40,9 +40,18 @@ BlockDims block_dims(const checkpoint::LlamaConfig& c);
 // validator's reasons when it is not exact.
 SmoothingPlan checked_llama_plan(const checkpoint::LlamaConfig& c, SmoothMode mode);
 
-// Smooths `weights` in place. Throws std::invalid_argument naming the linear for a non-finite or
+// Smooths `weights` in place by `groups`, whose source and fcs are full tensor names without ".weight"
+// (a norm source must be in weights.norms, a linear source in weights.linears). Throws
+// std::invalid_argument naming the linear for a non-finite or non-positive weight statistic.
+SmoothingResult smooth_groups(kernels::Backend& backend, const std::vector<SmoothingGroup>& groups,
+                              const CalibrationStats& stats, const SmoothingOptions& o, FloatWeights& weights);
+
+// The checked plan's groups for every layer, with full tensor names ("model.layers.<l>." prefixed).
+std::vector<SmoothingGroup> llama_model_groups(const checkpoint::LlamaConfig& config, const SmoothingPlan& plan);
+
+// Smooths a LLaMA model's `weights` in place by the checked plan, layer by layer. Throws std::invalid_argument naming the linear for a non-finite or
 // non-positive weight statistic (e.g. an all-zero input channel of every fc).
 SmoothingResult smooth_model(kernels::Backend& backend, const checkpoint::LlamaConfig& config,
-                             const CalibrationStats& stats, const SmoothingOptions& o, FloatLlamaWeights& weights);
+                             const CalibrationStats& stats, const SmoothingOptions& o, FloatWeights& weights);
 
 }  // namespace smoothcheck::pipeline

@@ -11,8 +11,24 @@
 
 #include "harness/checkpoint/checkpoint.h"
 #include "harness/checkpoint/llama_config.h"
+#include "harness/quantized_layout.h"
 
 namespace smoothcheck::pipeline {
+
+// One stacked parameter of a model: its name (beside its members) and the linears it concatenates.
+struct StackedGroup {
+  std::string name;                     // "model.layers.3.self_attn.qkv_proj"
+  std::vector<QuantizedLinear> members;  // q, k, v
+};
+
+// LLaMA's qkv_proj and gate_up_proj of every layer.
+std::vector<StackedGroup> llama_stacked_groups(const checkpoint::LlamaConfig& config);
+
+// Each group's common [in_features] migration vector, by group name. Throws CheckpointError(checkpoint,
+// stacked parameter, reason) when a member's migration_scale is absent, not float32 [in_features], or
+// differs from the other members' (the first differing channel is named).
+std::map<std::string, std::vector<float>> load_stacked_migration_scales(const checkpoint::Checkpoint& quantized,
+                                                                        const std::vector<StackedGroup>& groups);
 
 // "model.layers.<l>.self_attn.qkv_proj" and "model.layers.<l>.mlp.gate_up_proj" -> [in_features].
 // Throws CheckpointError(checkpoint, stacked parameter, reason) when a member's migration_scale is

@@ -14,14 +14,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path unique_sibling(const fs::path& target, const std::string& tag, bool make_dir) {
+// A name only (for the old directory moved away): mkdtemp reserves it, rename then needs it absent.
+fs::path unique_sibling_name(const fs::path& target, const std::string& tag) {
   std::string pattern = (target.parent_path() / ("." + target.filename().string() + "." + tag + "-XXXXXX")).string();
-  if (make_dir) {
-    if (::mkdtemp(pattern.data()) == nullptr)
-      throw std::runtime_error("cannot create a temporary directory " + pattern + ": " + std::strerror(errno));
-    return pattern;
-  }
-  // A name only (for the old directory moved away): mkdtemp reserves it, rename then needs it absent.
   if (::mkdtemp(pattern.data()) == nullptr)
     throw std::runtime_error("cannot reserve a temporary name " + pattern + ": " + std::strerror(errno));
   fs::remove(pattern);
@@ -56,7 +51,9 @@ StagedDirectory::StagedDirectory(const fs::path& target, bool replace) : target_
     throw std::invalid_argument(target_.string() + " already exists (pass --force to replace it)");
   if (fs::exists(target_, ec) && !fs::is_directory(target_, ec))
     throw std::invalid_argument(target_.string() + " exists and is not a directory; refusing to replace it");
-  stage_ = unique_sibling(target_, "tmp", true);
+  interrupt_ = std::make_unique<InterruptCleanup>(
+      (target_.parent_path() / ("." + target_.filename().string() + ".tmp-XXXXXX")).string());
+  stage_ = interrupt_->make_directory();
 }
 
 StagedDirectory::~StagedDirectory() {
@@ -66,10 +63,26 @@ StagedDirectory::~StagedDirectory() {
 }
 
 void StagedDirectory::commit() {
+  interrupt_->begin_commit();
+  try {
+    rename_into_place();
+  } catch (...) {
+    interrupt_->end_commit(false);
+    throw;
+  }
+  committed_ = true;
+  interrupt_->end_commit(true);
+  if (!old_.empty()) {
+    std::error_code ec;
+    fs::remove_all(old_, ec);
+  }
+}
+
+void StagedDirectory::rename_into_place() {
   std::error_code ec;
   if (fs::exists(fs::symlink_status(target_, ec))) {
     if (!replace_) throw std::invalid_argument(target_.string() + " appeared while exporting; not replacing it");
-    const fs::path old = unique_sibling(target_, "old", false);
+    const fs::path old = unique_sibling_name(target_, "old");
     rename_or_throw(target_, old);
     try {
       rename_or_throw(stage_, target_);
@@ -77,12 +90,10 @@ void StagedDirectory::commit() {
       std::rename(old.c_str(), target_.c_str());  // put the previous export back
       throw;
     }
-    committed_ = true;
-    fs::remove_all(old, ec);
+    old_ = old;
     return;
   }
   rename_or_throw(stage_, target_);
-  committed_ = true;
 }
 
 }  // namespace smoothcheck::pipeline

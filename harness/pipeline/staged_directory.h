@@ -2,10 +2,14 @@
 // temporary directory beside the target (same filesystem, so rename(2) is atomic), and commit()
 // renames it into place. Replacing an existing target (--force) is write-new, rename old away, rename
 // new in, delete old: at every instant the target path holds either the old or the new export. An
-// uncommitted stage is removed with its contents, so a failed export leaves nothing behind.
+// uncommitted stage is removed with its contents, so a failed export leaves nothing behind; so is one
+// whose process is interrupted by SIGINT, SIGTERM or SIGHUP (interrupt_cleanup.h).
 #pragma once
 
 #include <filesystem>
+#include <memory>
+
+#include "harness/pipeline/interrupt_cleanup.h"
 
 namespace smoothcheck::pipeline {
 
@@ -23,10 +27,14 @@ class StagedDirectory {
   void commit();
 
  private:
+  void rename_into_place();  // sets old_ when a previous export was moved aside
+
   std::filesystem::path target_;
   std::filesystem::path stage_;
+  std::filesystem::path old_;
   bool replace_ = false;
   bool committed_ = false;
+  std::unique_ptr<InterruptCleanup> interrupt_;  // destroyed after ~StagedDirectory's removal of the stage
 };
 
 // Whether `inner` is `outer` or lies inside it (both resolved through symlinks as far as they exist):

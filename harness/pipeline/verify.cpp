@@ -3,6 +3,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <stdexcept>
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -11,6 +12,9 @@
 #include "harness/checkpoint/model_dir.h"
 #include "harness/checkpoint/torch_dtype.h"
 #include "harness/models/llama.h"
+#include "harness/pipeline/bert_verify.h"
+#include "harness/pipeline/export_checks.h"
+#include "harness/pipeline/model_architecture.h"
 #include "harness/pipeline/float_weights.h"
 #include "harness/pipeline/smooth_model.h"
 #include "harness/pipeline/stacked_scales.h"
@@ -24,75 +28,6 @@ namespace {
 
 using checkpoint::CheckpointError;
 
-double unit_roundoff(DType t) {
-  switch (t) {
-    case DType::f16: return 0x1.0p-11;
-    case DType::bf16: return 0x1.0p-8;
-    case DType::f64: return 0x1.0p-53;
-    default: return 0x1.0p-24;
-  }
-}
-
-std::vector<float> f32_vector(const at::Tensor& t) {
-  const at::Tensor c = t.to(at::kFloat).contiguous();
-  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
-void check_layout(const checkpoint::Checkpoint& q, const std::vector<ExportTensor>& expected, VerifyReport& r) {
-  std::set<std::string> names;
-  for (const ExportTensor& e : expected) {
-    names.insert(e.name);
-    if (!q.contains(e.name)) {
-      r.failures.push_back("layout: " + e.name + " is absent");
-      continue;
-    }
-    const checkpoint::TensorInfo info = q.info(e.name);
-    r.stored_total_size += static_cast<int64_t>(info.nbytes);
-    if (info.dtype != e.dtype || info.shape != e.shape)
-      r.failures.push_back("layout: " + e.name + " is " + to_string(info.dtype) + " " +
-                           checkpoint::shape_string(info.shape) + ", expected " + to_string(e.dtype) + " " +
-                           checkpoint::shape_string(e.shape));
-  }
-  for (const std::string& n : q.tensor_names())
-    if (!names.count(n)) r.failures.push_back("layout: unexpected tensor " + n);
-  r.expected_total_size = total_size(expected);
-  if (const auto declared = q.declared_total_size()) {
-    r.declared_total_size = static_cast<int64_t>(*declared);
-    if (r.declared_total_size != r.expected_total_size || r.declared_total_size != r.stored_total_size)
-      r.failures.push_back("index: metadata.total_size " + std::to_string(r.declared_total_size) +
-                           " but the layout implies " + std::to_string(r.expected_total_size) + " and the tensors hold " +
-                           std::to_string(r.stored_total_size) + " bytes");
-  } else {
-    r.failures.push_back("index: no metadata.total_size (an export is always sharded with an index)");
-  }
-}
-
-// §8: |W - dequant| <= scale/2 per element of the smoothed weight; un-smoothing divides both by s_j and
-// multiplies both by the fused row divisor.
-LinearCheck check_linear(const std::string& name, const FloatMatrix& orig, const at::Tensor& q, const at::Tensor& scale,
-                         const std::vector<float>& s, const std::vector<float>* rowdiv) {
-  LinearCheck c;
-  c.name = name;
-  const int8_t* qp = q.data_ptr<int8_t>();
-  const float* sp = scale.data_ptr<float>();
-  for (int64_t r = 0; r < orig.rows; ++r) {
-    const double rd = rowdiv ? (*rowdiv)[r] : 1.0;
-    for (int64_t j = 0; j < orig.cols; ++j) {
-      const double deq = static_cast<double>(qp[r * orig.cols + j]) * sp[r] * rd / s[j];
-      const double err = std::fabs(static_cast<double>(orig.data[r * orig.cols + j]) - deq);
-      const double bound = static_cast<double>(sp[r]) * rd / (2.0 * s[j]);
-      const double ratio = bound > 0 ? err / bound : (err > 0 ? INFINITY : 0.0);
-      if (ratio > c.max_error_over_bound || (r == 0 && j == 0)) {
-        c.max_error_over_bound = ratio;
-        c.worst_row = r;
-        c.worst_col = j;
-      }
-      c.max_abs_error = std::max(c.max_abs_error, err);
-    }
-  }
-  return c;
-}
-
 double mean_nll(const at::Tensor& logits, const std::vector<int64_t>& seq) {
   const at::Tensor lp = at::log_softmax(logits.to(at::kDouble), -1);
   double sum = 0;
@@ -100,11 +35,65 @@ double mean_nll(const at::Tensor& logits, const std::vector<int64_t>& seq) {
   return sum / static_cast<double>(seq.size() - 1);
 }
 
+// Step 3 for one layer: its linears' reconstruction (fused fc->fc: un-divided by the next group's s)
+// and its norms (migration: bit-identical; fused: original / s within one rounding to the dtype).
+void check_llama_layer(const checkpoint::Checkpoint& orig, const checkpoint::Checkpoint& quant,
+                       const std::vector<QuantizedLinear>& linears, const std::vector<NormSpec>& norms,
+                       const SmoothingPlan& plan, SmoothMode mode, DType dtype, const VerifyThresholds& thresholds,
+                       FloatBufferPool& pool, VerifyReport& r) {
+  FloatWeights ow = load_float_weights(orig, linears, norms, &pool);
+  std::map<std::string, std::vector<float>> s;
+  for (const auto& [name, m] : ow.linears) s[name] = f32_vector(quant.tensor(name + ".migration_scale"));
+  for (const auto& [name, m] : ow.linears) {
+    std::string divisor;  // fused fc->fc: this linear's rows were divided by the next group's s
+    if (mode == SmoothMode::fused)
+      for (const SmoothingGroup& g : plan.groups)
+        if (g.kind == SourceKind::linear && name.size() > g.source.size() &&
+            name.compare(name.size() - g.source.size(), std::string::npos, g.source) == 0)
+          divisor = name.substr(0, name.size() - g.source.size()) + g.fcs.front();
+    const at::Tensor q = quant.tensor(name + ".weight").contiguous();
+    const at::Tensor sc = quant.tensor(name + ".scale").contiguous();
+    LinearCheck c = check_linear(name, m, q, sc, s.at(name), divisor.empty() ? nullptr : &s.at(divisor));
+    if (!(c.max_error_over_bound <= thresholds.max_weight_error_over_bound))
+      r.failures.push_back("weights: " + name + " errs by " + std::to_string(c.max_error_over_bound) +
+                           " x its bound scale/2 at [" + std::to_string(c.worst_row) + ", " +
+                           std::to_string(c.worst_col) + "]");
+    r.linears.push_back(c);
+  }
+  // Unquantised tensors: untouched, except fused norms = original / s (one rounding to the dtype).
+  for (const auto& [norm, w] : ow.norms) {
+    const std::string name = norm + ".weight";
+    const at::Tensor got = quant.tensor(name);
+    if (mode == SmoothMode::migration) {
+      if (!at::equal(got, orig.tensor(name))) r.failures.push_back("unquantised: " + name + " was modified");
+      continue;
+    }
+    std::string first_fc;
+    for (const SmoothingGroup& g : plan.groups)
+      if (g.kind == SourceKind::norm && norm.size() > g.source.size() &&
+          norm.compare(norm.size() - g.source.size(), std::string::npos, g.source) == 0)
+        first_fc = norm.substr(0, norm.size() - g.source.size()) + g.fcs.front();
+    const std::vector<float> gv = f32_vector(got);
+    const std::vector<float>& sv = s.at(first_fc);
+    const double tol = unit_roundoff(dtype) + 2 * 0x1.0p-24;  // one rounding to the dtype, f32 quotient
+    for (std::size_t j = 0; j < gv.size(); ++j) {
+      const double want = static_cast<double>(w[j]) / sv[j];
+      if (std::fabs(gv[j] - want) > tol * std::fabs(want)) {
+        r.failures.push_back("unquantised: fused " + name + "[" + std::to_string(j) + "] = " + std::to_string(gv[j]) +
+                             ", expected original / s = " + std::to_string(want));
+        break;
+      }
+    }
+  }
+  pool.give(ow);
+}
+
 }  // namespace
 
 nlohmann::json VerifyReport::to_json() const {
   nlohmann::json j;
   j["schema"] = "smoothcheck.verify/1";
+  j["architecture"] = to_string(architecture);
   j["passed"] = passed();
   j["failures"] = failures;
   j["quantization_config"] = pipeline::to_json(quantization);
@@ -114,7 +103,18 @@ nlohmann::json VerifyReport::to_json() const {
     ls.push_back({{"name", c.name}, {"max_error_over_bound", c.max_error_over_bound}, {"max_abs_error", c.max_abs_error},
                   {"worst", {c.worst_row, c.worst_col}}});
   j["linears"] = ls;
-  j["forward"] = {{"tokens", tokens},
+  if (architecture == Architecture::bert) {
+    j["forward"] = {{"sentences", sentences},
+                    {"min_embedding_cosine", min_embedding_cosine},
+                    {"mean_embedding_cosine", mean_embedding_cosine},
+                    {"max_abs_embedding_delta", max_abs_embedding_delta},
+                    {"weight_only", {{"min_embedding_cosine", weight_only_min_embedding_cosine}}}};
+    j["thresholds"] = {{"max_weight_error_over_bound", thresholds.max_weight_error_over_bound},
+                       {"min_embedding_cosine", thresholds.min_embedding_cosine}};
+    return j;
+  }
+  j["forward"] = {{"skipped", forward_skipped},
+                  {"tokens", tokens},
                   {"max_abs_logit_delta", max_abs_logit_delta},
                   {"argmax_agreement", argmax_agreement},
                   {"nll_original", nll_original},
@@ -136,6 +136,10 @@ VerifyReport verify_export(kernels::Backend& backend, const VerifyOptions& o) {
   r.thresholds = o.thresholds;
   const checkpoint::ModelDir orig = checkpoint::open_model_dir(o.original);
   const checkpoint::ModelDir quant = checkpoint::open_model_dir(o.quantized);
+  if (model_architecture(orig) == Architecture::bert) {
+    if (!o.forward) throw std::invalid_argument("--no-forward applies to LLaMA exports; BERT's forward check always runs");
+    return verify_bert_export(backend, o, orig, quant);
+  }
   const checkpoint::LlamaConfig config = checkpoint::llama_config(orig);
   if (!quant.config_json) throw CheckpointError(quant.dir, "has no config.json (and so no quantization_config)");
   const checkpoint::LlamaConfig qconfig = checkpoint::read_llama_config(*quant.config_json);
@@ -149,11 +153,10 @@ VerifyReport verify_export(kernels::Backend& backend, const VerifyOptions& o) {
     throw CheckpointError(*quant.config_json, "describes a different model than " + o.original.string());
 
   // 1. Layout, in the original's stored dtype (unquantised tensors keep it).
-  const DType dtype =
-      checkpoint::from_scalar_type(orig.checkpoint->tensor("model.embed_tokens.weight").scalar_type()).value_or(DType::f32);
+  const DType dtype = llama_stored_dtype(*orig.checkpoint);
   QuantizedLayoutConfig lc = layout_config_from(config, dtype);
   lc.dtype = dtype;
-  check_layout(*quant.checkpoint, quantized_export_tensors(lc, qc->migration_scales), r);
+  check_layout(*quant.checkpoint, quantized_export_tensors(lc, qc->migration_scales), orig.checkpoint->opaque_tensors(), r);
   if (!r.failures.empty()) return r;  // later checks would only repeat the layout's problems
   if (!qc->migration_scales) {
     r.failures.push_back("weights: the export carries no migration scales, so its weights cannot be un-smoothed");
@@ -167,51 +170,24 @@ VerifyReport verify_export(kernels::Backend& backend, const VerifyOptions& o) {
     r.failures.push_back(std::string("loader: ") + e.what());
   }
 
-  // 3. Weights against the original.
-  const FloatLlamaWeights ow = load_float_weights(*orig.checkpoint, config);
+  // 3. Weights against the original, one layer at a time: memory holds a layer's float32 weights, not
+  // the model's.
   const SmoothingPlan plan = checked_llama_plan(config, qc->mode);
-  std::map<std::string, std::vector<float>> s;
-  for (const auto& [name, m] : ow.linears) s[name] = f32_vector(quant.checkpoint->tensor(name + ".migration_scale"));
-  for (const auto& [name, m] : ow.linears) {
-    std::string divisor;  // fused fc->fc: this linear's rows were divided by the next group's s
-    if (qc->mode == SmoothMode::fused)
-      for (const SmoothingGroup& g : plan.groups)
-        if (g.kind == SourceKind::linear && name.size() > g.source.size() &&
-            name.compare(name.size() - g.source.size(), std::string::npos, g.source) == 0)
-          divisor = name.substr(0, name.size() - g.source.size()) + g.fcs.front();
-    const at::Tensor q = quant.checkpoint->tensor(name + ".weight").contiguous();
-    const at::Tensor sc = quant.checkpoint->tensor(name + ".scale").contiguous();
-    LinearCheck c = check_linear(name, m, q, sc, s.at(name), divisor.empty() ? nullptr : &s.at(divisor));
-    if (!(c.max_error_over_bound <= o.thresholds.max_weight_error_over_bound))
-      r.failures.push_back("weights: " + name + " errs by " + std::to_string(c.max_error_over_bound) +
-                           " x its bound scale/2 at [" + std::to_string(c.worst_row) + ", " +
-                           std::to_string(c.worst_col) + "]");
-    r.linears.push_back(c);
+  const std::vector<QuantizedLinear> linears = quantized_linears(lc);
+  const std::vector<NormSpec> norms = llama_norms(config);
+  {
+    FloatBufferPool pool;  // one layer's float32 buffers, reused by the next; freed before the embeddings
+    for (int64_t l = 0; l < config.num_hidden_layers; ++l) {
+      const std::vector<QuantizedLinear> layer_linears(linears.begin() + 7 * l, linears.begin() + 7 * (l + 1));
+      const std::vector<NormSpec> layer_norms(norms.begin() + 2 * l, norms.begin() + 2 * (l + 1));
+      check_llama_layer(*orig.checkpoint, *quant.checkpoint, layer_linears, layer_norms, plan, qc->mode, dtype,
+                        o.thresholds, pool, r);
+    }
   }
-  // Unquantised tensors: untouched, except fused norms = original / s (one rounding to the dtype).
-  for (const auto& [norm, w] : ow.norms) {
-    const std::string name = norm + ".weight";
-    const at::Tensor got = quant.checkpoint->tensor(name);
-    if (qc->mode == SmoothMode::migration) {
-      if (!at::equal(got, orig.checkpoint->tensor(name))) r.failures.push_back("unquantised: " + name + " was modified");
-      continue;
-    }
-    std::string first_fc;
-    for (const SmoothingGroup& g : plan.groups)
-      if (g.kind == SourceKind::norm && norm.size() > g.source.size() &&
-          norm.compare(norm.size() - g.source.size(), std::string::npos, g.source) == 0)
-        first_fc = norm.substr(0, norm.size() - g.source.size()) + g.fcs.front();
-    const std::vector<float> gv = f32_vector(got);
-    const std::vector<float>& sv = s.at(first_fc);
-    const double tol = unit_roundoff(dtype) + 2 * 0x1.0p-24;  // one rounding to the dtype, f32 quotient
-    for (std::size_t j = 0; j < gv.size(); ++j) {
-      const double want = static_cast<double>(w[j]) / sv[j];
-      if (std::fabs(gv[j] - want) > tol * std::fabs(want)) {
-        r.failures.push_back("unquantised: fused " + name + "[" + std::to_string(j) + "] = " + std::to_string(gv[j]) +
-                             ", expected original / s = " + std::to_string(want));
-        break;
-      }
-    }
+  {
+    std::vector<std::string> names;
+    for (const QuantizedLinear& q : linears) names.push_back(q.name);
+    check_smoothing_applied(*quant.checkpoint, names, *qc, r);
   }
   for (const char* name : {"model.embed_tokens.weight", "model.norm.weight", "lm_head.weight"})
     if (orig.checkpoint->contains(name) || quant.checkpoint->contains(name))
@@ -220,6 +196,10 @@ VerifyReport verify_export(kernels::Backend& backend, const VerifyOptions& o) {
           r.failures.push_back(std::string("unquantised: ") + name + " differs from the original");
 
   // 4. The W8A8 forward against the float one, on text the original model writes itself.
+  if (!o.forward) {
+    r.forward_skipped = true;
+    return r;
+  }
   const models::LlamaModel original(*orig.checkpoint, config, DType::f32);
   SamplingOptions so;
   so.sequences = 1;

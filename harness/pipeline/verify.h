@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/pipeline/quantization_config.h"
+#include "harness/smoothing_plan.h"
 #include "kernels/kernel_api.h"
 
 namespace smoothcheck::pipeline {
@@ -41,13 +42,20 @@ struct VerifyThresholds {
   double min_argmax_agreement = 0.70;
   double max_nll_increase = 0.25;      // nats per token
   double max_abs_logit_delta = 10.0;
+  // BERT (sentence embeddings, L2-normalised, of held-out corpus chunks): see bert_verify.cpp.
+  double min_embedding_cosine = 0.98;
 };
 
 struct VerifyOptions {
   std::filesystem::path original;
   std::filesystem::path quantized;
-  int64_t tokens = 256;  // length of the sampled sequence, BOS included
+  int64_t tokens = 256;  // LLaMA: length of the sampled sequence, BOS included
+  // LLaMA: false skips step 4 (the forward passes load the whole model at float32 and, for a 1.1B model,
+  // dominate the run); steps 1-3 still run in full, one layer in memory at a time. The report says so.
+  bool forward = true;
   uint64_t seed = 0;
+  int64_t sentences = 16;  // BERT: held-out chunks from the end of the corpus (bert_calibrate.h)
+  int64_t seq_len = 128;   // BERT: tokens per chunk at most
   VerifyThresholds thresholds;
 };
 
@@ -59,6 +67,7 @@ struct LinearCheck {
 };
 
 struct VerifyReport {
+  Architecture architecture = Architecture::llama;
   QuantizationConfig quantization;
   std::vector<std::string> failures;  // each names the tensor or metric and the problem
   std::vector<LinearCheck> linears;
@@ -66,19 +75,25 @@ struct VerifyReport {
   int64_t expected_total_size = 0;
   int64_t stored_total_size = 0;      // sum of the stored tensors' bytes
   int64_t tokens = 0;
+  bool forward_skipped = false;  // VerifyOptions::forward was false
   double max_abs_logit_delta = 0;
   double argmax_agreement = 0;
   double nll_original = 0, nll_quantized = 0;
   // Diagnostic, no threshold: the same export with float activations (weights-only quantisation).
   double weight_only_max_abs_logit_delta = 0, weight_only_argmax_agreement = 0, weight_only_nll = 0;
+  // BERT's forward check: cosine of W8A8 and float sentence embeddings over held-out chunks.
+  int64_t sentences = 0;
+  double min_embedding_cosine = 0, mean_embedding_cosine = 0, max_abs_embedding_delta = 0;
+  double weight_only_min_embedding_cosine = 0;
   VerifyThresholds thresholds;
 
   bool passed() const { return failures.empty(); }
   nlohmann::json to_json() const;  // schema smoothcheck.verify/1
 };
 
-// Problems with the inputs themselves (unreadable, not a LLaMA, no quantization_config) throw
-// CheckpointError; everything the checks find is reported in VerifyReport::failures.
+// Problems with the inputs themselves (unreadable, an unknown model, no quantization_config) throw
+// CheckpointError; everything the checks find is reported in VerifyReport::failures. A BERT original
+// (config.json model_type "bert") is verified by verify_bert_export (bert_verify.h).
 VerifyReport verify_export(kernels::Backend& backend, const VerifyOptions& o);
 
 }  // namespace smoothcheck::pipeline

@@ -7,27 +7,15 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
-#include "harness/checked_ops.h"
-#include "harness/checkpoint/checkpoint_error.h"
 #include "harness/quantized_layout.h"
 
 namespace smoothcheck::pipeline {
 
 namespace {
 
-using checkpoint::CheckpointError;
-
 at::Tensor load(const checkpoint::Checkpoint& ckpt, const std::string& name, const std::vector<int64_t>& shape,
                 at::ScalarType want) {
-  if (!ckpt.contains(name)) throw CheckpointError(ckpt.location(), name, "absent");
-  at::Tensor t = ckpt.tensor(name);
-  if (t.sizes().vec() != shape)
-    throw CheckpointError(ckpt.location(), name,
-                          "has shape " + checkpoint::shape_string(t.sizes().vec()) + ", expected " +
-                              checkpoint::shape_string(shape));
-  if (want == at::kChar && t.scalar_type() != at::kChar)
-    throw CheckpointError(ckpt.location(), name, "is " + std::string(t.dtype().name()) + ", expected int8");
-  return t.to(want).contiguous();
+  return load_checked(ckpt, name, shape, want);
 }
 
 // transformers' LlamaRMSNorm in float32, as models::LlamaModel computes it.
@@ -102,48 +90,13 @@ at::Tensor llama_forward(const checkpoint::LlamaConfig& c, const LlamaNonLinearW
 
 W8A8Llama::W8A8Llama(const checkpoint::Checkpoint& ckpt, const checkpoint::LlamaConfig& c, SmoothMode mode,
                      kernels::Backend& backend, bool int8_activations)
-    : int8_activations_(int8_activations), config_(c), mode_(mode), backend_(&backend),
-      w_(load_non_linear_weights(ckpt, c)) {
-  for (const QuantizedLinear& ql : quantized_linears(layout_config_from(c, DType::f32))) {
-    QLinear q;
-    q.q = load(ckpt, ql.name + ".weight", {ql.out_features, ql.in_features}, at::kChar);
-    q.scale = load(ckpt, ql.name + ".scale", {ql.out_features, 1}, at::kFloat).view({ql.out_features});
-    if (mode == SmoothMode::migration)
-      q.migration_scale = load(ckpt, ql.name + ".migration_scale", {ql.in_features}, at::kFloat);
-    if (!int8_activations) q.dequantized = q.q.to(at::kFloat) * q.scale.unsqueeze(1);
-    linears_[ql.name] = q;
-  }
-}
-
-at::Tensor W8A8Llama::linear(const std::string& name, const at::Tensor& x) const {
-  const QLinear& L = linears_.at(name);
-  const int64_t M = x.size(0), C = x.size(1), O = L.q.size(0);
-  if (!int8_activations_)
-    return at::linear(L.migration_scale.defined() ? x / L.migration_scale : x, L.dequantized);
-  // vLLM's dynamic per-token kernel (numerics.md §6).
-  ActQuantOptions aq;
-  aq.rounding = Rounding::half_even;
-  aq.math = ScaleMath::reciprocal_multiply;
-  aq.clamp = Clamp::saturate;
-  aq.zero_row = ZeroRow::zero_scale;
-  at::Tensor qa = at::empty({M, C}, at::kChar);
-  at::Tensor sa = at::empty({M}, at::kFloat);
-  checked::FloatSpan ms{};
-  if (L.migration_scale.defined()) ms = {L.migration_scale.data_ptr<float>(), C};
-  checked::quantize_per_token(*backend_, kernels::ConstMatrix{x.data_ptr<float>(), DType::f32, M, C, C}, ms, aq,
-                              kernels::MutMatrix{qa.data_ptr<int8_t>(), DType::i8, M, C, C},
-                              checked::MutFloatSpan{sa.data_ptr<float>(), M});
-  at::Tensor y = at::empty({M, O}, at::kFloat);
-  checked::gemm_w8a8(*backend_, kernels::ConstMatrix{qa.data_ptr<int8_t>(), DType::i8, M, C, C},
-                     kernels::ConstMatrix{L.q.data_ptr<int8_t>(), DType::i8, O, C, C},
-                     checked::FloatSpan{sa.data_ptr<float>(), M}, checked::FloatSpan{L.scale.data_ptr<float>(), O},
-                     kernels::ConstVector{}, Epilogue::vllm,
-                     kernels::MutMatrix{y.data_ptr<float>(), DType::f32, M, O, O});
-  return y;
-}
+    : config_(c),
+      w_(load_non_linear_weights(ckpt, c)),
+      linears_(ckpt, quantized_linears(layout_config_from(c, DType::f32)), mode, backend, int8_activations) {}
 
 at::Tensor W8A8Llama::forward(const at::Tensor& tokens) const {
-  return llama_forward(config_, w_, [this](const std::string& n, const at::Tensor& x) { return linear(n, x); }, tokens);
+  return llama_forward(
+      config_, w_, [this](const std::string& n, const at::Tensor& x) { return linears_.matmul(n, x); }, tokens);
 }
 
 }  // namespace smoothcheck::pipeline

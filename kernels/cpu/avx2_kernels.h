@@ -33,6 +33,8 @@ void divide_row(void* row, DType t, float s, int64_t n);        // row_j = dtype
 // ---- quantisation (per token, per tensor, weights) -----------------------------------------------
 // max_j |x_j * recip_j| (recip may be null: max_j |x_j|).
 float absmax_row(const void* x, DType t, const float* recip, int64_t n);
+// y_j = x_j * recip_j as f32 into y[0, n) (the migration step, done once per row); returns max_j |y_j|.
+float scaled_absmax_row(const void* x, DType t, const float* recip, int64_t n, float* y);
 // q_j = quantize_value(x_j * recip_j, {scale, inv_scale}, o); scale != 0.
 void quantize_row(const void* x, DType t, const float* recip, int64_t n, float scale, float inv_scale,
                   const ActQuantOptions& o, int8_t* q);
@@ -42,11 +44,9 @@ void weight_code_row(const void* w, DType t, int64_t n, float scale, WeightQuant
 // ---- rmsnorm_quantize ---------------------------------------------------------------------------
 // The kRmsLanes (32) partial sums of x_j^2 (fma), element j in lane j % 32, before the halving tree.
 void rms_lanes(const void* x, DType t, int64_t n, float* lanes);
-// max_j |dtype(w_j * (x_j * inv))|.
-float rms_absmax(const void* x, DType t, const void* w, DType wt, int64_t n, float inv);
-// q_j = quantize_value(dtype(w_j * (x_j * inv)), {scale, inv_scale}, o); scale != 0.
-void rms_quantize_row(const void* x, DType t, const void* w, DType wt, int64_t n, float inv, float scale,
-                      float inv_scale, const ActQuantOptions& o, int8_t* q);
+// y_j = dtype(w_j * (x_j * inv)) as f32 into y[0, n); returns max_j |y_j|. The codes are then
+// quantize_row(y, DType::f32, nullptr, ...).
+float rms_normalize_row(const void* x, DType t, const void* w, DType wt, int64_t n, float inv, float* y);
 
 // ---- gemm_s8s8s32 -------------------------------------------------------------------------------
 constexpr int kGemmMr = 6;   // rows of the microkernel tile

@@ -1,5 +1,5 @@
 // numerics.md §1: per-channel absmax, min, max, sum and abssum over the tokens of one batch.
-// Threads own column blocks and walk every row in order, so each channel's sums are accumulated in
+// Threads own column ranges and walk every row in order, so each channel's sums are accumulated in
 // token order on either ISA. Sums accumulate in double and round to float once at the end.
 #include <cmath>
 #include <limits>
@@ -45,22 +45,22 @@ void CpuBackend::channel_stats(ConstMatrix x, ChannelStatsOut out) {
       max(padded, -std::numeric_limits<float>::infinity());
   std::vector<double> sum(padded, 0.0), abssum(padded, 0.0);
 
-  constexpr int64_t kBlock = 256;  // columns per task: 7 accumulator arrays of 256 stay in L1
-  const int64_t blocks = (cols + kBlock - 1) / kBlock;
+  // Threads own contiguous ranges of whole 8-channel strips and walk all rows over their range, so
+  // each row is read as one contiguous run per thread (a narrow column block per pass would touch a
+  // new page on every row: TLB misses and no prefetch).
+  const int64_t strips = (cols + 7) / 8;
   const int64_t esize = int64_t(dtype_size(x.dtype));
-  cpu::parallel_for(blocks, cpu::grain_for_bytes(x.rows * kBlock * esize), threads(), [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t c0 = b * kBlock, n = std::min(kBlock, cols - c0);
-      const void* base = static_cast<const char*>(x.data) + c0 * esize;
-      if (use_avx2()) {
-        cpu::avx2::channel_stats_block(base, x.dtype, x.rows, x.row_stride, n, &absmax[c0], &min[c0], &max[c0],
-                                       &sum[c0], &abssum[c0]);
-      } else {
-        cpu::visit_float_dtype(x.dtype, [&](auto io) {
-          channel_stats_block<decltype(io)>(base, x.rows, x.row_stride, n, &absmax[c0], &min[c0], &max[c0],
-                                            &sum[c0], &abssum[c0]);
-        });
-      }
+  cpu::parallel_for(strips, cpu::grain_for_bytes(x.rows * 8 * esize), threads(), [&](int64_t s0, int64_t s1) {
+    const int64_t c0 = s0 * 8, n = std::min(s1 * 8, cols) - c0;
+    const void* base = static_cast<const char*>(x.data) + c0 * esize;
+    if (use_avx2()) {
+      cpu::avx2::channel_stats_block(base, x.dtype, x.rows, x.row_stride, n, &absmax[c0], &min[c0], &max[c0],
+                                     &sum[c0], &abssum[c0]);
+    } else {
+      cpu::visit_float_dtype(x.dtype, [&](auto io) {
+        channel_stats_block<decltype(io)>(base, x.rows, x.row_stride, n, &absmax[c0], &min[c0], &max[c0], &sum[c0],
+                                          &abssum[c0]);
+      });
     }
   });
 

@@ -52,7 +52,19 @@ struct Io<DType::bf16> {
     return _mm256_castsi256_si128(packed);
   }
   static void store(storage* p, __m256 v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), to_bits(v)); }
-  static __m256 round_trip(__m256 v) { return from_bits(to_bits(v)); }
+  // from_bits(to_bits(v)) without leaving 32-bit lanes: the same rounding, with the low 16 bits masked
+  // off instead of shifted out and back, and no pack.
+  static __m256 round_trip(__m256 v) {
+    const __m256i u = _mm256_castps_si256(v);
+    const __m256i high_half = _mm256_set1_epi32(int(0xffff0000u));
+    const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+    const __m256i rounded =
+        _mm256_and_si256(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff))), high_half);
+    const __m256i quiet = _mm256_and_si256(_mm256_or_si256(u, _mm256_set1_epi32(0x00400000)), high_half);
+    const __m256i is_nan =
+        _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff)), _mm256_set1_epi32(0x7f800000));
+    return _mm256_castsi256_ps(_mm256_blendv_epi8(rounded, quiet, is_nan));
+  }
 };
 
 // The first n (< 8) elements through a zero-padded buffer; lanes n..7 read as +0.

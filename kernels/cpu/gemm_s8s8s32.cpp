@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "kernels/cpu/avx2_kernels.h"
@@ -37,7 +38,9 @@ void gemm_avx2(const ConstMatrix& a, const ConstMatrix& b, int threads, const Ti
   const int64_t M = a.rows, N = b.rows, K = a.cols;
   const int64_t kp = K + (K & 1);  // K padded to whole pairs
   const int64_t npanels = (N + kGemmNr - 1) / kGemmNr;
-  std::vector<int16_t> packed_b(std::size_t(npanels * kp * kGemmNr));
+  // Not value-initialised (a vector would zero 2 * N * K bytes first): packing writes every element,
+  // the zero padding included.
+  std::unique_ptr<int16_t[]> packed_b(new int16_t[std::size_t(npanels * kp * kGemmNr)]);
   if (K > 0)
     cpu::parallel_for(npanels, cpu::grain_for_bytes(kp * kGemmNr), threads, [&](int64_t p0, int64_t p1) {
       for (int64_t p = p0; p < p1; ++p)
@@ -48,7 +51,7 @@ void gemm_avx2(const ConstMatrix& a, const ConstMatrix& b, int threads, const Ti
   const int64_t mblocks = (M + kMc - 1) / kMc, nblocks = (N + kNc - 1) / kNc;
   // One tile is at least ~kMc * kNc * 2 * K operations: always worth a thread of its own.
   cpu::parallel_for(mblocks * nblocks, 1, threads, [&](int64_t t0, int64_t t1) {
-    std::vector<int16_t> packed_a(std::size_t(kMc * kp));
+    std::unique_ptr<int16_t[]> packed_a(new int16_t[std::size_t(kMc * kp)]);
     std::vector<int32_t> tile(std::size_t(kMc * kNc));
     int64_t packed_block = -1;
     for (int64_t t = t0; t < t1; ++t) {

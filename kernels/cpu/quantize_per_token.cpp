@@ -49,9 +49,21 @@ std::vector<float> prepare(const ConstMatrix& x, const float* migration_scale, c
 void quantize_rows(const ConstMatrix& x, const float* recip, const ActQuantOptions& o, MutMatrix q, bool avx2,
                    int threads, const float* tensor_scale, float* row_scales) {
   cpu::parallel_for(x.rows, cpu::grain_for_bytes(x.cols * 4), threads, [&](int64_t r0, int64_t r1) {
+    // AVX2 with a migration scale: x * (1/s) is formed once per row, into this buffer, and both the
+    // absmax and the codes read it (the same f32 products the scalar path forms twice).
+    std::vector<float> migrated(avx2 && recip ? std::size_t(x.cols) : 0);
     for (int64_t r = r0; r < r1; ++r) {
       const void* row = cpu::row_ptr(x, r);
       auto* codes = static_cast<int8_t*>(cpu::row_ptr(q, r));
+      if (!migrated.empty()) {
+        const float absmax = cpu::avx2::scaled_absmax_row(row, x.dtype, recip, x.cols, migrated.data());
+        const numerics::RowScale rs =
+            tensor_scale ? numerics::row_scale_from_scale(*tensor_scale) : numerics::row_scale_from_absmax(absmax, o);
+        if (row_scales) row_scales[r] = rs.scale;
+        if (rs.scale == 0.0f) std::memset(codes, 0, std::size_t(x.cols));
+        else cpu::avx2::quantize_row(migrated.data(), DType::f32, nullptr, x.cols, rs.scale, rs.inv_scale, o, codes);
+        continue;
+      }
       numerics::RowScale rs = tensor_scale
                                   ? numerics::row_scale_from_scale(*tensor_scale)
                                   : numerics::row_scale_from_absmax(cpu::absmax_row(row, x.dtype, recip, x.cols, avx2), o);

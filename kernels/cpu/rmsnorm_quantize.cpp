@@ -1,9 +1,11 @@
 // numerics.md §6, lmdeploy's rms_norm_dynamic_quant: f32 sum of squares in numerics.h's canonical
 // 32-lane order (fma per element, halving tree), inv = 1/sqrt(mean + eps) correctly rounded,
 // y = w * (x * inv) rounded to the activation dtype, then per-token quantisation of y with the
-// caller's options. Threads own rows; y is recomputed in the second pass rather than stored.
+// caller's options. Threads own rows; the scalar path recomputes y in its code pass, the AVX2 path keeps
+// it in a row buffer (identical values either way).
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "kernels/cpu/avx2_kernels.h"
 #include "kernels/cpu/cpu_backend_impl.h"
@@ -69,40 +71,37 @@ void CpuBackend::rmsnorm_quantize(ConstMatrix x, ConstVector norm_w, float eps, 
   const bool avx2 = use_avx2();
   const int64_t n = x.cols;
   cpu::parallel_for(x.rows, cpu::grain_for_bytes(n * 6), threads(), [&](int64_t r0, int64_t r1) {
+    std::vector<float> y(avx2 ? std::size_t(n) : 0);  // the AVX2 path's normalised row
     for (int64_t r = r0; r < r1; ++r) {
       const void* row = cpu::row_ptr(x, r);
       auto* codes = static_cast<int8_t*>(cpu::row_ptr(q, r));
-      float sum;
       if (avx2) {
         float lanes[numerics::kRmsLanes];
         cpu::avx2::rms_lanes(row, x.dtype, n, lanes);
-        sum = numerics::reduce_rms_lanes(lanes);
-      } else {
-        sum = cpu::visit_float_dtype(x.dtype, [&](auto io) {
-          using IO = decltype(io);
-          return sum_squares<IO>(static_cast<const typename IO::storage*>(row), n);
-        });
+        const float inv = numerics::rms_inverse(numerics::reduce_rms_lanes(lanes), n, eps);
+        const float absmax = cpu::avx2::rms_normalize_row(row, x.dtype, norm_w.data, norm_w.dtype, n, inv, y.data());
+        const numerics::RowScale rs = numerics::row_scale_from_absmax(absmax, o);
+        scale[r] = rs.scale;
+        if (rs.scale == 0.0f) std::memset(codes, 0, std::size_t(n));
+        else cpu::avx2::quantize_row(y.data(), DType::f32, nullptr, n, rs.scale, rs.inv_scale, o, codes);
+        continue;
       }
+      const float sum = cpu::visit_float_dtype(x.dtype, [&](auto io) {
+        using IO = decltype(io);
+        return sum_squares<IO>(static_cast<const typename IO::storage*>(row), n);
+      });
       const float inv = numerics::rms_inverse(sum, n, eps);
-
       float absmax = 0.0f;
-      if (avx2) {
-        absmax = cpu::avx2::rms_absmax(row, x.dtype, norm_w.data, norm_w.dtype, n, inv);
-      } else {
-        visit_pair(x.dtype, norm_w.dtype, [&](auto xio, auto wio) {
-          using XIO = decltype(xio);
-          using WIO = decltype(wio);
-          absmax = normalized_absmax<XIO, WIO>(static_cast<const typename XIO::storage*>(row),
-                                               static_cast<const typename WIO::storage*>(norm_w.data), n, inv);
-        });
-      }
+      visit_pair(x.dtype, norm_w.dtype, [&](auto xio, auto wio) {
+        using XIO = decltype(xio);
+        using WIO = decltype(wio);
+        absmax = normalized_absmax<XIO, WIO>(static_cast<const typename XIO::storage*>(row),
+                                             static_cast<const typename WIO::storage*>(norm_w.data), n, inv);
+      });
       const numerics::RowScale rs = numerics::row_scale_from_absmax(absmax, o);
       scale[r] = rs.scale;
       if (rs.scale == 0.0f) {
         std::memset(codes, 0, std::size_t(n));
-      } else if (avx2) {
-        cpu::avx2::rms_quantize_row(row, x.dtype, norm_w.data, norm_w.dtype, n, inv, rs.scale, rs.inv_scale, o,
-                                    codes);
       } else {
         visit_pair(x.dtype, norm_w.dtype, [&](auto xio, auto wio) {
           using XIO = decltype(xio);

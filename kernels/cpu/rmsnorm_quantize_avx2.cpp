@@ -1,5 +1,7 @@
 // AVX2 forms of rmsnorm_quantize.cpp's row loops. The 32 canonical lanes live in four ymm registers
 // (element j in lane j % 32, fma in increasing j); zero-padded tails add fma(0, 0, lane) = lane.
+// The normalised row y is computed once, into a row buffer, and quantised from there by
+// quantize_row: the same y values the scalar path recomputes in its code pass.
 #include "kernels/cpu/avx2_kernels.h"
 #include "kernels/cpu/dtype_io_avx2.h"
 
@@ -36,37 +38,26 @@ __m256 normalized(__m256 x, __m256 w, __m256 inv) {
   return XIO::round_trip(_mm256_mul_ps(w, _mm256_mul_ps(x, inv)));
 }
 
+// y_j = dtype(w_j * (x_j * inv)) for the whole row, kept as f32 for the code pass; returns max_j |y_j|.
 template <class XIO, class WIO>
-float absmax(const typename XIO::storage* x, const typename WIO::storage* w, int64_t n, float inv) {
+float normalize(const typename XIO::storage* x, const typename WIO::storage* w, int64_t n, float inv, float* y) {
   const __m256 vinv = _mm256_set1_ps(inv);
   __m256 m = _mm256_setzero_ps();
-  for (int64_t j = 0; j < n; j += 8) {
-    __m256 y = j + 8 <= n ? normalized<XIO, WIO>(XIO::load(x + j), WIO::load(w + j), vinv)
-                          : normalized<XIO, WIO>(load_partial<XIO>(x + j, n - j), load_partial<WIO>(w + j, n - j), vinv);
-    m = _mm256_max_ps(abs_ps(y), m);
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 v = normalized<XIO, WIO>(XIO::load(x + j), WIO::load(w + j), vinv);
+    _mm256_storeu_ps(y + j, v);
+    m = _mm256_max_ps(abs_ps(v), m);
+  }
+  if (j < n) {
+    const __m256 v = normalized<XIO, WIO>(load_partial<XIO>(x + j, n - j), load_partial<WIO>(w + j, n - j), vinv);
+    store_partial<Io<DType::f32>>(y + j, v, n - j);
+    m = _mm256_max_ps(abs_ps(v), m);  // padded lanes are dtype(0 * (0 * inv)) = +0
   }
   __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
   h = _mm_max_ps(h, _mm_movehl_ps(h, h));
   h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
   return _mm_cvtss_f32(h);
-}
-
-template <class XIO, class WIO>
-void codes(const typename XIO::storage* x, const typename WIO::storage* w, int64_t n, float inv, float scale,
-           float inv_scale, const ActQuantOptions& o, int8_t* q) {
-  const __m256 vinv = _mm256_set1_ps(inv);
-  const bool divide = o.math == ScaleMath::divide;
-  const __m256 by = _mm256_set1_ps(divide ? scale : inv_scale);
-  auto quantize = [&](__m256 y) {
-    y = divide ? _mm256_div_ps(y, by) : _mm256_mul_ps(y, by);
-    return store_int8(round_with(y, o.rounding), o.clamp);
-  };
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8) store8_int8(q + j, quantize(normalized<XIO, WIO>(XIO::load(x + j), WIO::load(w + j), vinv)));
-  if (j < n)
-    store_partial_int8(
-        q + j, quantize(normalized<XIO, WIO>(load_partial<XIO>(x + j, n - j), load_partial<WIO>(w + j, n - j), vinv)),
-        n - j);
 }
 
 template <class Fn>
@@ -83,25 +74,15 @@ void rms_lanes(const void* x, DType t, int64_t n, float* lanes) {
   });
 }
 
-float rms_absmax(const void* x, DType t, const void* w, DType wt, int64_t n, float inv) {
+float rms_normalize_row(const void* x, DType t, const void* w, DType wt, int64_t n, float inv, float* y) {
   float result = 0.0f;
   visit_pair(t, wt, [&](auto xio, auto wio) {
     using XIO = decltype(xio);
     using WIO = decltype(wio);
-    result = absmax<XIO, WIO>(static_cast<const typename XIO::storage*>(x), static_cast<const typename WIO::storage*>(w),
-                              n, inv);
+    result = normalize<XIO, WIO>(static_cast<const typename XIO::storage*>(x),
+                                 static_cast<const typename WIO::storage*>(w), n, inv, y);
   });
   return result;
-}
-
-void rms_quantize_row(const void* x, DType t, const void* w, DType wt, int64_t n, float inv, float scale,
-                      float inv_scale, const ActQuantOptions& o, int8_t* q) {
-  visit_pair(t, wt, [&](auto xio, auto wio) {
-    using XIO = decltype(xio);
-    using WIO = decltype(wio);
-    codes<XIO, WIO>(static_cast<const typename XIO::storage*>(x), static_cast<const typename WIO::storage*>(w), n, inv,
-                    scale, inv_scale, o, q);
-  });
 }
 
 }  // namespace smoothcheck::kernels::cpu::avx2

@@ -1,0 +1,33 @@
+// Calibration of a BERT encoder (numerics.md §1) on real English text: Debian's licence texts
+// (tokenizer/text_corpus.h) tokenised with the model's own WordPiece vocabulary, packed into chunks of at
+// most seq_len tokens. Each chunk is one batch, as each calibration window is one batch in lmdeploy, and
+// the statistics come from the production backend's channel_stats kernel (linear_input_stats.h).
+//
+// The corpus is split once for all: calibration takes chunks from its start, `verify` holds out chunks
+// from its end, so the end-to-end check never runs on text the statistics saw.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+#include "harness/checkpoint/model_dir.h"
+#include "harness/pipeline/calibrate.h"
+#include "harness/tokenizer/text_corpus.h"
+
+namespace smoothcheck::pipeline {
+
+struct BertCorpusOptions {
+  int64_t samples = 32;   // calibration chunks (from the start of the corpus)
+  int64_t seq_len = 128;  // tokens per chunk at most, [CLS] and [SEP] included
+  std::vector<std::filesystem::path> files = tokenizer::debian_license_texts();
+};
+
+// The corpus chunks of a model directory (its vocab.txt). Throws CheckpointError naming the directory
+// when it has no vocab.txt, and std::invalid_argument when seq_len is outside [3, max_position_embeddings].
+std::vector<tokenizer::TextChunk> bert_corpus_chunks(const checkpoint::ModelDir& model, const BertCorpusOptions& o);
+
+CalibrationStats calibrate_bert(const checkpoint::ModelDir& model, kernels::Backend& backend,
+                                const BertCorpusOptions& o, const CalibrationProgress& progress = {});
+
+}  // namespace smoothcheck::pipeline

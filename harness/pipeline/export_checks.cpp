@@ -1,0 +1,188 @@
+#include "harness/pipeline/export_checks.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+namespace smoothcheck::pipeline {
+
+double unit_roundoff(DType t) {
+  switch (t) {
+    case DType::f16: return 0x1.0p-11;
+    case DType::bf16: return 0x1.0p-8;
+    case DType::f64: return 0x1.0p-53;
+    default: return 0x1.0p-24;
+  }
+}
+
+std::vector<float> f32_vector(const at::Tensor& t) {
+  const at::Tensor c = t.to(at::kFloat).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+void check_layout(const checkpoint::Checkpoint& q, const std::vector<ExportTensor>& expected,
+                  const checkpoint::OpaqueTensors& expected_opaque, VerifyReport& r) {
+  std::set<std::string> names;
+  for (const ExportTensor& e : expected) {
+    names.insert(e.name);
+    if (!q.contains(e.name)) {
+      r.failures.push_back("layout: " + e.name + " is absent");
+      continue;
+    }
+    const checkpoint::TensorInfo info = q.info(e.name);
+    r.stored_total_size += static_cast<int64_t>(info.nbytes);
+    if (info.dtype != e.dtype || info.shape != e.shape)
+      r.failures.push_back("layout: " + e.name + " is " + to_string(info.dtype) + " " +
+                           checkpoint::shape_string(info.shape) + ", expected " + to_string(e.dtype) + " " +
+                           checkpoint::shape_string(e.shape));
+  }
+  for (const std::string& n : q.tensor_names())
+    if (!names.count(n)) r.failures.push_back("layout: unexpected tensor " + n);
+  // Opaque tensors (I64 position_ids) are carried byte for byte.
+  std::map<std::string, const checkpoint::OpaqueTensor*> want;
+  int64_t opaque_bytes = 0;
+  for (const auto& o : expected_opaque) {
+    want[o.name] = &o;
+    opaque_bytes += static_cast<int64_t>(o.bytes.size());
+  }
+  for (const auto& got : q.opaque_tensors()) {
+    r.stored_total_size += static_cast<int64_t>(got.bytes.size());
+    auto it = want.find(got.name);
+    if (it == want.end()) {
+      r.failures.push_back("layout: unexpected " + got.dtype + " tensor " + got.name);
+      continue;
+    }
+    if (got.dtype != it->second->dtype || got.shape != it->second->shape || got.bytes != it->second->bytes)
+      r.failures.push_back("layout: " + got.name + " (" + got.dtype + ") differs from the original's bytes");
+    want.erase(it);
+  }
+  for (const auto& [name, o] : want) r.failures.push_back("layout: " + name + " (" + o->dtype + ") is absent");
+  r.expected_total_size = total_size(expected) + opaque_bytes;
+  if (const auto declared = q.declared_total_size()) {
+    r.declared_total_size = static_cast<int64_t>(*declared);
+    if (r.declared_total_size != r.expected_total_size || r.declared_total_size != r.stored_total_size)
+      r.failures.push_back("index: metadata.total_size " + std::to_string(r.declared_total_size) +
+                           " but the layout implies " + std::to_string(r.expected_total_size) + " and the tensors hold " +
+                           std::to_string(r.stored_total_size) + " bytes");
+  } else {
+    r.failures.push_back("index: no metadata.total_size (an export is always sharded with an index)");
+  }
+}
+
+namespace {
+
+// numerics.md §8 for one element, exactly as stated: the dequantised, un-smoothed weight against the
+// original, over the bound scale/2 carried through the same un-smoothing.
+double element_ratio(double w, int8_t q, double scale_rd, double s, double* err_out) {
+  const double deq = static_cast<double>(q) * scale_rd / s;
+  const double err = std::fabs(w - deq);
+  const double bound = scale_rd / (2.0 * s);
+  *err_out = err;
+  if (err != err || bound != bound) return INFINITY;  // a NaN scale or s is a failure, never a silent 0
+  return bound > 0 ? err / bound : (err > 0 ? INFINITY : 0.0);
+}
+
+}  // namespace
+
+LinearCheck check_linear(const std::string& name, const FloatMatrix& orig, const at::Tensor& q, const at::Tensor& scale,
+                         const std::vector<float>& s, const std::vector<float>* rowdiv) {
+  LinearCheck c;
+  c.name = name;
+  const int8_t* qp = q.data_ptr<int8_t>();
+  const float* sp = scale.data_ptr<float>();
+  const int64_t rows = orig.rows, cols = orig.cols;
+  // A pass over a 1.1B model's weights must run at memory speed: the per-row maxima come from a
+  // division-free form of the same ratio (err / (step/2) with step = scale·rowdiv/s_j, computed as
+  // products with 1/s_j), rows in parallel; the worst row is then rescanned with the exact formula,
+  // which alone decides the reported ratio, its position and the pass/fail. A NaN or infinity anywhere
+  // (a non-finite scale or s) makes the row's ratio infinite instead of vanishing from a max.
+  std::vector<double> inv_s(static_cast<std::size_t>(cols)), sd(static_cast<std::size_t>(cols));
+  for (int64_t j = 0; j < cols; ++j) {
+    sd[j] = s[j];
+    inv_s[j] = 1.0 / sd[j];
+  }
+  std::vector<double> row_ratio(static_cast<std::size_t>(rows)), row_err(static_cast<std::size_t>(rows));
+  at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const double a = static_cast<double>(sp[r]) * (rowdiv ? (*rowdiv)[r] : 1.0);
+      const float* w = orig.data.data() + r * cols;
+      const int8_t* qr = qp + r * cols;
+      double max_ratio = 0, max_err = 0, sum = 0;
+      if (!(a > 0 && std::isfinite(a))) {  // a zero (all-zero row) or broken scale: the exact formula
+        for (int64_t j = 0; j < cols; ++j) {
+          double err = 0;
+          const double ratio = element_ratio(w[j], qr[j], a, sd[j], &err);
+          max_ratio = std::max(max_ratio, ratio == ratio ? ratio : INFINITY);
+          max_err = std::max(max_err, err == err ? err : INFINITY);
+        }
+        row_ratio[r] = max_ratio;
+        row_err[r] = max_err;
+        continue;
+      }
+      const double two_over_a = 2.0 / a;
+      for (int64_t j = 0; j < cols; ++j) {
+        const double err = std::fabs(static_cast<double>(w[j]) - static_cast<double>(qr[j]) * (a * inv_s[j]));
+        const double ratio = err * sd[j] * two_over_a;
+        max_ratio = std::max(max_ratio, ratio);
+        max_err = std::max(max_err, err);
+        sum += ratio;  // NaN and Inf survive a sum, not a max
+      }
+      row_ratio[r] = std::isfinite(sum) ? max_ratio : INFINITY;
+      row_err[r] = std::isfinite(sum) ? max_err : INFINITY;
+    }
+  });
+  int64_t worst = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    if (row_ratio[r] > row_ratio[worst]) worst = r;
+    c.max_abs_error = std::max(c.max_abs_error, row_err[r]);
+  }
+  if (rows == 0 || cols == 0) return c;
+  const double rd = rowdiv ? (*rowdiv)[worst] : 1.0;
+  c.worst_row = worst;
+  c.max_error_over_bound = -1;
+  for (int64_t j = 0; j < cols; ++j) {
+    double err = 0;
+    double ratio = element_ratio(orig.data[worst * cols + j], qp[worst * cols + j], static_cast<double>(sp[worst]) * rd,
+                                 s[j], &err);
+    if (!(ratio == ratio) || !(err == err)) ratio = INFINITY;
+    if (ratio > c.max_error_over_bound) {
+      c.max_error_over_bound = ratio;
+      c.worst_col = j;
+    }
+    c.max_abs_error = std::max(c.max_abs_error, std::isfinite(err) ? err : INFINITY);
+  }
+  if (!std::isfinite(row_ratio[worst])) c.max_error_over_bound = INFINITY;
+  return c;
+}
+
+void check_linears(const checkpoint::Checkpoint& quantized, const FloatWeights& original, VerifyReport& r,
+                   double max_error_over_bound) {
+  for (const auto& [name, m] : original.linears) {
+    const std::vector<float> s = f32_vector(quantized.tensor(name + ".migration_scale"));
+    const at::Tensor q = quantized.tensor(name + ".weight").contiguous();
+    const at::Tensor sc = quantized.tensor(name + ".scale").contiguous();
+    LinearCheck c = check_linear(name, m, q, sc, s, nullptr);
+    if (!(c.max_error_over_bound <= max_error_over_bound))
+      r.failures.push_back("weights: " + name + " errs by " + std::to_string(c.max_error_over_bound) +
+                           " x its bound scale/2 at [" + std::to_string(c.worst_row) + ", " +
+                           std::to_string(c.worst_col) + "]");
+    r.linears.push_back(c);
+  }
+}
+
+void check_smoothing_applied(const checkpoint::Checkpoint& quantized, const std::vector<std::string>& linears,
+                             const QuantizationConfig& qc, VerifyReport& r) {
+  if (!qc.smoothing || !qc.migration_scales || linears.empty()) return;
+  for (const std::string& name : linears)
+    for (float v : f32_vector(quantized.tensor(name + ".migration_scale")))
+      if (v != 1.0f) return;
+  r.failures.push_back("smoothing: quantization_config says the model was smoothed (recipe " +
+                       std::string(to_string(qc.recipe)) + ", alpha " + std::to_string(qc.alpha) +
+                       ") but every migration_scale is 1: smoothing was not applied");
+}
+
+}  // namespace smoothcheck::pipeline

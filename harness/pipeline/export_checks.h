@@ -1,0 +1,44 @@
+// The checks `verify` runs on any architecture's export: the layout against the tensors it must hold
+// (names, dtypes, shapes, carried opaque tensors, the index's exact total_size), and one linear's
+// reconstruction against the original weight within numerics.md §8's bound.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "harness/checkpoint/checkpoint.h"
+#include "harness/pipeline/float_weights.h"
+#include "harness/pipeline/verify.h"
+#include "harness/quantized_layout.h"
+
+namespace smoothcheck::pipeline {
+
+// Every expected tensor present with its dtype and shape, nothing else, the opaque tensors byte-identical
+// to the original's, and metadata.total_size equal to both the expected and the stored bytes. Problems
+// are appended to r.failures; the sizes are recorded in r.
+void check_layout(const checkpoint::Checkpoint& quantized, const std::vector<ExportTensor>& expected,
+                  const checkpoint::OpaqueTensors& expected_opaque, VerifyReport& r);
+
+// §8: |W - dequant| <= scale/2 per element of the smoothed weight; un-smoothing divides both by s_j and
+// multiplies both by the fused row divisor (nullptr: none).
+LinearCheck check_linear(const std::string& name, const FloatMatrix& original, const at::Tensor& q,
+                         const at::Tensor& scale, const std::vector<float>& s, const std::vector<float>* rowdiv);
+
+// check_linear for every linear of `original` (no row divisors: migration mode), failures appended.
+void check_linears(const checkpoint::Checkpoint& quantized, const FloatWeights& original, VerifyReport& r,
+                   double max_error_over_bound);
+
+// An export whose quantization_config says it was smoothed must carry some migration scale other than 1:
+// all ones is the unsmoothed model, i.e. smoothing silently not applied (every other check passes on
+// such an export, since it is self-consistent). Appends a failure when every scale of every linear is 1.
+void check_smoothing_applied(const checkpoint::Checkpoint& quantized, const std::vector<std::string>& linears,
+                             const QuantizationConfig& qc, VerifyReport& r);
+
+std::vector<float> f32_vector(const at::Tensor& t);
+
+// The unit roundoff of a stored dtype (2^-24 for f32).
+double unit_roundoff(DType t);
+
+}  // namespace smoothcheck::pipeline

@@ -1,0 +1,66 @@
+#include "harness/pipeline/w8a8_linears.h"
+
+#include <ATen/ATen.h>
+
+#include "harness/checked_ops.h"
+#include "harness/checkpoint/checkpoint_error.h"
+
+namespace smoothcheck::pipeline {
+
+using checkpoint::CheckpointError;
+
+at::Tensor load_checked(const checkpoint::Checkpoint& ckpt, const std::string& name, const std::vector<int64_t>& shape,
+                        at::ScalarType want) {
+  if (!ckpt.contains(name)) throw CheckpointError(ckpt.location(), name, "absent");
+  at::Tensor t = ckpt.tensor(name);
+  if (t.sizes().vec() != shape)
+    throw CheckpointError(ckpt.location(), name,
+                          "has shape " + checkpoint::shape_string(t.sizes().vec()) + ", expected " +
+                              checkpoint::shape_string(shape));
+  if (want == at::kChar && t.scalar_type() != at::kChar)
+    throw CheckpointError(ckpt.location(), name, "is " + std::string(t.dtype().name()) + ", expected int8");
+  return t.to(want).contiguous();
+}
+
+W8A8Linears::W8A8Linears(const checkpoint::Checkpoint& ckpt, const std::vector<QuantizedLinear>& linears,
+                         SmoothMode mode, kernels::Backend& backend, bool int8_activations)
+    : int8_activations_(int8_activations), backend_(&backend) {
+  for (const QuantizedLinear& ql : linears) {
+    QLinear q;
+    q.q = load_checked(ckpt, ql.name + ".weight", {ql.out_features, ql.in_features}, at::kChar);
+    q.scale = load_checked(ckpt, ql.name + ".scale", {ql.out_features, 1}, at::kFloat).view({ql.out_features});
+    if (mode == SmoothMode::migration)
+      q.migration_scale = load_checked(ckpt, ql.name + ".migration_scale", {ql.in_features}, at::kFloat);
+    if (!int8_activations) q.dequantized = q.q.to(at::kFloat) * q.scale.unsqueeze(1);
+    linears_[ql.name] = q;
+  }
+}
+
+at::Tensor W8A8Linears::matmul(const std::string& name, const at::Tensor& x) const {
+  const QLinear& L = linears_.at(name);
+  const int64_t M = x.size(0), C = x.size(1), O = L.q.size(0);
+  if (!int8_activations_)
+    return at::linear(L.migration_scale.defined() ? x / L.migration_scale : x, L.dequantized);
+  // vLLM's dynamic per-token kernel (numerics.md §6).
+  ActQuantOptions aq;
+  aq.rounding = Rounding::half_even;
+  aq.math = ScaleMath::reciprocal_multiply;
+  aq.clamp = Clamp::saturate;
+  aq.zero_row = ZeroRow::zero_scale;
+  at::Tensor qa = at::empty({M, C}, at::kChar);
+  at::Tensor sa = at::empty({M}, at::kFloat);
+  checked::FloatSpan ms{};
+  if (L.migration_scale.defined()) ms = {L.migration_scale.data_ptr<float>(), C};
+  checked::quantize_per_token(*backend_, kernels::ConstMatrix{x.data_ptr<float>(), DType::f32, M, C, C}, ms, aq,
+                              kernels::MutMatrix{qa.data_ptr<int8_t>(), DType::i8, M, C, C},
+                              checked::MutFloatSpan{sa.data_ptr<float>(), M});
+  at::Tensor y = at::empty({M, O}, at::kFloat);
+  checked::gemm_w8a8(*backend_, kernels::ConstMatrix{qa.data_ptr<int8_t>(), DType::i8, M, C, C},
+                     kernels::ConstMatrix{L.q.data_ptr<int8_t>(), DType::i8, O, C, C},
+                     checked::FloatSpan{sa.data_ptr<float>(), M}, checked::FloatSpan{L.scale.data_ptr<float>(), O},
+                     kernels::ConstVector{}, Epilogue::vllm,
+                     kernels::MutMatrix{y.data_ptr<float>(), DType::f32, M, O, O});
+  return y;
+}
+
+}  // namespace smoothcheck::pipeline

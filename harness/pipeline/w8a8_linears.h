@@ -1,0 +1,46 @@
+// The quantised linears of an export, run the way an int8 engine runs them: dynamic per-token int8
+// activation quantisation (vLLM's rules: reciprocal multiply, round half to even, saturate; in migration
+// mode the activation is first divided by the linear's migration_scale) and an int8 GEMM with the vLLM
+// epilogue (scale_a · (scale_b · acc) in fp32), both on a production backend through
+// harness/checked_ops.h. Shared by the W8A8 LLaMA and BERT forward passes.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "harness/checkpoint/checkpoint.h"
+#include "harness/quantized_layout.h"
+#include "kernels/kernel_api.h"
+
+namespace smoothcheck::pipeline {
+
+class W8A8Linears {
+ public:
+  // Loads <linear>.weight int8 [O, C], .scale [O, 1] and, in migration mode, .migration_scale [C],
+  // each checked (CheckpointError naming the checkpoint and tensor). int8_activations false gives the
+  // weight-only diagnostic (W8A32): the same dequantised weights (q·scale) applied to float activations
+  // (divided by s in migration mode), so that verify can say which half of W8A8 costs the accuracy.
+  W8A8Linears(const checkpoint::Checkpoint& quantized, const std::vector<QuantizedLinear>& linears, SmoothMode mode,
+              kernels::Backend& backend, bool int8_activations = true);
+
+  // x [M, C] float32 contiguous -> x·Ŵᵀ [M, O] float32 (no bias).
+  at::Tensor matmul(const std::string& name, const at::Tensor& x) const;
+
+ private:
+  struct QLinear {
+    at::Tensor q, scale, migration_scale;  // int8 [O, C], f32 [O], f32 [C] or undefined
+    at::Tensor dequantized;                // f32 [O, C] = q·scale (weight-only diagnostic)
+  };
+  bool int8_activations_;
+  kernels::Backend* backend_;
+  std::map<std::string, QLinear> linears_;
+};
+
+// A stored tensor, checked for shape (and, for want == kChar, for being int8), converted to `want`.
+at::Tensor load_checked(const checkpoint::Checkpoint& ckpt, const std::string& name, const std::vector<int64_t>& shape,
+                        at::ScalarType want);
+
+}  // namespace smoothcheck::pipeline

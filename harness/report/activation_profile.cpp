@@ -1,0 +1,81 @@
+#include "harness/report/activation_profile.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <ATen/ATen.h>
+
+#include "harness/checkpoint/checkpoint_error.h"
+#include "harness/checkpoint/llama_config.h"
+#include "harness/checkpoint/model_dir.h"
+#include "harness/pipeline/calibration_stats.h"
+#include "harness/quantized_layout.h"
+
+namespace smoothcheck::report {
+
+namespace {
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
+double max_over_median(const std::vector<double>& v) {
+  const double m = median_of(v);
+  const double top = v.empty() ? 0 : *std::max_element(v.begin(), v.end());
+  return m > 0 ? top / m : (top > 0 ? INFINITY : 1.0);
+}
+
+// k/v read q's input and up reads gate's: their profiles are the same vector.
+bool shares_an_earlier_input(const std::string& name) {
+  for (const char* member : {".k_proj", ".v_proj", ".up_proj"})
+    if (name.size() > std::string(member).size() && name.compare(name.size() - std::string(member).size(), std::string::npos, member) == 0)
+      return true;
+  return false;
+}
+
+}  // namespace
+
+nlohmann::json activation_profile(const std::filesystem::path& stats_file, const std::filesystem::path& original,
+                                  const std::filesystem::path& quantized) {
+  const checkpoint::ModelDir orig = checkpoint::open_model_dir(original);
+  const checkpoint::LlamaConfig config = checkpoint::llama_config(orig);
+  const pipeline::CalibrationStats stats = pipeline::read_calibration_stats(stats_file, config);
+  const checkpoint::ModelDir quant = checkpoint::open_model_dir(quantized);
+  const int64_t last_layer = config.num_hidden_layers - 1;
+
+  nlohmann::json out = nlohmann::json::array();
+  for (const QuantizedLinear& linear : quantized_linears(layout_config_from(config))) {
+    const std::string layer_prefix = "model.layers.";
+    const int64_t layer = std::stoll(linear.name.substr(layer_prefix.size()));
+    if ((layer != 0 && layer != last_layer) || shares_an_earlier_input(linear.name)) continue;
+    const std::string scale_name = linear.name + ".migration_scale";
+    if (!quant.checkpoint->contains(scale_name))
+      throw checkpoint::CheckpointError(quant.checkpoint->location(), scale_name, "is absent: the profile needs the export's migration scales");
+    const at::Tensor s = quant.checkpoint->tensor(scale_name).to(at::kDouble).contiguous();
+    const std::vector<float>& absmax = stats.linears.at(linear.name).absmax;
+    if (s.numel() != int64_t(absmax.size()))
+      throw checkpoint::CheckpointError(quant.checkpoint->location(), scale_name,
+                            "has " + std::to_string(s.numel()) + " channels, the statistics " + std::to_string(absmax.size()));
+    std::vector<double> before(absmax.begin(), absmax.end()), after(before.size());
+    const double* sp = s.data_ptr<double>();
+    for (std::size_t j = 0; j < before.size(); ++j) after[j] = sp[j] > 0 ? before[j] / sp[j] : before[j];
+    const double threshold = kOutlierOverMedian * median_of(before);
+    std::vector<std::size_t> outliers;
+    for (std::size_t j = 0; j < before.size(); ++j)
+      if (threshold > 0 && before[j] >= threshold) outliers.push_back(j);
+    out.push_back({{"input", linear.name},
+                   {"layer", layer},
+                   {"absmax_before", before},
+                   {"absmax_after", after},
+                   {"outliers", outliers},
+                   {"outlier_rule", "absmax >= 4 x the median channel's"},
+                   {"max_over_median", {{"before", max_over_median(before)}, {"after", max_over_median(after)}}}});
+  }
+  return out;
+}
+
+}  // namespace smoothcheck::report

@@ -1,0 +1,97 @@
+// The int8 code loop shared by the AVX2 quantisation kernels (per token, per tensor, fused RMSNorm):
+// numerics::quantize_value on eight lanes, with the caller's options made template parameters so
+// that the inner loop carries no option branches, and 32 codes assembled per store by integer packs.
+//
+// The packs change only how the bytes are gathered, never a value: with Clamp::saturate every lane is
+// already in [-128, 127] (clamped as float before the conversion, as store_int8 does), so the signed
+// saturating packs are exact; with Clamp::none the code is the low byte of the int32 (numerics.h's
+// wrap-around store), taken by a mask to [0, 255] before unsigned saturating packs, which are then
+// exact too. Include from *_avx2.cpp files only (internal linkage, like dtype_io_avx2.h).
+#pragma once
+
+#include <type_traits>
+
+#include "kernels/cpu/dtype_io_avx2.h"
+
+namespace smoothcheck::kernels::cpu::avx2 {
+namespace {
+
+template <ScaleMath kMath, Rounding kRounding, Clamp kClamp>
+struct CodeMath {
+  static constexpr Clamp clamp = kClamp;
+  __m256 by;
+  CodeMath(float scale, float inv_scale) : by(_mm256_set1_ps(kMath == ScaleMath::divide ? scale : inv_scale)) {}
+
+  // int32 lanes whose low byte is the code.
+  __m256i lanes(__m256 v) const {
+    v = kMath == ScaleMath::divide ? _mm256_div_ps(v, by) : _mm256_mul_ps(v, by);
+    const __m256 r = kRounding == Rounding::half_even ? round_half_even(v) : round_half_away(v);
+    if (kClamp == Clamp::saturate)  // the same min/max operand order as store_int8 (NaN -> -128)
+      return _mm256_cvttps_epi32(_mm256_min_ps(_mm256_max_ps(r, _mm256_set1_ps(-128.0f)), _mm256_set1_ps(127.0f)));
+    return _mm256_and_si256(_mm256_cvtps_epi32(r), _mm256_set1_epi32(0xff));
+  }
+};
+
+// Calls fn(CodeMath<...>{scale, inv_scale}) for the options' combination.
+template <class Fn>
+void with_code_math(const ActQuantOptions& o, float scale, float inv_scale, Fn&& fn) {
+  auto clamp = [&](auto math, auto rounding) {
+    constexpr ScaleMath m = decltype(math)::value;
+    constexpr Rounding r = decltype(rounding)::value;
+    if (o.clamp == Clamp::saturate) fn(CodeMath<m, r, Clamp::saturate>(scale, inv_scale));
+    else fn(CodeMath<m, r, Clamp::none>(scale, inv_scale));
+  };
+  auto rounding = [&](auto math) {
+    if (o.rounding == Rounding::half_even) clamp(math, std::integral_constant<Rounding, Rounding::half_even>{});
+    else clamp(math, std::integral_constant<Rounding, Rounding::half_away>{});
+  };
+  if (o.math == ScaleMath::divide) rounding(std::integral_constant<ScaleMath, ScaleMath::divide>{});
+  else rounding(std::integral_constant<ScaleMath, ScaleMath::reciprocal_multiply>{});
+}
+
+// 32 codes in order from four vectors of lanes (a holds elements 0-7, b 8-15, ...).
+template <Clamp kClamp>
+__m256i pack32(__m256i a, __m256i b, __m256i c, __m256i d) {
+  __m256i bytes;
+  if (kClamp == Clamp::saturate) {
+    bytes = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+  } else {
+    bytes = _mm256_packus_epi16(_mm256_packus_epi32(a, b), _mm256_packus_epi32(c, d));
+  }
+  // The packs work per 128-bit half: dwords come out as a0-3 b0-3 c0-3 d0-3 | a4-7 b4-7 c4-7 d4-7.
+  return _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+// q[0, n) = codes of the values src.full(j) (eight at j) / src.partial(j, k) (the last k < 8).
+template <class Math, class Source>
+void quantize_span(const Math& math, const Source& src, int64_t n, int8_t* q) {
+  int64_t j = 0;
+  for (; j + 32 <= n; j += 32) {
+    const __m256i codes = pack32<Math::clamp>(math.lanes(src.full(j)), math.lanes(src.full(j + 8)),
+                                              math.lanes(src.full(j + 16)), math.lanes(src.full(j + 24)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + j), codes);
+  }
+  for (; j + 8 <= n; j += 8) store8_int8(q + j, low_bytes(math.lanes(src.full(j))));
+  if (j < n) store_partial_int8(q + j, low_bytes(math.lanes(src.partial(j, n - j))), n - j);
+}
+
+// A row of floats as a Source: IO::load, optionally times a per-element f32 factor.
+template <class IO, bool kScaled>
+struct RowSource {
+  const typename IO::storage* x;
+  const float* factor;  // used when kScaled
+  __m256 full(int64_t j) const {
+    const __m256 v = IO::load(x + j);
+    return kScaled ? _mm256_mul_ps(v, _mm256_loadu_ps(factor + j)) : v;
+  }
+  __m256 partial(int64_t j, int64_t k) const {
+    const __m256 v = load_partial<IO>(x + j, k);
+    if (!kScaled) return v;
+    float f[8] = {};
+    std::memcpy(f, factor + j, std::size_t(k) * sizeof(float));
+    return _mm256_mul_ps(v, _mm256_loadu_ps(f));
+  }
+};
+
+}  // namespace
+}  // namespace smoothcheck::kernels::cpu::avx2
