@@ -6,6 +6,7 @@
 
 #include "harness/backends.h"
 #include "harness/checkpoint/model_dir.h"
+#include "harness/cli_args.h"
 #include "harness/pipeline/bert_calibrate.h"
 #include "harness/pipeline/calibrate.h"
 #include "harness/pipeline/model_architecture.h"
@@ -49,12 +50,9 @@ int command_calibrate(int argc, char** argv) {
   pipeline::CalibrationOptions o;
   std::vector<std::filesystem::path> corpus;
   bool force = false;
-  for (int i = 0; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
-      return argv[++i];
-    };
+  for (cli::ArgReader args(argc, argv); args.next();) {
+    const std::string arg = args.current();
+    const auto value = [&args] { return args.value(); };
     if (arg == "--help" || arg == "-h") { std::cout << kUsage; return 0; }
     else if (arg == "--out") out = value();
     else if (arg == "--samples") o.samples = cli::parse_int(arg, value(), 1);

@@ -11,6 +11,7 @@
 
 #include "harness/atomic_file.h"
 #include "harness/checkpoint/model_dir.h"
+#include "harness/cli_args.h"
 #include "harness/models/bert.h"
 #include "harness/models/llama.h"
 #include "harness/pipeline/model_architecture.h"
@@ -65,12 +66,9 @@ std::string format_rows(const at::Tensor& rows) {
 
 int command_forward(int argc, char** argv) {
   std::string model, tokens_text, out;
-  for (int i = 0; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
-      return argv[++i];
-    };
+  for (cli::ArgReader args(argc, argv); args.next();) {
+    const std::string arg = args.current();
+    const auto value = [&args] { return args.value(); };
     if (arg == "--help" || arg == "-h") { std::cout << kUsage; return 0; }
     else if (arg == "--tokens") tokens_text = value();
     else if (arg == "--out") out = value();

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "harness/backends.h"
+#include "harness/cli_args.h"
 #include "harness/pipeline/quantize_export.h"
 #include "harness/pipeline_commands.h"
 
@@ -47,12 +48,9 @@ The export is written beside DIR and renamed into place when complete; MODEL is 
 int command_quantize(int argc, char** argv) {
   pipeline::QuantizeOptions o;
   bool have_model = false;
-  for (int i = 0; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
-      return argv[++i];
-    };
+  for (cli::ArgReader args(argc, argv); args.next();) {
+    const std::string arg = args.current();
+    const auto value = [&args] { return args.value(); };
     if (arg == "--help" || arg == "-h") { std::cout << kUsage; return 0; }
     else if (arg == "--stats") o.stats = value();
     else if (arg == "--out") o.out = value();

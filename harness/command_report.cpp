@@ -4,13 +4,14 @@
 #include <string>
 #include <vector>
 
-#include "harness/repro_writer.h"
+#include "harness/cli_args.h"
 #include "harness/report/html_report.h"
 #include "harness/report/junit_xml.h"
 #include "harness/report/regression_rules.h"
 #include "harness/report/results_document.h"
 #include "harness/report/summary_markdown.h"
 #include "harness/report_commands.h"
+#include "harness/repro_writer.h"
 
 namespace smoothcheck {
 
@@ -43,12 +44,9 @@ int command_report(int argc, char** argv) {
   std::vector<std::string> inputs, baselines;
   std::filesystem::path out;
   bool fail_on_regression = false;
-  for (int i = 0; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
-      return argv[++i];
-    };
+  for (cli::ArgReader args(argc, argv); args.next();) {
+    const std::string arg = args.current();
+    const auto value = [&args] { return args.value(); };
     if (arg == "--help" || arg == "-h") { std::cout << kUsage; return 0; }
     else if (arg == "--baseline") baselines.push_back(value());
     else if (arg == "--out") out = value();

@@ -11,6 +11,7 @@
 #include "cases/case_tables.h"
 #include "harness/backends.h"
 #include "harness/case_runner.h"
+#include "harness/cli_args.h"
 #include "harness/pipeline_commands.h"
 #include "harness/report/results_builders.h"
 #include "harness/repro_writer.h"
@@ -53,19 +54,16 @@ int command_run(int argc, char** argv) {
   options.repro_dir = "smoothcheck-repro";
   std::string json_path;
   bool list = false, verbose = false;
-  for (int i = 0; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&](const char* flag) -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(std::string(flag) + " needs a value");
-      return argv[++i];
-    };
+  for (cli::ArgReader args(argc, argv); args.next();) {
+    const std::string arg = args.current();
+    const auto value = [&args] { return args.value(); };
     if (arg == "--help" || arg == "-h") { std::cout << kUsage; return 0; }
-    else if (arg == "--backend") backends.push_back(value("--backend"));
-    else if (arg == "--filter") options.filter = value("--filter");
-    else if (arg == "--json") json_path = value("--json");
-    else if (arg == "--repro-dir") options.repro_dir = value("--repro-dir");
+    else if (arg == "--backend") backends.push_back(value());
+    else if (arg == "--filter") options.filter = value();
+    else if (arg == "--json") json_path = value();
+    else if (arg == "--repro-dir") options.repro_dir = value();
     else if (arg == "--max-work") {
-      const std::string n = value("--max-work");
+      const std::string n = value();
       options.max_work = cli::parse_int("--max-work", n, 1);
       options.waive_large_reason = "larger than --max-work " + n;
     }

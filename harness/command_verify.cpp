@@ -5,6 +5,7 @@
 
 #include "harness/atomic_file.h"
 #include "harness/backends.h"
+#include "harness/cli_args.h"
 #include "harness/pipeline/verify.h"
 #include "harness/pipeline_commands.h"
 #include "harness/report/verify_results.h"
@@ -49,12 +50,9 @@ int command_verify(int argc, char** argv) {
   pipeline::VerifyOptions o;
   std::string json_path, stats_path;
   int positional = 0;
-  for (int i = 0; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
-      return argv[++i];
-    };
+  for (cli::ArgReader args(argc, argv); args.next();) {
+    const std::string arg = args.current();
+    const auto value = [&args] { return args.value(); };
     if (arg == "--help" || arg == "-h") { std::cout << kUsage; return 0; }
     else if (arg == "--tokens") o.tokens = cli::parse_int(arg, value(), 2);
     else if (arg == "--no-forward") o.forward = false;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sanitizer runs (README "Robustness"); CI runs both through scripts/test.sh.
+# Sanitizer runs (README "Robustness"). CI (scripts/test.sh) runs tsan; asan only with
+# SMOOTHCHECK_CI_ASAN=1, since building the three labels instrumented does not fit its 20 minutes.
 #
 #   scripts/sanitize.sh asan   AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer): builds the
 #                              test executables of labels cpu, property and checkpoint with the asan preset

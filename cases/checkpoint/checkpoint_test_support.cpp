@@ -75,19 +75,6 @@ void write_bytes(const fs::path& file, const std::string& bytes) {
   if (!out) throw std::runtime_error("cannot write " + file.string());
 }
 
-std::string u64_le(std::uint64_t v) {
-  std::string s(8, '\0');
-  for (int i = 0; i < 8; ++i) s[i] = static_cast<char>(v >> (8 * i));
-  return s;
-}
-
-std::string i32_le(std::int32_t v) {
-  std::string s(4, '\0');
-  const auto u = static_cast<std::uint32_t>(v);
-  for (int i = 0; i < 4; ++i) s[i] = static_cast<char>(u >> (8 * i));
-  return s;
-}
-
 std::string safetensors_image(const std::string& header, std::size_t data_bytes) {
   return u64_le(header.size()) + header + std::string(data_bytes, '\0');
 }

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "little_endian_bytes.h"
+
 namespace smoothcheck::testing {
 
 // $SMOOTHCHECK_SHARED_DIR, else the compile-time default (${PROJECT_SOURCE_DIR}/../shared), when it
@@ -42,8 +44,6 @@ void write_bytes(const std::filesystem::path& file, const std::string& bytes);
 // A text file of whitespace-separated numbers, one row per non-empty line (reference_logits.txt, and
 // what `smoothcheck forward` prints).
 std::vector<std::vector<float>> read_number_rows(const std::filesystem::path& file);
-std::string u64_le(std::uint64_t v);
-std::string i32_le(std::int32_t v);
 // A safetensors file image: u64 LE header length, the header text, then data_bytes zero bytes.
 std::string safetensors_image(const std::string& header, std::size_t data_bytes);
 // Names of the files in dir whose name starts with '.' (leftover temporaries of an atomic write).

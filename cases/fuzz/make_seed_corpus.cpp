@@ -7,13 +7,13 @@
 // Only seed-* files are (re)written; reproducers of findings (crash-*, see README "Robustness") sit
 // beside them and are kept.
 #include <cstdio>
-#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include <ATen/ATen.h>
 
+#include "cases/checkpoint/little_endian_bytes.h"
 #include "fuzz_support.h"
 #include "harness/checkpoint/safetensors_writer.h"
 #include "harness/checkpoint/shard_index.h"
@@ -24,21 +24,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using smoothcheck::checkpoint::NamedTensors;
+using smoothcheck::testing::i32_le;
+using smoothcheck::testing::u64_le;
 
 void write_text(const fs::path& file, const std::string& text) {
   smoothcheck::fuzz::write_file(file, reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
-}
-
-std::string u64_le(std::uint64_t v) {
-  std::string s(8, '\0');
-  for (int i = 0; i < 8; ++i) s[i] = static_cast<char>(v >> (8 * i));
-  return s;
-}
-
-std::string i32_le(std::int32_t v) {
-  std::string s(4, '\0');
-  std::memcpy(s.data(), &v, 4);  // x86-64 and every target LibTorch supports here are little-endian
-  return s;
 }
 
 NamedTensors every_dtype() {

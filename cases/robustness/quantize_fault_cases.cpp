@@ -111,6 +111,23 @@ class FaultScratch {
   ScratchDir dir_;
 };
 
+// Waits (up to a minute) for an entry whose name starts with prefix to be created in dir.
+bool wait_for_creation(int inotify_fd, const std::string& prefix) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  alignas(inotify_event) char buf[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{inotify_fd, POLLIN, 0};
+    if (::poll(&p, 1, 1000) <= 0) continue;
+    const ssize_t n = ::read(inotify_fd, buf, sizeof buf);
+    for (ssize_t off = 0; off < n;) {
+      const auto* e = reinterpret_cast<const inotify_event*>(buf + off);
+      if (e->len > 0 && std::string(e->name).rfind(prefix, 0) == 0) return true;
+      off += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
+    }
+  }
+  return false;
+}
+
 class QuantizeFaults : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -135,6 +152,21 @@ class QuantizeFaults : public ::testing::Test {
   ChildResult run(const std::vector<std::string>& args, const ChildFaults& faults = {}) const {
     const fs::path log = scratch_ / "child.log";
     return wait_for(spawn(args, faults, log), log);
+  }
+
+  // Starts quantize into parent/out, sends `sig` the moment its stage directory appears, and waits for
+  // it; *staged says whether a stage appeared at all (if not, the signal proved nothing).
+  ChildResult signal_once_staged(const fs::path& parent, int sig, bool* staged) const {
+    const int watch = ::inotify_init1(IN_CLOEXEC);
+    EXPECT_GE(watch, 0);
+    EXPECT_GE(::inotify_add_watch(watch, parent.c_str(), IN_CREATE), 0);
+    const fs::path log = scratch_ / "child.log";
+    const pid_t pid = spawn(quantize_args(parent / "out"), {}, log);
+    *staged = wait_for_creation(watch, ".out.tmp-");
+    ::kill(pid, sig);
+    const ChildResult r = wait_for(pid, log);
+    ::close(watch);
+    return r;
   }
 
   // After a failed run: nothing at out, no stage beside it; then the same command succeeds.
@@ -176,37 +208,13 @@ TEST_F(QuantizeFaults, UnwritableOutputDirectoryFailsClearlyAndLeavesNothing) {
   expect_clean_then_rerun_succeeds(parent / "out");
 }
 
-// Waits (up to a minute) for an entry whose name starts with prefix to be created in dir.
-bool wait_for_creation(int inotify_fd, const std::string& prefix) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  alignas(inotify_event) char buf[4096];
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{inotify_fd, POLLIN, 0};
-    if (::poll(&p, 1, 1000) <= 0) continue;
-    const ssize_t n = ::read(inotify_fd, buf, sizeof buf);
-    for (ssize_t off = 0; off < n;) {
-      const auto* e = reinterpret_cast<const inotify_event*>(buf + off);
-      if (e->len > 0 && std::string(e->name).rfind(prefix, 0) == 0) return true;
-      off += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
-    }
-  }
-  return false;
-}
-
 class QuantizeInterrupted : public QuantizeFaults, public ::testing::WithParamInterface<int> {};
 
 TEST_P(QuantizeInterrupted, WhileStagingLeavesNoOutputAndNoStage) {
   const int sig = GetParam();
   const fs::path parent = scratch_.make_dir("interrupted");
-  const int watch = ::inotify_init1(IN_CLOEXEC);
-  ASSERT_GE(watch, 0);
-  ASSERT_GE(::inotify_add_watch(watch, parent.c_str(), IN_CREATE), 0);
-  const fs::path log = scratch_ / "child.log";
-  const pid_t pid = spawn(quantize_args(parent / "out"), {}, log);
-  const bool staged = wait_for_creation(watch, ".out.tmp-");
-  ::kill(pid, sig);
-  const auto r = wait_for(pid, log);
-  ::close(watch);
+  bool staged = false;
+  const ChildResult r = signal_once_staged(parent, sig, &staged);
   ASSERT_TRUE(staged) << "no stage directory appeared; " << r.describe();
   // Death by the signal itself: the handler cleaned up and re-raised it. (A clean exit would mean the
   // export finished before the signal, and the test would have proved nothing.)
@@ -223,15 +231,8 @@ INSTANTIATE_TEST_SUITE_P(Signals, QuantizeInterrupted, ::testing::Values(SIGINT,
 // hidden, never renamed into place) and hidden_files reports it; a rerun still succeeds beside it.
 TEST_F(QuantizeFaults, SigkillLeavesAStageTheCheckDetects) {
   const fs::path parent = scratch_.make_dir("killed");
-  const int watch = ::inotify_init1(IN_CLOEXEC);
-  ASSERT_GE(watch, 0);
-  ASSERT_GE(::inotify_add_watch(watch, parent.c_str(), IN_CREATE), 0);
-  const fs::path log = scratch_ / "child.log";
-  const pid_t pid = spawn(quantize_args(parent / "out"), {}, log);
-  const bool staged = wait_for_creation(watch, ".out.tmp-");
-  ::kill(pid, SIGKILL);
-  const auto r = wait_for(pid, log);
-  ::close(watch);
+  bool staged = false;
+  const ChildResult r = signal_once_staged(parent, SIGKILL, &staged);
   ASSERT_TRUE(staged) << r.describe();
   ASSERT_TRUE(r.signaled && r.status == SIGKILL) << r.describe();
   EXPECT_FALSE(fs::exists(parent / "out"));

@@ -6,6 +6,7 @@
 #include "harness/checkpoint/dtype_names.h"
 #include "harness/checkpoint/safetensors_stream_writer.h"
 #include "harness/checkpoint/torch_dtype.h"
+#include "harness/checkpoint/writable_tensor.h"
 
 namespace smoothcheck::checkpoint {
 
@@ -22,15 +23,10 @@ struct Prepared {
 Prepared prepare(const std::filesystem::path& file, const NamedTensors& tensors, const OpaqueTensors& opaque) {
   Prepared p;
   for (const auto& nt : tensors) {
-    if (nt.name.empty()) throw CheckpointError(file, "cannot write a tensor with an empty name");
-    if (!nt.tensor.defined()) throw CheckpointError(file, nt.name, "the tensor is undefined");
-    auto dtype = from_scalar_type(nt.tensor.scalar_type());
-    if (!dtype)
-      throw CheckpointError(file, nt.name, std::string("unsupported dtype ") + c10::toString(nt.tensor.scalar_type()) +
-                                               " (smoothcheck writes F32, F16, BF16, I8, I32, F64)");
+    const DType dtype = writable_dtype(file, nt);
     at::Tensor t = nt.tensor.to(at::kCPU).contiguous();
-    p.plan.push_back({nt.name, safetensors_name(*dtype), t.sizes().vec(),
-                      static_cast<std::uint64_t>(t.numel()) * dtype_size(*dtype)});
+    p.plan.push_back({nt.name, safetensors_name(dtype), t.sizes().vec(),
+                      static_cast<std::uint64_t>(t.numel()) * dtype_size(dtype)});
     p.data.push_back(t.data_ptr());
     p.keep_alive.push_back(t);
   }

@@ -9,6 +9,7 @@
 
 #include "harness/checkpoint/checkpoint_error.h"
 #include "harness/checkpoint/mapped_file.h"
+#include "harness/checkpoint/pickle_scan.h"
 #include "harness/checkpoint/torch_bin.h"
 
 namespace smoothcheck::checkpoint {
@@ -37,8 +38,15 @@ class ClampedReadAdapter final : public caffe2::serialize::ReadAdapterInterface 
 
 // What pickle_load does (LibTorch 1.13, torch/csrc/jit/serialization/pickle.cpp), over the adapter
 // above. Tensor data is copied into storages LibTorch allocates, so the mapping may go afterwards.
+// data.pkl's lengths are checked (pickle_scan.h) before the unpickler, which trusts them, runs.
 c10::IValue unpickle_archive(const MappedFile& file) {
   caffe2::serialize::PyTorchStreamReader reader(std::make_shared<ClampedReadAdapter>(file));
+  {
+    // The record's size is the zip entry's, checked by miniz against the archive, so this copy is
+    // bounded by the file itself.
+    const auto [pickle, size] = reader.getRecord("data.pkl");
+    check_pickle_lengths(static_cast<const std::uint8_t*>(pickle.get()), size, file.path());
+  }
   return torch::jit::readArchiveAndTensors("data", /*pickle_prefix=*/"", /*tensor_prefix=*/"",
                                            /*type_resolver=*/c10::nullopt, /*obj_loader=*/c10::nullopt,
                                            /*device=*/c10::nullopt, reader);
@@ -54,6 +62,8 @@ NamedTensors read_torch_bin(const std::filesystem::path& file) {
   c10::IValue root;
   try {
     root = unpickle_archive(archive);
+  } catch (const CheckpointError&) {
+    throw;  // the pickle scan's own, already naming the file and the problem
   } catch (const std::exception& e) {
     // c10::Error messages carry a C++ backtrace; its first line is the useful part.
     std::string what = e.what();

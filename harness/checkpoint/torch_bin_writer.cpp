@@ -23,6 +23,7 @@
 #include "harness/checkpoint/tensor_info.h"
 #include "harness/checkpoint/tensor_stream.h"
 #include "harness/checkpoint/torch_dtype.h"
+#include "harness/checkpoint/writable_tensor.h"
 
 namespace smoothcheck::checkpoint {
 
@@ -240,16 +241,11 @@ struct Prepared {
 Prepared prepare(const std::filesystem::path& file, const NamedTensors& tensors, const OpaqueTensors& opaque) {
   Prepared p;
   for (const auto& nt : tensors) {
-    if (nt.name.empty()) throw CheckpointError(file, "cannot write a tensor with an empty name");
-    if (!nt.tensor.defined()) throw CheckpointError(file, nt.name, "the tensor is undefined");
-    auto dtype = from_scalar_type(nt.tensor.scalar_type());
-    if (!dtype)
-      throw CheckpointError(file, nt.name, std::string("unsupported dtype ") + c10::toString(nt.tensor.scalar_type()) +
-                                               " (smoothcheck writes F32, F16, BF16, I8, I32, F64)");
+    const DType dtype = writable_dtype(file, nt);
     // clone() after contiguous(): a tensor that is already contiguous may still be a view into a
     // larger storage, and a storage record must hold exactly numel elements.
     at::Tensor t = nt.tensor.to(at::kCPU).contiguous().clone();
-    p.plan.push_back({nt.name, safetensors_name(*dtype), t.sizes().vec(),
+    p.plan.push_back({nt.name, safetensors_name(dtype), t.sizes().vec(),
                       static_cast<std::uint64_t>(t.numel()) * t.element_size()});
     p.data.push_back(t.data_ptr());
     p.keep_alive.push_back(t);
