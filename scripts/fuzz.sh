@@ -30,7 +30,9 @@ build_targets() {
 run_one() {
   local t=$1 seconds=$2
   mkdir -p "$build/corpus-work/$t" "$build/findings"
-  "$build/cases/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len="${max_len[$t]}" -rss_limit_mb=2048 \
+  # A fixed seed (FUZZ_SEED, default 1) makes CI's short runs repeat the same mutations, so a red CI is a
+  # finding to fix, not luck; longer local runs can vary it.
+  "$build/cases/fuzz/fuzz_$t" -seed="${FUZZ_SEED:-1}" -max_total_time="$seconds" -max_len="${max_len[$t]}" -rss_limit_mb=2048 \
     -timeout=10 -print_final_stats=1 -dict=cases/fuzz/checkpoint.dict \
     -artifact_prefix="$build/findings/$t-" "$build/corpus-work/$t" "cases/fuzz/corpus/$t" \
     >"$build/findings/$t.log" 2>&1

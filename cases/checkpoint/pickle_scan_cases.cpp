@@ -48,6 +48,16 @@ TEST(PickleScan, RefusesLengthsPastTheEnd) {
             std::string::npos);
 }
 
+TEST(PickleScan, RefusesMemoIndicesThatSkipAhead) {
+  // LONG_BINPUT 0x63656761 as the first memo entry: LibTorch would size its memo table by it.
+  EXPECT_NE(problem_of(std::string("\x80\x02}r\x61\x67\x65\x63.", 9)).find("memo index 1667589985 skips ahead of the 0"),
+            std::string::npos);
+  EXPECT_NE(problem_of(std::string("\x80\x02}q\x00]q\x02.", 9)).find("memo index 2 skips ahead of the 1"),
+            std::string::npos);
+  EXPECT_NE(problem_of("\x80\x02}p7\n.").find("memo index 7"), std::string::npos);
+  EXPECT_NO_THROW(scan(std::string("\x80\x02}q\x00]q\x01q\x00\x94.", 12)));  // sequential, reused, MEMOIZE
+}
+
 TEST(PickleScan, RefusesMalformedStreams) {
   EXPECT_NE(problem_of(std::string("\x80\x02\xff.", 4)).find("unknown pickle opcode 0xff"), std::string::npos);
   EXPECT_NE(problem_of("\x80\x02" "ctorch\nFloatStorage").find("no end of line"), std::string::npos);

@@ -51,11 +51,21 @@ void check_pickle_lengths(const std::uint8_t* data, std::size_t size, const std:
   const auto fail = [&](std::size_t at, const std::string& problem) {
     throw CheckpointError(file, "data.pkl: at byte " + std::to_string(at) + ", " + problem);
   };
+  // LibTorch sizes its memo table by the largest index a PUT names, so an index far beyond the entries
+  // stored so far (a pickler numbers them 0, 1, 2, ...) would make it allocate gigabytes: refused.
+  std::uint64_t memo_entries = 0;
+  const auto put = [&](std::size_t at, std::uint64_t id) {
+    if (id > memo_entries)
+      throw CheckpointError(file, "data.pkl: at byte " + std::to_string(at) + ", a memo index " + std::to_string(id) +
+                                      " skips ahead of the " + std::to_string(memo_entries) + " entries stored so far");
+    if (id == memo_entries) ++memo_entries;
+  };
   std::size_t pos = 0;
   while (pos < size) {
     const std::size_t at = pos;
     const std::uint8_t op = data[pos++];
     if (op == '.') return;  // STOP: what follows is not read
+    if (op == 0x94) put(at, memo_entries);  // MEMOIZE: the next index
     const OpcodeShape s = shape_of(op);
     if (!s.known) fail(at, "unknown pickle opcode 0x" + std::string(1, "0123456789abcdef"[op >> 4]) + "0123456789abcdef"[op & 15]);
     const auto need = [&](std::uint64_t n, const char* what) {
@@ -66,15 +76,28 @@ void check_pickle_lengths(const std::uint8_t* data, std::size_t size, const std:
     };
     switch (s.arg) {
       case Arg::none: break;
-      case Arg::fixed: need(s.width, "an argument"); break;
+      case Arg::fixed:
+        need(s.width, "an argument");
+        if (op == 'q' || op == 'r') put(at, read_le(data + pos - s.width, s.width));  // BINPUT, LONG_BINPUT
+        break;
       case Arg::line:
-      case Arg::two_lines:
+      case Arg::two_lines: {
+        const std::size_t first = pos;
         for (int lines = s.arg == Arg::line ? 1 : 2; lines > 0; --lines) {
           while (pos < size && data[pos] != '\n') ++pos;
           if (pos == size) fail(at, "a text argument has no end of line");
           ++pos;
         }
+        if (op == 'p') {  // PUT with a decimal index
+          std::uint64_t id = 0;
+          for (std::size_t i = first; i + 1 < pos; ++i) {
+            if (data[i] < '0' || data[i] > '9' || id > (1ull << 40)) fail(at, "a memo index is not a small decimal");
+            id = id * 10 + (data[i] - '0');
+          }
+          put(at, id);
+        }
         break;
+      }
       case Arg::length_u8: need(1, "a length"); need(data[pos - 1], "a string"); break;
       case Arg::length_u32: need(4, "a length"); need(read_le(data + pos - 4, 4), "a string"); break;
       case Arg::length_i32: {
