@@ -17,7 +17,7 @@ namespace smoothcheck {
 
 namespace {
 
-const char* kUsage = R"(usage: smoothcheck calibrate MODEL --out STATS [--samples N] [--seq-len L] [--seed S]
+const char* kCalibrateUsage = R"(usage: smoothcheck calibrate MODEL --out STATS [--samples N] [--seq-len L] [--seed S]
                               [--corpus FILE]... [--force]
 
 Captures the input of every quantised linear of a model and reduces it per input channel with the CPU
@@ -53,7 +53,7 @@ int command_calibrate(int argc, char** argv) {
   for (cli::ArgReader args(argc, argv); args.next();) {
     const std::string arg = args.current();
     const auto value = [&args] { return args.value(); };
-    if (arg == "--help" || arg == "-h") { std::cout << kUsage; return 0; }
+    if (arg == "--help" || arg == "-h") { std::cout << kCalibrateUsage; return 0; }
     else if (arg == "--out") out = value();
     else if (arg == "--samples") o.samples = cli::parse_int(arg, value(), 1);
     else if (arg == "--seq-len") o.seq_len = cli::parse_int(arg, value(), 2);
@@ -61,9 +61,9 @@ int command_calibrate(int argc, char** argv) {
     else if (arg == "--corpus") corpus.push_back(value());
     else if (arg == "--force") force = true;
     else if (!arg.empty() && arg[0] != '-' && model.empty()) model = arg;
-    else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kUsage);
+    else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kCalibrateUsage);
   }
-  if (model.empty() || out.empty()) throw std::invalid_argument(std::string("MODEL and --out are required\n") + kUsage);
+  if (model.empty() || out.empty()) throw std::invalid_argument(std::string("MODEL and --out are required\n") + kCalibrateUsage);
   if (std::filesystem::exists(out) && !force) throw std::invalid_argument(out + " already exists (pass --force to replace it)");
   if (pipeline::path_within(out, model)) throw std::invalid_argument("refusing to write " + out + " inside the model " + model);
 

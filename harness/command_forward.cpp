@@ -21,7 +21,7 @@ namespace smoothcheck {
 
 namespace {
 
-const char* kUsage = R"(usage: smoothcheck forward MODEL --tokens "ID ID ..." [--out FILE]
+const char* kForwardUsage = R"(usage: smoothcheck forward MODEL --tokens "ID ID ..." [--out FILE]
 
 Runs the float32 forward pass of MODEL (a model directory or checkpoint file, as `calibrate` takes)
 over the given token ids, positions 0.. in order, and prints one line per position:
@@ -69,14 +69,14 @@ int command_forward(int argc, char** argv) {
   for (cli::ArgReader args(argc, argv); args.next();) {
     const std::string arg = args.current();
     const auto value = [&args] { return args.value(); };
-    if (arg == "--help" || arg == "-h") { std::cout << kUsage; return 0; }
+    if (arg == "--help" || arg == "-h") { std::cout << kForwardUsage; return 0; }
     else if (arg == "--tokens") tokens_text = value();
     else if (arg == "--out") out = value();
     else if (!arg.empty() && arg[0] != '-' && model.empty()) model = arg;
-    else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kUsage);
+    else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kForwardUsage);
   }
   if (model.empty() || tokens_text.empty())
-    throw std::invalid_argument(std::string("MODEL and --tokens are required\n") + kUsage);
+    throw std::invalid_argument(std::string("MODEL and --tokens are required\n") + kForwardUsage);
   const std::vector<int64_t> ids = parse_tokens(tokens_text);
   const at::Tensor tokens = at::tensor(ids, at::kLong);
 

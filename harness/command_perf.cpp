@@ -15,7 +15,7 @@ namespace smoothcheck {
 
 namespace {
 
-const char* kUsage = R"(usage: smoothcheck perf compare BASE.json NEW.json [--fail-on-regression]
+const char* kPerfUsage = R"(usage: smoothcheck perf compare BASE.json NEW.json [--fail-on-regression]
        smoothcheck perf record BENCHMARK.json --out RESULTS.json
 
 compare  labels every benchmark present in both runs SAME, FASTER, SLOWER or NOISY. The inputs are
@@ -46,9 +46,9 @@ int perf_compare(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--fail-on-regression") fail_on_regression = true;
     else if (!arg.empty() && arg[0] != '-') files.push_back(arg);
-    else throw std::invalid_argument("unknown argument '" + arg + "'\n" + kUsage);
+    else throw std::invalid_argument("unknown argument '" + arg + "'\n" + kPerfUsage);
   }
-  if (files.size() != 2) throw std::invalid_argument(std::string("perf compare needs BASE.json and NEW.json\n") + kUsage);
+  if (files.size() != 2) throw std::invalid_argument(std::string("perf compare needs BASE.json and NEW.json\n") + kPerfUsage);
   const report::PerfComparisonSet set = report::compare_benchmarks(series_from(files[0]), series_from(files[1]));
   int slower = 0;
   std::printf("%-7s %14s %14s %9s %5s  %s\n", "verdict", "base median", "new median", "change", "reps", "benchmark");
@@ -71,9 +71,9 @@ int perf_record(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--out" && i + 1 < argc) out = argv[++i];
     else if (!arg.empty() && arg[0] != '-' && input.empty()) input = arg;
-    else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kUsage);
+    else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kPerfUsage);
   }
-  if (input.empty() || out.empty()) throw std::invalid_argument(std::string("perf record needs BENCHMARK.json and --out\n") + kUsage);
+  if (input.empty() || out.empty()) throw std::invalid_argument(std::string("perf record needs BENCHMARK.json and --out\n") + kPerfUsage);
   report::ResultsDocument doc = report::read_results_file(input);
   if (doc.kind != "benchmark") throw std::invalid_argument(input + ": not Google Benchmark JSON");
   nlohmann::json info = run_info();
@@ -88,13 +88,13 @@ int perf_record(int argc, char** argv) {
 
 int command_perf(int argc, char** argv) {
   if (argc < 1 || std::string(argv[0]) == "--help" || std::string(argv[0]) == "-h") {
-    std::cout << kUsage;
+    std::cout << kPerfUsage;
     return argc < 1 ? 2 : 0;
   }
   const std::string sub = argv[0];
   if (sub == "compare") return perf_compare(argc - 1, argv + 1);
   if (sub == "record") return perf_record(argc - 1, argv + 1);
-  throw std::invalid_argument("unknown perf subcommand '" + sub + "'\n" + kUsage);
+  throw std::invalid_argument("unknown perf subcommand '" + sub + "'\n" + kPerfUsage);
 }
 
 }  // namespace smoothcheck

@@ -11,7 +11,7 @@ namespace smoothcheck {
 
 namespace {
 
-const char* kUsage = R"(usage: smoothcheck quantize MODEL --stats STATS --out DIR [--recipe R] [--alpha A]
+const char* kQuantizeUsage = R"(usage: smoothcheck quantize MODEL --stats STATS --out DIR [--recipe R] [--alpha A]
                              [--mode fused|migration] [--format safetensors|bin]
                              [--weight-variant V] [--max-shard-bytes N] [--no-migration-scales] [--no-smoothing]
                              [--force]
@@ -51,7 +51,7 @@ int command_quantize(int argc, char** argv) {
   for (cli::ArgReader args(argc, argv); args.next();) {
     const std::string arg = args.current();
     const auto value = [&args] { return args.value(); };
-    if (arg == "--help" || arg == "-h") { std::cout << kUsage; return 0; }
+    if (arg == "--help" || arg == "-h") { std::cout << kQuantizeUsage; return 0; }
     else if (arg == "--stats") o.stats = value();
     else if (arg == "--out") o.out = value();
     else if (arg == "--recipe") o.recipe = pipeline::parse_recipe(value());
@@ -64,10 +64,10 @@ int command_quantize(int argc, char** argv) {
     else if (arg == "--no-smoothing") o.smooth = false;
     else if (arg == "--force") o.force = true;
     else if (!arg.empty() && arg[0] != '-' && !have_model) { o.model = arg; have_model = true; }
-    else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kUsage);
+    else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kQuantizeUsage);
   }
   if (!have_model || o.stats.empty() || o.out.empty())
-    throw std::invalid_argument(std::string("MODEL, --stats and --out are required\n") + kUsage);
+    throw std::invalid_argument(std::string("MODEL, --stats and --out are required\n") + kQuantizeUsage);
   auto backend = make_backend("cpu");
   const pipeline::ExportSummary s = pipeline::quantize_and_export(*backend, o);
   std::cout << "wrote " << s.dir.string() << ": " << s.linears << " quantised linears, " << s.shards.size()

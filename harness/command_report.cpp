@@ -17,7 +17,7 @@ namespace smoothcheck {
 
 namespace {
 
-const char* kUsage = R"(usage: smoothcheck report RESULTS.json... [--baseline BASE.json]... --out DIR
+const char* kReportUsage = R"(usage: smoothcheck report RESULTS.json... [--baseline BASE.json]... --out DIR
                          [--fail-on-regression]
 
 Reads results documents (smoothcheck run --json, smoothcheck verify --json, smoothcheck perf record,
@@ -47,15 +47,15 @@ int command_report(int argc, char** argv) {
   for (cli::ArgReader args(argc, argv); args.next();) {
     const std::string arg = args.current();
     const auto value = [&args] { return args.value(); };
-    if (arg == "--help" || arg == "-h") { std::cout << kUsage; return 0; }
+    if (arg == "--help" || arg == "-h") { std::cout << kReportUsage; return 0; }
     else if (arg == "--baseline") baselines.push_back(value());
     else if (arg == "--out") out = value();
     else if (arg == "--fail-on-regression") fail_on_regression = true;
     else if (!arg.empty() && arg[0] != '-') inputs.push_back(arg);
-    else throw std::invalid_argument("unknown argument '" + arg + "'\n" + kUsage);
+    else throw std::invalid_argument("unknown argument '" + arg + "'\n" + kReportUsage);
   }
-  if (inputs.empty()) throw std::invalid_argument(std::string("no RESULTS.json given\n") + kUsage);
-  if (out.empty()) throw std::invalid_argument(std::string("--out DIR is required\n") + kUsage);
+  if (inputs.empty()) throw std::invalid_argument(std::string("no RESULTS.json given\n") + kReportUsage);
+  if (out.empty()) throw std::invalid_argument(std::string("--out DIR is required\n") + kReportUsage);
 
   std::vector<report::ResultsDocument> now, base;
   for (const std::string& f : inputs) now.push_back(report::read_results_file(f));

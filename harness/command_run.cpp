@@ -21,7 +21,7 @@ namespace smoothcheck {
 
 namespace {
 
-const char* kUsage = R"(usage: smoothcheck run [--backend NAME]... [--filter PATTERN] [--json FILE]
+const char* kRunUsage = R"(usage: smoothcheck run [--backend NAME]... [--filter PATTERN] [--json FILE]
                         [--max-work N] [--repro-dir DIR] [--list] [--verbose]
 
 Runs the built-in case tables of every kernel family on a backend beside the float64 reference and
@@ -57,7 +57,7 @@ int command_run(int argc, char** argv) {
   for (cli::ArgReader args(argc, argv); args.next();) {
     const std::string arg = args.current();
     const auto value = [&args] { return args.value(); };
-    if (arg == "--help" || arg == "-h") { std::cout << kUsage; return 0; }
+    if (arg == "--help" || arg == "-h") { std::cout << kRunUsage; return 0; }
     else if (arg == "--backend") backends.push_back(value());
     else if (arg == "--filter") options.filter = value();
     else if (arg == "--json") json_path = value();
@@ -69,7 +69,7 @@ int command_run(int argc, char** argv) {
     }
     else if (arg == "--list") list = true;
     else if (arg == "--verbose") verbose = true;
-    else throw std::invalid_argument("unknown argument '" + arg + "'\n" + kUsage);
+    else throw std::invalid_argument("unknown argument '" + arg + "'\n" + kRunUsage);
   }
   if (backends.empty()) backends.push_back("cpu");
   if (backends.size() == 1 && backends[0] == "all") backends = backend_names();

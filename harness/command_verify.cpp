@@ -14,7 +14,7 @@ namespace smoothcheck {
 
 namespace {
 
-const char* kUsage = R"(usage: smoothcheck verify ORIGINAL QUANTIZED [--tokens N] [--no-forward] [--seed S] [--sentences N]
+const char* kVerifyUsage = R"(usage: smoothcheck verify ORIGINAL QUANTIZED [--tokens N] [--no-forward] [--seed S] [--sentences N]
                                             [--seq-len L] [--json FILE]
 
 Reloads a `smoothcheck quantize` export and checks it against the model it came from:
@@ -53,7 +53,7 @@ int command_verify(int argc, char** argv) {
   for (cli::ArgReader args(argc, argv); args.next();) {
     const std::string arg = args.current();
     const auto value = [&args] { return args.value(); };
-    if (arg == "--help" || arg == "-h") { std::cout << kUsage; return 0; }
+    if (arg == "--help" || arg == "-h") { std::cout << kVerifyUsage; return 0; }
     else if (arg == "--tokens") o.tokens = cli::parse_int(arg, value(), 2);
     else if (arg == "--no-forward") o.forward = false;
     else if (arg == "--seed") o.seed = static_cast<uint64_t>(cli::parse_int(arg, value(), 0));
@@ -63,9 +63,9 @@ int command_verify(int argc, char** argv) {
     else if (arg == "--stats") stats_path = value();
     else if (!arg.empty() && arg[0] != '-' && positional == 0) { o.original = arg; ++positional; }
     else if (!arg.empty() && arg[0] != '-' && positional == 1) { o.quantized = arg; ++positional; }
-    else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kUsage);
+    else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kVerifyUsage);
   }
-  if (positional != 2) throw std::invalid_argument(std::string("ORIGINAL and QUANTIZED are required\n") + kUsage);
+  if (positional != 2) throw std::invalid_argument(std::string("ORIGINAL and QUANTIZED are required\n") + kVerifyUsage);
   auto backend = make_backend("cpu");
   const pipeline::VerifyReport r = pipeline::verify_export(*backend, o);
 

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # libFuzzer on every checkpoint parser (cases/fuzz; README "Robustness").
 #
-#   scripts/fuzz.sh [run]              build the fuzz preset (clang, ASan + UBSan) into build/fuzz; run the
-#                                      corpus replay and hostile-checkpoint tests against those instrumented
-#                                      parsers; then run every target for FUZZ_SECONDS (default 25) on its
-#                                      committed corpus, two at a time
+#   scripts/fuzz.sh [run]              build the fuzz targets with the asan preset (clang, ASan + UBSan)
+#                                      into build/asan; run the corpus replay and hostile-checkpoint tests
+#                                      against those instrumented parsers; then `fuzz`
+#   scripts/fuzz.sh fuzz               run every target for FUZZ_SECONDS (default 25) on its committed
+#                                      corpus, two at a time (CI: scripts/sanitize.sh asan has run the
+#                                      replays already)
 #   scripts/fuzz.sh corpus             rewrite the committed seed corpora cases/fuzz/corpus/*/seed-*
 #   scripts/fuzz.sh repro TARGET FILE  run one input (a crash reproducer) through fuzz_TARGET
 #
-# New inputs found while fuzzing go to build/fuzz/corpus-work/TARGET, never into the source tree; a
-# crash writes build/fuzz/findings/TARGET-crash-<sha1> and fails the run. To keep a finding: copy it to
+# New inputs found while fuzzing go to build/asan/corpus-work/TARGET, never into the source tree; a
+# crash writes build/asan/findings/TARGET-crash-<sha1> and fails the run. To keep a finding: copy it to
 # cases/fuzz/corpus/TARGET/crash-<what-it-was>, fix the parser, and corpus_replay_tests replays it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,13 +19,13 @@ cd "$(dirname "$0")/.."
 targets=(safetensors shard_index llama_config llama2c calibration_stats bin_loader)
 declare -A max_len=([safetensors]=4096 [shard_index]=4096 [llama_config]=4096 [llama2c]=16384
                     [calibration_stats]=8192 [bin_loader]=16384)
-build=build/fuzz
+build=build/asan
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/scripts/lsan_suppressions.txt:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 build_targets() {
-  [[ -f $build/CMakeCache.txt ]] || cmake --preset fuzz >/dev/null
+  [[ -f $build/CMakeCache.txt ]] || cmake --preset asan >/dev/null
   ninja -C "$build" -j "${FUZZ_JOBS:-2}" "$@" >/dev/null
 }
 
@@ -38,17 +40,21 @@ run_one() {
     >"$build/findings/$t.log" 2>&1
 }
 
+replay() {
+  build_targets corpus_replay_tests hostile_checkpoint_cases
+  # The committed corpus and the hostile checkpoints against the instrumented parsers.
+  for t in cases/fuzz/corpus_replay_tests cases/robustness/hostile_checkpoint_cases; do
+    "$build/$t" >"$build/$(basename "$t").log" 2>&1 ||
+      { tail -n 60 "$build/$(basename "$t").log" >&2; echo "fuzz: $t failed under ASan/UBSan" >&2; exit 1; }
+    echo "fuzz: $(basename "$t") under ASan/UBSan: $(grep -E '^\[  PASSED  \]' "$build/$(basename "$t").log")"
+  done
+}
+
 case ${1:-run} in
-  run)
+  run | fuzz)
     seconds=${FUZZ_SECONDS:-25}
-    build_targets "${targets[@]/#/fuzz_}" corpus_replay_tests hostile_checkpoint_cases
-    # The committed corpus and the hostile checkpoints against the instrumented parsers first (each
-    # executable once: ctest would start LibTorch under ASan once per test case).
-    for t in cases/fuzz/corpus_replay_tests cases/robustness/hostile_checkpoint_cases; do
-      "$build/$t" >"$build/$(basename "$t").log" 2>&1 ||
-        { tail -n 60 "$build/$(basename "$t").log" >&2; echo "fuzz: $t failed under ASan/UBSan" >&2; exit 1; }
-      echo "fuzz: $(basename "$t") under ASan/UBSan: $(grep -E '^\[  PASSED  \]' "$build/$(basename "$t").log")"
-    done
+    [[ ${1:-run} == fuzz ]] || replay
+    build_targets "${targets[@]/#/fuzz_}"
     failed=()
     pids=()
     for t in "${targets[@]}"; do
@@ -82,7 +88,7 @@ case ${1:-run} in
     "$build/cases/fuzz/fuzz_$2" "$3"
     ;;
   *)
-    echo "usage: scripts/fuzz.sh [run | corpus | repro TARGET FILE]" >&2
+    echo "usage: scripts/fuzz.sh [run | fuzz | corpus | repro TARGET FILE]" >&2
     exit 2
     ;;
 esac

@@ -6,13 +6,15 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
 preset=${SMOOTHCHECK_PRESET:-default}
+rm -rf "build/$preset/test-results"
 ctest --preset "$preset" "$@"
+if [[ -f build/$preset/CMakeCache.txt ]] && grep -q '^SMOOTHCHECK_TEST_PER_EXECUTABLE:BOOL=ON' "build/$preset/CMakeCache.txt"; then
+  python3 scripts/gtest_summary.py "build/$preset/test-results" test.sh  # each executable's skips, with reasons
+fi
 
 # Robustness (README "Robustness"), on a plain `scripts/test.sh` (CI) only: ThreadSanitizer on the
-# threaded kernels; the fuzz configuration's ASan/UBSan replay of the corpus and hostile checkpoints,
-# then every fuzz target for FUZZ_SECONDS. The full ASan preset over the cpu, property and checkpoint
-# labels (scripts/sanitize.sh asan) builds the whole project instrumented, longer than CI's budget
-# allows: SMOOTHCHECK_CI_ASAN=1 adds it.
+# threaded kernels; the asan preset (clang ASan + UBSan + LSan) over the cpu, property, checkpoint and
+# fuzz labels; then every fuzz target for FUZZ_SECONDS on its corpus.
 if (($# == 0)) && [[ ${SMOOTHCHECK_ROBUSTNESS:-1} != 0 ]]; then
   step() {
     local start=$SECONDS
@@ -21,6 +23,6 @@ if (($# == 0)) && [[ ${SMOOTHCHECK_ROBUSTNESS:-1} != 0 ]]; then
   }
   export FUZZ_SECONDS=${FUZZ_SECONDS:-20}
   step scripts/sanitize.sh tsan
-  step scripts/fuzz.sh run
-  if [[ ${SMOOTHCHECK_CI_ASAN:-0} == 1 ]]; then step scripts/sanitize.sh asan; fi
+  step scripts/sanitize.sh asan
+  step scripts/fuzz.sh fuzz
 fi

@@ -20,7 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-NamedTensors sample_tensors() {
+NamedTensors stream_sample_tensors() {
   at::manual_seed(11);
   return {{"a.f16", at::randn({64, 8}).to(at::kHalf)},
           {"b.i8", at::randint(-128, 128, {32, 16}).to(at::kChar)},
@@ -74,7 +74,7 @@ void write_all(ShardedTensorStream& s, const NamedTensors& tensors) {
 
 TEST_P(TensorStream, StreamedShardsEqualTheBatchWritersBytes) {
   testing::ScratchDir streamed, batch;
-  const NamedTensors tensors = sample_tensors();
+  const NamedTensors tensors = stream_sample_tensors();
   auto s = GetParam().open(streamed.path(), tensors, 1200);  // several shards
   write_all(*s, tensors);
   const ShardedWrite a = s->finish();
@@ -89,7 +89,7 @@ TEST_P(TensorStream, StreamedShardsEqualTheBatchWritersBytes) {
 
 TEST_P(TensorStream, OutOfOrderWriteNamesBothTensorsAndLeavesNoFile) {
   testing::ScratchDir dir;
-  const NamedTensors tensors = sample_tensors();
+  const NamedTensors tensors = stream_sample_tensors();
   auto s = GetParam().open(dir.path(), tensors, 1ull << 30);
   s->write(tensors[0].name, tensors[0].tensor.data_ptr(), tensors[0].tensor.nbytes());
   try {
@@ -105,7 +105,7 @@ TEST_P(TensorStream, OutOfOrderWriteNamesBothTensorsAndLeavesNoFile) {
 
 TEST_P(TensorStream, WrongSizeIsRefused) {
   testing::ScratchDir dir;
-  const NamedTensors tensors = sample_tensors();
+  const NamedTensors tensors = stream_sample_tensors();
   auto s = GetParam().open(dir.path(), tensors, 1ull << 30);
   EXPECT_THROW(s->write(tensors[0].name, tensors[0].tensor.data_ptr(), tensors[0].tensor.nbytes() - 2),
                CheckpointError);
@@ -113,7 +113,7 @@ TEST_P(TensorStream, WrongSizeIsRefused) {
 
 TEST_P(TensorStream, FinishBeforeEveryTensorNamesTheFirstMissingAndWritesNoIndex) {
   testing::ScratchDir dir;
-  const NamedTensors tensors = sample_tensors();
+  const NamedTensors tensors = stream_sample_tensors();
   auto s = GetParam().open(dir.path(), tensors, 1200);
   for (std::size_t i = 0; i < 3; ++i) s->write(tensors[i].name, tensors[i].tensor.data_ptr(), tensors[i].tensor.nbytes());
   try {
@@ -128,7 +128,7 @@ TEST_P(TensorStream, FinishBeforeEveryTensorNamesTheFirstMissingAndWritesNoIndex
 
 TEST_P(TensorStream, WriteAfterTheLastTensorIsRefused) {
   testing::ScratchDir dir;
-  const NamedTensors tensors = sample_tensors();
+  const NamedTensors tensors = stream_sample_tensors();
   auto s = GetParam().open(dir.path(), tensors, 1ull << 30);
   write_all(*s, tensors);
   EXPECT_THROW(s->write("extra", tensors[0].tensor.data_ptr(), 0), CheckpointError);
@@ -136,7 +136,7 @@ TEST_P(TensorStream, WriteAfterTheLastTensorIsRefused) {
 
 TEST_P(TensorStream, RepeatedNameIsRefusedBeforeAnyFileExists) {
   testing::ScratchDir dir;
-  NamedTensors tensors = sample_tensors();
+  NamedTensors tensors = stream_sample_tensors();
   tensors[3].name = tensors[1].name;
   EXPECT_THROW(GetParam().open(dir.path(), tensors, 1ull << 30), CheckpointError);
   EXPECT_TRUE(fs::is_empty(dir.path()));

@@ -16,7 +16,7 @@
 namespace smoothcheck::checkpoint {
 namespace {
 
-NamedTensors sample_tensors() {
+NamedTensors bin_sample_tensors() {
   at::manual_seed(11);
   return {{"model.f32", at::randn({3, 5})},
           {"model.f16", at::randn({70}).to(at::kHalf)},
@@ -29,7 +29,7 @@ NamedTensors sample_tensors() {
           {"model.view", at::arange(20, at::kFloat).narrow(0, 5, 10).view({2, 5}).t()}};
 }
 
-void expect_same(const Checkpoint& ckpt, const NamedTensors& tensors) {
+void expect_same_after_bin_round_trip(const Checkpoint& ckpt, const NamedTensors& tensors) {
   ASSERT_EQ(ckpt.tensor_names().size(), tensors.size());
   for (const auto& nt : tensors) {
     const at::Tensor back = ckpt.tensor(nt.name);
@@ -69,19 +69,19 @@ TEST(TorchBin, SharedShardsAreTheFloat32WeightsRounded) {
 
 TEST(TorchBin, SingleFileRoundTrip) {
   testing::ScratchDir dir;
-  const auto tensors = sample_tensors();
+  const auto tensors = bin_sample_tensors();
   write_torch_bin(dir / "pytorch_model.bin", tensors);
   EXPECT_TRUE(testing::hidden_files(dir.path()).empty());
   const auto ckpt = open_checkpoint(dir.path());
   EXPECT_EQ(ckpt->format(), CheckpointFormat::torch_bin);
-  expect_same(*ckpt, tensors);
+  expect_same_after_bin_round_trip(*ckpt, tensors);
 }
 
 TEST(TorchBin, WrittenArchiveIsWhatPickleLoadReads) {
   // LibTorch's own reader, with no smoothcheck code in between, sees a plain dict of tensors with
   // the stored dtypes: the same object torch.save of a dict produces.
   testing::ScratchDir dir;
-  const auto tensors = sample_tensors();
+  const auto tensors = bin_sample_tensors();
   write_torch_bin(dir / "a.bin", tensors);
   std::ifstream in(dir / "a.bin", std::ios::binary);
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -93,7 +93,7 @@ TEST(TorchBin, WrittenArchiveIsWhatPickleLoadReads) {
 
 TEST(TorchBin, ShardedRoundTripWithExactTotalSize) {
   testing::ScratchDir dir;
-  const auto tensors = sample_tensors();
+  const auto tensors = bin_sample_tensors();
   std::uint64_t total = 0;
   for (const auto& nt : tensors) total += static_cast<std::uint64_t>(nt.tensor.numel() * nt.tensor.element_size());
   const ShardedWrite w = write_torch_bin_sharded(dir.path(), tensors, /*max_shard_bytes=*/100);
@@ -103,7 +103,7 @@ TEST(TorchBin, ShardedRoundTripWithExactTotalSize) {
   const auto ckpt = open_checkpoint(dir.path());
   EXPECT_EQ(ckpt->format(), CheckpointFormat::torch_bin_sharded);
   EXPECT_EQ(ckpt->declared_total_size(), total);
-  expect_same(*ckpt, tensors);
+  expect_same_after_bin_round_trip(*ckpt, tensors);
 }
 
 TEST(TorchBin, RefusesWhatIsNotADictOfTensors) {

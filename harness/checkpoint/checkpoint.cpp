@@ -249,6 +249,18 @@ class Llama2cCheckpoint final : public Checkpoint {
 
 }  // namespace
 
+at::Tensor config_shaped_tensor(const Checkpoint& ckpt, const std::string& name, const std::vector<std::int64_t>& shape,
+                                c10::ScalarType compute, const std::string& required_by) {
+  if (!ckpt.contains(name)) throw CheckpointError(ckpt.location(), name, "required by " + required_by + " but absent");
+  at::Tensor t = ckpt.tensor(name);
+  if (t.sizes().vec() != shape)
+    throw CheckpointError(ckpt.location(), name,
+                          "has shape " + shape_string(t.sizes().vec()) + " but the config implies " + shape_string(shape));
+  // The compute dtype whatever the stored one: f16/bf16 weights are exactly representable in it,
+  // so only the arithmetic differs from an engine computing in the stored dtype.
+  return t.to(compute).contiguous();
+}
+
 std::unique_ptr<Checkpoint> open_safetensors(const std::filesystem::path& file) {
   return std::make_unique<SafetensorsCheckpoint>(file);
 }

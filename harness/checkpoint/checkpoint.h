@@ -47,6 +47,12 @@ class Checkpoint {
   virtual std::optional<LlamaConfig> embedded_config() const { return std::nullopt; }
 };
 
+// The tensor `name` converted to `compute`, contiguous, after checking that it is present and has the
+// `shape` a model config implies; errors name the file and tensor, and say what requires it
+// (`required_by`, e.g. "the LLaMA config").
+at::Tensor config_shaped_tensor(const Checkpoint& ckpt, const std::string& name, const std::vector<std::int64_t>& shape,
+                                c10::ScalarType compute, const std::string& required_by);
+
 std::unique_ptr<Checkpoint> open_safetensors(const std::filesystem::path& file);
 std::unique_ptr<Checkpoint> open_safetensors_index(const std::filesystem::path& index_json);
 std::unique_ptr<Checkpoint> open_torch_bin(const std::filesystem::path& file);

@@ -232,14 +232,14 @@ class TorchBinFileStream final : public TensorFileStream {
 };
 
 // The tensors' plan and bytes in storage order: tensors, then opaque tensors.
-struct Prepared {
+struct PreparedBin {
   std::vector<PlannedTensor> plan;
   std::vector<const void*> data;
   std::vector<at::Tensor> keep_alive;
 };
 
-Prepared prepare(const std::filesystem::path& file, const NamedTensors& tensors, const OpaqueTensors& opaque) {
-  Prepared p;
+PreparedBin prepare_bin(const std::filesystem::path& file, const NamedTensors& tensors, const OpaqueTensors& opaque) {
+  PreparedBin p;
   for (const auto& nt : tensors) {
     const DType dtype = writable_dtype(file, nt);
     // clone() after contiguous(): a tensor that is already contiguous may still be a view into a
@@ -260,7 +260,7 @@ Prepared prepare(const std::filesystem::path& file, const NamedTensors& tensors,
 }  // namespace
 
 void write_torch_bin(const std::filesystem::path& file, const NamedTensors& tensors, const OpaqueTensors& opaque) {
-  const Prepared p = prepare(file, tensors, opaque);
+  const PreparedBin p = prepare_bin(file, tensors, opaque);
   TorchBinFileStream out(file, p.plan);
   for (std::size_t i = 0; i < p.plan.size(); ++i) out.write(p.plan[i].name, p.data[i], p.plan[i].nbytes);
   out.commit();
@@ -280,7 +280,7 @@ std::unique_ptr<ShardedTensorStream> open_sharded_torch_bin_stream(const std::fi
 ShardedWrite write_torch_bin_sharded(const std::filesystem::path& dir, const NamedTensors& tensors,
                                      std::uint64_t max_shard_bytes, const std::string& stem,
                                      const OpaqueTensors& opaque) {
-  const Prepared p = prepare(dir / (stem + ".bin.index.json"), tensors, opaque);
+  const PreparedBin p = prepare_bin(dir / (stem + ".bin.index.json"), tensors, opaque);
   auto out = open_sharded_torch_bin_stream(dir, p.plan, max_shard_bytes, stem);
   for (std::size_t i = 0; i < p.plan.size(); ++i) out->write(p.plan[i].name, p.data[i], p.plan[i].nbytes);
   return out->finish();

@@ -21,15 +21,9 @@ using json = nlohmann::json;
 // config.json of BERT is flat apart from id2label/label2id maps.
 constexpr int kMaxConfigDepth = 4;
 
-at::Tensor load(const checkpoint::Checkpoint& ckpt, const std::string& name, const std::vector<std::int64_t>& shape,
-                c10::ScalarType compute) {
-  if (!ckpt.contains(name)) throw CheckpointError(ckpt.location(), name, "required by the BERT config but absent");
-  at::Tensor t = ckpt.tensor(name);
-  if (t.sizes().vec() != shape)
-    throw CheckpointError(ckpt.location(), name,
-                          "has shape " + checkpoint::shape_string(t.sizes().vec()) + " but the config implies " +
-                              checkpoint::shape_string(shape));
-  return t.to(compute).contiguous();
+at::Tensor load_bert_tensor(const checkpoint::Checkpoint& ckpt, const std::string& name, const std::vector<std::int64_t>& shape,
+                            c10::ScalarType compute) {
+  return checkpoint::config_shaped_tensor(ckpt, name, shape, compute, "the BERT config");
 }
 
 // An integer tensor of the ids' shape, on the CPU, as int64; `what` names it in errors.
@@ -140,16 +134,16 @@ BertModel::BertModel(const checkpoint::Checkpoint& w, const BertConfig& config, 
   c10::InferenceMode guard;
   const std::int64_t D = config.hidden_size, I = config.intermediate_size;
   const auto linear = [&](const std::string& name, std::int64_t out, std::int64_t in) {
-    return Linear{load_linear_weights ? load(w, name + ".weight", {out, in}, compute_) : at::Tensor(),
-                  load(w, name + ".bias", {out}, compute_)};
+    return Linear{load_linear_weights ? load_bert_tensor(w, name + ".weight", {out, in}, compute_) : at::Tensor(),
+                  load_bert_tensor(w, name + ".bias", {out}, compute_)};
   };
   const auto norm = [&](const std::string& name) {
-    return Norm{load(w, name + ".weight", {D}, compute_), load(w, name + ".bias", {D}, compute_)};
+    return Norm{load_bert_tensor(w, name + ".weight", {D}, compute_), load_bert_tensor(w, name + ".bias", {D}, compute_)};
   };
   const std::string e = prefix_ + "embeddings.";
-  word_embeddings_ = load(w, e + "word_embeddings.weight", {config.vocab_size, D}, compute_);
-  position_embeddings_ = load(w, e + "position_embeddings.weight", {config.max_position_embeddings, D}, compute_);
-  token_type_embeddings_ = load(w, e + "token_type_embeddings.weight", {config.type_vocab_size, D}, compute_);
+  word_embeddings_ = load_bert_tensor(w, e + "word_embeddings.weight", {config.vocab_size, D}, compute_);
+  position_embeddings_ = load_bert_tensor(w, e + "position_embeddings.weight", {config.max_position_embeddings, D}, compute_);
+  token_type_embeddings_ = load_bert_tensor(w, e + "token_type_embeddings.weight", {config.type_vocab_size, D}, compute_);
   embeddings_norm_ = norm(e + "LayerNorm");
   for (std::int64_t l = 0; l < config.num_hidden_layers; ++l) {
     const std::string p = prefix_ + "encoder.layer." + std::to_string(l) + ".";

@@ -15,17 +15,9 @@ namespace {
 
 using checkpoint::CheckpointError;
 
-at::Tensor load(const checkpoint::Checkpoint& ckpt, const std::string& name, std::vector<std::int64_t> shape,
-                c10::ScalarType compute) {
-  if (!ckpt.contains(name)) throw CheckpointError(ckpt.location(), name, "required by the LLaMA config but absent");
-  at::Tensor t = ckpt.tensor(name);
-  if (t.sizes().vec() != shape)
-    throw CheckpointError(ckpt.location(), name,
-                          "has shape " + checkpoint::shape_string(t.sizes().vec()) + " but the config implies " +
-                              checkpoint::shape_string(shape));
-  // The compute dtype whatever the stored one: f16/bf16 weights are exactly representable in it,
-  // so only the arithmetic differs from an engine computing in the stored dtype.
-  return t.to(compute).contiguous();
+at::Tensor load_llama_tensor(const checkpoint::Checkpoint& ckpt, const std::string& name, const std::vector<std::int64_t>& shape,
+                             c10::ScalarType compute) {
+  return checkpoint::config_shaped_tensor(ckpt, name, shape, compute, "the LLaMA config");
 }
 
 // transformers' LlamaRMSNorm: x * rsqrt(mean(x^2) + eps), then times the weight, all in float32.
@@ -61,26 +53,26 @@ LlamaModel::LlamaModel(const checkpoint::Checkpoint& w, const checkpoint::LlamaC
   c10::InferenceMode guard;
   const std::int64_t D = config.hidden_size, I = config.intermediate_size, KV = config.kv_dim(),
                      V = config.vocab_size;
-  embed_tokens_ = load(w, "model.embed_tokens.weight", {V, D}, compute_);
+  embed_tokens_ = load_llama_tensor(w, "model.embed_tokens.weight", {V, D}, compute_);
   for (std::int64_t l = 0; l < config.num_hidden_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     Layer L;
-    L.input_layernorm = load(w, p + "input_layernorm.weight", {D}, compute_);
-    L.q_proj = load(w, p + "self_attn.q_proj.weight", {D, D}, compute_);
-    L.k_proj = load(w, p + "self_attn.k_proj.weight", {KV, D}, compute_);
-    L.v_proj = load(w, p + "self_attn.v_proj.weight", {KV, D}, compute_);
-    L.o_proj = load(w, p + "self_attn.o_proj.weight", {D, D}, compute_);
-    L.post_attention_layernorm = load(w, p + "post_attention_layernorm.weight", {D}, compute_);
-    L.gate_proj = load(w, p + "mlp.gate_proj.weight", {I, D}, compute_);
-    L.up_proj = load(w, p + "mlp.up_proj.weight", {I, D}, compute_);
-    L.down_proj = load(w, p + "mlp.down_proj.weight", {D, I}, compute_);
+    L.input_layernorm = load_llama_tensor(w, p + "input_layernorm.weight", {D}, compute_);
+    L.q_proj = load_llama_tensor(w, p + "self_attn.q_proj.weight", {D, D}, compute_);
+    L.k_proj = load_llama_tensor(w, p + "self_attn.k_proj.weight", {KV, D}, compute_);
+    L.v_proj = load_llama_tensor(w, p + "self_attn.v_proj.weight", {KV, D}, compute_);
+    L.o_proj = load_llama_tensor(w, p + "self_attn.o_proj.weight", {D, D}, compute_);
+    L.post_attention_layernorm = load_llama_tensor(w, p + "post_attention_layernorm.weight", {D}, compute_);
+    L.gate_proj = load_llama_tensor(w, p + "mlp.gate_proj.weight", {I, D}, compute_);
+    L.up_proj = load_llama_tensor(w, p + "mlp.up_proj.weight", {I, D}, compute_);
+    L.down_proj = load_llama_tensor(w, p + "mlp.down_proj.weight", {D, I}, compute_);
     layers_.push_back(std::move(L));
   }
-  norm_ = load(w, "model.norm.weight", {D}, compute_);
+  norm_ = load_llama_tensor(w, "model.norm.weight", {D}, compute_);
   if (config.tie_word_embeddings) {
     lm_head_ = embed_tokens_;
   } else if (w.contains("lm_head.weight")) {
-    lm_head_ = load(w, "lm_head.weight", {V, D}, compute_);
+    lm_head_ = load_llama_tensor(w, "lm_head.weight", {V, D}, compute_);
   } else {
     throw CheckpointError(w.location(), "lm_head.weight",
                           "absent, and the config does not tie it to the embedding (tie_word_embeddings false)");
