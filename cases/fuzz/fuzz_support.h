@@ -60,7 +60,7 @@ const std::vector<RegisteredTarget>& registered_targets();
 }  // namespace smoothcheck::fuzz
 
 // SMOOTHCHECK_FUZZ_TARGET(name) { ... body using data, size ... }
-// With SMOOTHCHECK_FUZZ_MAIN defined (the fuzz preset builds one executable per target) it is
+// With SMOOTHCHECK_FUZZ_MAIN defined (the asan preset builds one executable per target) it is
 // libFuzzer's entry point; otherwise it registers itself for the corpus replay test.
 #ifdef SMOOTHCHECK_FUZZ_MAIN
 #define SMOOTHCHECK_FUZZ_EXPOSE(name)                                                      \
