@@ -131,7 +131,7 @@ TEST(LlamaForward, ConfigThatDisagreesWithTheWeightsIsRefused) {
     FAIL() << "built a model whose config disagrees with its weights";
   } catch (const CheckpointError& e) {
     EXPECT_EQ(e.tensor(), "model.layers.0.mlp.gate_proj.weight");
-    EXPECT_NE(std::string(e.what()).find("has shape [172, 64] but the config implies [128, 64]"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("has shape [172, 64] but the LLaMA config implies [128, 64]"), std::string::npos)
         << e.what();
   }
   config = checkpoint::llama_config(model_dir);

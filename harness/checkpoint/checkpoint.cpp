@@ -249,16 +249,22 @@ class Llama2cCheckpoint final : public Checkpoint {
 
 }  // namespace
 
-at::Tensor config_shaped_tensor(const Checkpoint& ckpt, const std::string& name, const std::vector<std::int64_t>& shape,
-                                c10::ScalarType compute, const std::string& required_by) {
+at::Tensor tensor_of_shape(const Checkpoint& ckpt, const std::string& name, const std::vector<std::int64_t>& shape,
+                           const std::string& required_by) {
   if (!ckpt.contains(name)) throw CheckpointError(ckpt.location(), name, "required by " + required_by + " but absent");
   at::Tensor t = ckpt.tensor(name);
   if (t.sizes().vec() != shape)
     throw CheckpointError(ckpt.location(), name,
-                          "has shape " + shape_string(t.sizes().vec()) + " but the config implies " + shape_string(shape));
+                          "has shape " + shape_string(t.sizes().vec()) + " but " + required_by + " implies " +
+                              shape_string(shape));
+  return t;
+}
+
+at::Tensor config_shaped_tensor(const Checkpoint& ckpt, const std::string& name, const std::vector<std::int64_t>& shape,
+                                c10::ScalarType compute, const std::string& required_by) {
   // The compute dtype whatever the stored one: f16/bf16 weights are exactly representable in it,
   // so only the arithmetic differs from an engine computing in the stored dtype.
-  return t.to(compute).contiguous();
+  return tensor_of_shape(ckpt, name, shape, required_by).to(compute).contiguous();
 }
 
 std::unique_ptr<Checkpoint> open_safetensors(const std::filesystem::path& file) {

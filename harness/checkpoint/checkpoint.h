@@ -47,9 +47,11 @@ class Checkpoint {
   virtual std::optional<LlamaConfig> embedded_config() const { return std::nullopt; }
 };
 
-// The tensor `name` converted to `compute`, contiguous, after checking that it is present and has the
-// `shape` a model config implies; errors name the file and tensor, and say what requires it
-// (`required_by`, e.g. "the LLaMA config").
+// The tensor `name` as stored, after checking that it is present and has the `shape` that `required_by`
+// implies (e.g. "the LLaMA config", "the quantised layout"); errors name the file and tensor and say so.
+at::Tensor tensor_of_shape(const Checkpoint& ckpt, const std::string& name, const std::vector<std::int64_t>& shape,
+                           const std::string& required_by);
+// The same, converted to `compute` and contiguous: a model's weights in its compute dtype.
 at::Tensor config_shaped_tensor(const Checkpoint& ckpt, const std::string& name, const std::vector<std::int64_t>& shape,
                                 c10::ScalarType compute, const std::string& required_by);
 

@@ -16,12 +16,7 @@ namespace {
 // held (a 1.1B model's layer is 176 MB at float32; a model-wide load would be 4.4 GB).
 std::vector<float> load_f32(const checkpoint::Checkpoint& ckpt, const std::string& name,
                             const std::vector<int64_t>& shape, FloatBufferPool* pool) {
-  if (!ckpt.contains(name)) throw checkpoint::CheckpointError(ckpt.location(), name, "absent, but the config requires it");
-  at::Tensor t = ckpt.tensor(name);
-  if (t.sizes().vec() != shape)
-    throw checkpoint::CheckpointError(ckpt.location(), name,
-                                      "has shape " + checkpoint::shape_string(t.sizes().vec()) +
-                                          " but the config implies " + checkpoint::shape_string(shape));
+  const at::Tensor t = checkpoint::tensor_of_shape(ckpt, name, shape, "the config");
   if (!at::isFloatingType(t.scalar_type()))
     throw checkpoint::CheckpointError(ckpt.location(), name, "is not a floating-point tensor; is this an already quantised export?");
   const auto n = static_cast<std::size_t>(t.numel());

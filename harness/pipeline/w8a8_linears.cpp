@@ -11,12 +11,7 @@ using checkpoint::CheckpointError;
 
 at::Tensor load_checked(const checkpoint::Checkpoint& ckpt, const std::string& name, const std::vector<int64_t>& shape,
                         at::ScalarType want) {
-  if (!ckpt.contains(name)) throw CheckpointError(ckpt.location(), name, "absent");
-  at::Tensor t = ckpt.tensor(name);
-  if (t.sizes().vec() != shape)
-    throw CheckpointError(ckpt.location(), name,
-                          "has shape " + checkpoint::shape_string(t.sizes().vec()) + ", expected " +
-                              checkpoint::shape_string(shape));
+  const at::Tensor t = checkpoint::tensor_of_shape(ckpt, name, shape, "the quantised layout");
   if (want == at::kChar && t.scalar_type() != at::kChar)
     throw CheckpointError(ckpt.location(), name, "is " + std::string(t.dtype().name()) + ", expected int8");
   return t.to(want).contiguous();
