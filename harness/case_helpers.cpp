@@ -47,18 +47,10 @@ std::string shape_name(const char* rows_tag, int64_t rows, const char* cols_tag,
 
 std::string seed_name(uint64_t seed) { return "seed" + std::to_string(seed); }
 
-NamedActOptions preset_vllm_dynamic() {
-  return {"vllm", {Rounding::half_even, ScaleMath::reciprocal_multiply, Clamp::saturate, ZeroRow::zero_scale, 0.0f}};
-}
-NamedActOptions preset_trtllm() {
-  return {"trtllm", {Rounding::half_even, ScaleMath::reciprocal_multiply, Clamp::saturate, ZeroRow::floor, 1e-6f}};
-}
-NamedActOptions preset_lmdeploy_triton() {
-  return {"lmdeploy_triton", {Rounding::half_away, ScaleMath::divide, Clamp::none, ZeroRow::floor, 1e-7f}};
-}
-NamedActOptions preset_vllm_static() {
-  return {"vllm_static", {Rounding::half_even, ScaleMath::divide, Clamp::saturate, ZeroRow::zero_scale, 0.0f}};
-}
+NamedActOptions preset_vllm_dynamic() { return {"vllm", vllm_dynamic_act_quant()}; }
+NamedActOptions preset_trtllm() { return {"trtllm", trtllm_act_quant()}; }
+NamedActOptions preset_lmdeploy_triton() { return {"lmdeploy_triton", lmdeploy_triton_act_quant()}; }
+NamedActOptions preset_vllm_static() { return {"vllm_static", vllm_static_act_quant()}; }
 
 std::vector<NamedActOptions> all_act_option_combinations() {
   std::vector<NamedActOptions> out;

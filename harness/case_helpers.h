@@ -25,15 +25,15 @@ bool run_kernel(CaseResult& r, const std::function<void()>& kernel);
 std::string shape_name(const char* rows_tag, int64_t rows, const char* cols_tag, int64_t cols, int64_t pad);
 std::string seed_name(uint64_t seed);
 
-// The activation-quantisation option sets named after the implementation they match (numerics.md §6).
+// The activation-quantisation option sets of kernels/options.h, with the names cases carry.
 struct NamedActOptions {
   std::string name;
   ActQuantOptions options;
 };
-NamedActOptions preset_vllm_dynamic();   // half even, x * (127/absmax), saturate, zero row -> 0
-NamedActOptions preset_trtllm();         // as vLLM, row max starting at 1e-6
-NamedActOptions preset_lmdeploy_triton();  // half away, x / scale, absmax floor 1e-7, no clamp
-NamedActOptions preset_vllm_static();    // half even, x / scale, saturate
+NamedActOptions preset_vllm_dynamic();
+NamedActOptions preset_trtllm();
+NamedActOptions preset_lmdeploy_triton();
+NamedActOptions preset_vllm_static();
 // Every combination of rounding x math x clamp x zero-row rule (floor 1e-6), named by its parts.
 std::vector<NamedActOptions> all_act_option_combinations();
 

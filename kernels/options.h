@@ -62,6 +62,21 @@ struct ActQuantOptions {
   float absmax_floor = 0.0f;  // used when zero_row == ZeroRow::floor
 };
 
+// The per-token option sets of the public implementations (numerics.md §6), one definition for the
+// case tables, the benchmarks and the callgrind driver.
+constexpr ActQuantOptions vllm_dynamic_act_quant() {  // half even, x * (127/absmax), saturate, zero row -> 0
+  return {Rounding::half_even, ScaleMath::reciprocal_multiply, Clamp::saturate, ZeroRow::zero_scale, 0.0f};
+}
+constexpr ActQuantOptions trtllm_act_quant() {  // as vLLM, row max starting at 1e-6
+  return {Rounding::half_even, ScaleMath::reciprocal_multiply, Clamp::saturate, ZeroRow::floor, 1e-6f};
+}
+constexpr ActQuantOptions lmdeploy_triton_act_quant() {  // half away, x / scale, absmax floor 1e-7, no clamp
+  return {Rounding::half_away, ScaleMath::divide, Clamp::none, ZeroRow::floor, 1e-7f};
+}
+constexpr ActQuantOptions vllm_static_act_quant() {  // half even, x / scale, saturate
+  return {Rounding::half_even, ScaleMath::divide, Clamp::saturate, ZeroRow::zero_scale, 0.0f};
+}
+
 // numerics.md §5, the three per-output-channel weight quantisers.
 enum class WeightQuant {
   lmdeploy,           // scale = absmax/127, no epsilon, q = clamp(rne(w/scale))

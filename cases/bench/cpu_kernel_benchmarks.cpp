@@ -349,22 +349,6 @@ void run_torch_ceiling(State& st, double GemmCeiling::*slot) {
 
 // ---- kernels ------------------------------------------------------------------------------------
 
-ActQuantOptions vllm_dynamic() { return ActQuantOptions{}; }  // half-even, 127/absmax, sat
-ActQuantOptions lmdeploy_triton() {
-  ActQuantOptions o;
-  o.rounding = Rounding::half_away;
-  o.math = ScaleMath::divide;
-  o.clamp = Clamp::none;
-  o.zero_row = ZeroRow::floor;
-  o.absmax_floor = 1e-7f;
-  return o;
-}
-ActQuantOptions vllm_static() {
-  ActQuantOptions o;
-  o.math = ScaleMath::divide;  // vLLM's static kernel divides by the scale
-  return o;
-}
-
 enum class PerTokenVariant { plain, migration, lmdeploy_options };
 
 void bm_quantize_per_token(State& st, CpuIsa isa, DType dt, PerTokenVariant variant) {
@@ -375,7 +359,7 @@ void bm_quantize_per_token(State& st, CpuIsa isa, DType dt, PerTokenVariant vari
   const HostBuffer& s = positive_input("s", std::size_t(c), 12);
   HostBuffer& q = output("q", DType::i8, n);
   HostBuffer& scale = output("scale", DType::f32, std::size_t(t));
-  const ActQuantOptions o = variant == PerTokenVariant::lmdeploy_options ? lmdeploy_triton() : vllm_dynamic();
+  const ActQuantOptions o = variant == PerTokenVariant::lmdeploy_options ? lmdeploy_triton_act_quant() : vllm_dynamic_act_quant();
   const float* migration = variant == PerTokenVariant::migration ? s.as<float>() : nullptr;
   Backend& b = backend(isa);
   const WallClock clock;
@@ -397,7 +381,7 @@ void bm_quantize_per_tensor(State& st, CpuIsa isa, DType dt) {
   Backend& b = backend(isa);
   const WallClock clock;
   for (auto _ : st) {
-    b.quantize_per_tensor(ConstMatrix{x.data(), dt, t, c, c}, nullptr, 0.015f, vllm_static(),
+    b.quantize_per_tensor(ConstMatrix{x.data(), dt, t, c, c}, nullptr, 0.015f, vllm_static_act_quant(),
                           MutMatrix{q.data(), DType::i8, t, c, c});
     benchmark::ClobberMemory();
   }
@@ -415,7 +399,7 @@ void bm_rmsnorm_quantize(State& st, CpuIsa isa, DType dt) {
   Backend& b = backend(isa);
   const WallClock clock;
   for (auto _ : st) {
-    b.rmsnorm_quantize(ConstMatrix{x.data(), dt, t, c, c}, ConstVector{w.data(), dt, c}, 1e-5f, vllm_dynamic(),
+    b.rmsnorm_quantize(ConstMatrix{x.data(), dt, t, c, c}, ConstVector{w.data(), dt, c}, 1e-5f, vllm_dynamic_act_quant(),
                        MutMatrix{q.data(), DType::i8, t, c, c}, scale.as<float>());
     benchmark::ClobberMemory();
   }

@@ -257,22 +257,6 @@ void bm_cublaslt_ceiling(State& st) {
 
 // ---- kernels ------------------------------------------------------------------------------------
 
-ActQuantOptions vllm_dynamic() { return ActQuantOptions{}; }
-ActQuantOptions vllm_static() {
-  ActQuantOptions o;
-  o.math = ScaleMath::divide;
-  return o;
-}
-ActQuantOptions lmdeploy_triton() {
-  ActQuantOptions o;
-  o.rounding = Rounding::half_away;
-  o.math = ScaleMath::divide;
-  o.clamp = Clamp::none;
-  o.zero_row = ZeroRow::floor;
-  o.absmax_floor = 1e-7f;
-  return o;
-}
-
 enum class PerTokenVariant { plain, migration, lmdeploy_options };
 
 void bm_quantize_per_token(State& st, DType dt, PerTokenVariant variant) {
@@ -287,7 +271,7 @@ void bm_quantize_per_token(State& st, DType dt, PerTokenVariant variant) {
     launch::migration_reciprocals(s.as<float>(), c, recip.as<float>(), kStream);
     SC_CUDA_CHECK(cudaStreamSynchronize(kStream));
   }
-  const ActQuantOptions o = variant == PerTokenVariant::lmdeploy_options ? lmdeploy_triton() : vllm_dynamic();
+  const ActQuantOptions o = variant == PerTokenVariant::lmdeploy_options ? lmdeploy_triton_act_quant() : vllm_dynamic_act_quant();
   double seconds = 0.0;
   for (auto _ : st) {
     CudaEventTimer timer(st, g_flusher.get(), kStream, &seconds);
@@ -316,7 +300,7 @@ void bm_quantize_per_tensor(State& st, DType dt) {
   double seconds = 0.0;
   for (auto _ : st) {
     CudaEventTimer timer(st, g_flusher.get(), kStream, &seconds);
-    launch::quantize_per_tensor(ConstMatrix{x.data(), dt, t, c, c}, nullptr, 0.015f, vllm_static(),
+    launch::quantize_per_tensor(ConstMatrix{x.data(), dt, t, c, c}, nullptr, 0.015f, vllm_static_act_quant(),
                                 MutMatrix{q.data(), DType::i8, t, c, c}, kStream);
   }
   report_bytes(st, seconds, double(t * c) * (dtype_size(dt) + 1));
@@ -331,7 +315,7 @@ void bm_rmsnorm_quantize(State& st, DType dt) {
   double seconds = 0.0;
   for (auto _ : st) {
     CudaEventTimer timer(st, g_flusher.get(), kStream, &seconds);
-    launch::rmsnorm_quantize(ConstMatrix{x.data(), dt, t, c, c}, w.as<float>(), 1e-5f, vllm_dynamic(),
+    launch::rmsnorm_quantize(ConstMatrix{x.data(), dt, t, c, c}, w.as<float>(), 1e-5f, vllm_dynamic_act_quant(),
                              MutMatrix{q.data(), DType::i8, t, c, c}, scale.as<float>(), kStream);
   }
   report_bytes(st, seconds, double(t * c) * (dtype_size(dt) + 1) + double(c) * 4 + double(t) * 4);

@@ -113,12 +113,7 @@ TrackedKernelSet::TrackedKernelSet()
   };
   const MutMatrix q_act{b.q.data(), DType::i8, kTokens, kChannels, kChannels};
   const MutMatrix q_w{b.q.data(), DType::i8, kOut, kChannels, kChannels};
-  ActQuantOptions lmdeploy_triton;
-  lmdeploy_triton.rounding = Rounding::half_away;
-  lmdeploy_triton.math = ScaleMath::divide;
-  lmdeploy_triton.clamp = Clamp::none;
-  lmdeploy_triton.zero_row = ZeroRow::floor;
-  lmdeploy_triton.absmax_floor = 1e-7f;
+  constexpr ActQuantOptions lmdeploy_triton = lmdeploy_triton_act_quant();
 
   const std::string act_shape = "t" + std::to_string(kTokens) + "_c" + std::to_string(kChannels);
   const std::string w_shape = "o" + std::to_string(kOut) + "_c" + std::to_string(kChannels);

@@ -27,11 +27,7 @@ float absmax(const typename IO::storage* x, const float* recip, int64_t n) {
     }
     m0 = _mm256_max_ps(abs_ps(v), m0);
   }
-  __m256 m = _mm256_max_ps(m0, m1);
-  __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-  h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
-  return _mm_cvtss_f32(h);
+  return horizontal_max(_mm256_max_ps(m0, m1));
 }
 
 // y_j = x_j * recip_j (f32) for the whole row; returns max_j |y_j|.
@@ -55,11 +51,7 @@ float scaled(const typename IO::storage* x, const float* recip, int64_t n, float
     store_partial<Io<DType::f32>>(y + j, v, k);
     m0 = _mm256_max_ps(abs_ps(v), m0);
   }
-  __m256 m = _mm256_max_ps(m0, m1);
-  __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-  h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
-  return _mm_cvtss_f32(h);
+  return horizontal_max(_mm256_max_ps(m0, m1));
 }
 
 }  // namespace

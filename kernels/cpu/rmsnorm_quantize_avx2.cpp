@@ -54,10 +54,7 @@ float normalize(const typename XIO::storage* x, const typename WIO::storage* w, 
     store_partial<Io<DType::f32>>(y + j, v, n - j);
     m = _mm256_max_ps(abs_ps(v), m);  // padded lanes are dtype(0 * (0 * inv)) = +0
   }
-  __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-  h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
-  return _mm_cvtss_f32(h);
+  return horizontal_max(m);
 }
 
 template <class Fn>
