@@ -49,11 +49,9 @@ VerifyReport verify_bert_export(kernels::Backend& backend, const VerifyOptions& 
   r.architecture = Architecture::bert;
   r.thresholds = o.thresholds;
   const models::BertConfig config = models::read_bert_config(*orig.config_json);
-  if (!quant.config_json) throw CheckpointError(quant.dir, "has no config.json (and so no quantization_config)");
+  r.quantization = require_export_quantization_config(quant.dir, quant.config_json);
+  const QuantizationConfig& qc = r.quantization;
   const models::BertConfig qconfig = models::read_bert_config(*quant.config_json);
-  const auto qc = read_quantization_config(*quant.config_json);
-  if (!qc) throw CheckpointError(*quant.config_json, "has no quantization_config: not a smoothcheck export");
-  r.quantization = *qc;
   if (qconfig.hidden_size != config.hidden_size || qconfig.intermediate_size != config.intermediate_size ||
       qconfig.num_hidden_layers != config.num_hidden_layers || qconfig.vocab_size != config.vocab_size ||
       qconfig.num_attention_heads != config.num_attention_heads)
@@ -62,15 +60,15 @@ VerifyReport verify_bert_export(kernels::Backend& backend, const VerifyOptions& 
   const std::vector<QuantizedLinear> linears = bert_quantized_linears(config, prefix);
 
   // 1. Layout.
-  const std::vector<ExportTensor> expected = bert_export_tensors(*orig.checkpoint, linears, qc->migration_scales);
+  const std::vector<ExportTensor> expected = bert_export_tensors(*orig.checkpoint, linears, qc.migration_scales);
   check_layout(*quant.checkpoint, expected, orig.checkpoint->opaque_tensors(), r);
   if (!r.failures.empty()) return r;
-  if (qc->mode != SmoothMode::migration) {
-    r.failures.push_back(std::string("mapping: a ") + to_string(qc->mode) +
+  if (qc.mode != SmoothMode::migration) {
+    r.failures.push_back(std::string("mapping: a ") + to_string(qc.mode) +
                          "-mode BERT export cannot be exact (post-LayerNorm); only migration mode is");
     return r;
   }
-  if (!qc->migration_scales) {
+  if (!qc.migration_scales) {
     r.failures.push_back("weights: the export carries no migration scales, so its weights cannot be un-smoothed");
     return r;
   }
@@ -87,7 +85,7 @@ VerifyReport verify_bert_export(kernels::Backend& backend, const VerifyOptions& 
   check_linears(*quant.checkpoint, ow, r, o.thresholds.max_weight_error_over_bound);
   std::vector<std::string> names;
   for (const QuantizedLinear& q : linears) names.push_back(q.name);
-  check_smoothing_applied(*quant.checkpoint, names, *qc, r);
+  check_smoothing_applied(*quant.checkpoint, names, qc, r);
   std::set<std::string> quantised;
   for (const QuantizedLinear& q : linears) quantised.insert(q.name + ".weight");
   for (const std::string& name : orig.checkpoint->tensor_names())
@@ -102,11 +100,11 @@ VerifyReport verify_bert_export(kernels::Backend& backend, const VerifyOptions& 
   const std::vector<tokenizer::TextChunk> held_out(chunks.end() - static_cast<std::ptrdiff_t>(n), chunks.end());
   const models::BertModel original(*orig.checkpoint, config, DType::f32);
   const models::BertModel quantized(*quant.checkpoint, qconfig, DType::f32, /*load_linear_weights=*/false);
-  const W8A8Linears w8a8(*quant.checkpoint, linears, qc->mode, backend);
+  const W8A8Linears w8a8(*quant.checkpoint, linears, qc.mode, backend);
   models::BertHooks hooks;
   hooks.replace_matmul = [&](const std::string& name, const at::Tensor& x) { return w8a8.matmul(name, x); };
   const EmbeddingAgreement full = compare_embeddings(original, quantized, hooks, held_out);
-  const W8A8Linears weight_only(*quant.checkpoint, linears, qc->mode, backend, /*int8_activations=*/false);
+  const W8A8Linears weight_only(*quant.checkpoint, linears, qc.mode, backend, /*int8_activations=*/false);
   models::BertHooks wo_hooks;
   wo_hooks.replace_matmul = [&](const std::string& name, const at::Tensor& x) { return weight_only.matmul(name, x); };
   r.sentences = static_cast<int64_t>(n);

@@ -76,6 +76,14 @@ QuantizationConfig quantization_config_from_json(const nlohmann::json& j, const 
   return q;
 }
 
+QuantizationConfig require_export_quantization_config(const std::filesystem::path& export_dir,
+                                                      const std::optional<std::filesystem::path>& config_json) {
+  if (!config_json) throw checkpoint::CheckpointError(export_dir, "has no config.json (and so no quantization_config)");
+  const auto qc = read_quantization_config(*config_json);
+  if (!qc) throw checkpoint::CheckpointError(*config_json, "has no quantization_config: not a smoothcheck export");
+  return *qc;
+}
+
 std::optional<QuantizationConfig> read_quantization_config(const std::filesystem::path& config_json) {
   const nlohmann::json j = checkpoint::read_json_file(config_json, "config.json", 4, 16ull << 20);
   if (!j.is_object() || !j.contains("quantization_config")) return std::nullopt;

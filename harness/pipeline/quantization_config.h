@@ -34,6 +34,10 @@ nlohmann::json to_json(const QuantizationConfig& q);
 QuantizationConfig quantization_config_from_json(const nlohmann::json& j, const std::filesystem::path& file);
 // Reads config.json's "quantization_config"; nullopt when config.json has none.
 std::optional<QuantizationConfig> read_quantization_config(const std::filesystem::path& config_json);
+// The quantization_config of the export in `export_dir` (whose config.json is `config_json`, when it
+// has one); throws CheckpointError when there is no config.json or it carries none.
+QuantizationConfig require_export_quantization_config(const std::filesystem::path& export_dir,
+                                                      const std::optional<std::filesystem::path>& config_json);
 
 Recipe parse_recipe(const std::string& s);            // std::invalid_argument for an unknown name
 SmoothMode parse_mode(const std::string& s);

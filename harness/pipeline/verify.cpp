@@ -141,11 +141,9 @@ VerifyReport verify_export(kernels::Backend& backend, const VerifyOptions& o) {
     return verify_bert_export(backend, o, orig, quant);
   }
   const checkpoint::LlamaConfig config = checkpoint::llama_config(orig);
-  if (!quant.config_json) throw CheckpointError(quant.dir, "has no config.json (and so no quantization_config)");
+  r.quantization = require_export_quantization_config(quant.dir, quant.config_json);
+  const QuantizationConfig& qc = r.quantization;
   const checkpoint::LlamaConfig qconfig = checkpoint::read_llama_config(*quant.config_json);
-  const auto qc = read_quantization_config(*quant.config_json);
-  if (!qc) throw CheckpointError(*quant.config_json, "has no quantization_config: not a smoothcheck export");
-  r.quantization = *qc;
   if (qconfig.hidden_size != config.hidden_size || qconfig.intermediate_size != config.intermediate_size ||
       qconfig.num_hidden_layers != config.num_hidden_layers || qconfig.num_attention_heads != config.num_attention_heads ||
       qconfig.num_key_value_heads != config.num_key_value_heads || qconfig.vocab_size != config.vocab_size ||
@@ -156,9 +154,9 @@ VerifyReport verify_export(kernels::Backend& backend, const VerifyOptions& o) {
   const DType dtype = llama_stored_dtype(*orig.checkpoint);
   QuantizedLayoutConfig lc = layout_config_from(config, dtype);
   lc.dtype = dtype;
-  check_layout(*quant.checkpoint, quantized_export_tensors(lc, qc->migration_scales), orig.checkpoint->opaque_tensors(), r);
+  check_layout(*quant.checkpoint, quantized_export_tensors(lc, qc.migration_scales), orig.checkpoint->opaque_tensors(), r);
   if (!r.failures.empty()) return r;  // later checks would only repeat the layout's problems
-  if (!qc->migration_scales) {
+  if (!qc.migration_scales) {
     r.failures.push_back("weights: the export carries no migration scales, so its weights cannot be un-smoothed");
     return r;
   }
@@ -172,7 +170,7 @@ VerifyReport verify_export(kernels::Backend& backend, const VerifyOptions& o) {
 
   // 3. Weights against the original, one layer at a time: memory holds a layer's float32 weights, not
   // the model's.
-  const SmoothingPlan plan = checked_llama_plan(config, qc->mode);
+  const SmoothingPlan plan = checked_llama_plan(config, qc.mode);
   const std::vector<QuantizedLinear> linears = quantized_linears(lc);
   const std::vector<NormSpec> norms = llama_norms(config);
   {
@@ -180,14 +178,14 @@ VerifyReport verify_export(kernels::Backend& backend, const VerifyOptions& o) {
     for (int64_t l = 0; l < config.num_hidden_layers; ++l) {
       const std::vector<QuantizedLinear> layer_linears(linears.begin() + 7 * l, linears.begin() + 7 * (l + 1));
       const std::vector<NormSpec> layer_norms(norms.begin() + 2 * l, norms.begin() + 2 * (l + 1));
-      check_llama_layer(*orig.checkpoint, *quant.checkpoint, layer_linears, layer_norms, plan, qc->mode, dtype,
+      check_llama_layer(*orig.checkpoint, *quant.checkpoint, layer_linears, layer_norms, plan, qc.mode, dtype,
                         o.thresholds, pool, r);
     }
   }
   {
     std::vector<std::string> names;
     for (const QuantizedLinear& q : linears) names.push_back(q.name);
-    check_smoothing_applied(*quant.checkpoint, names, *qc, r);
+    check_smoothing_applied(*quant.checkpoint, names, qc, r);
   }
   for (const char* name : {"model.embed_tokens.weight", "model.norm.weight", "lm_head.weight"})
     if (orig.checkpoint->contains(name) || quant.checkpoint->contains(name))
@@ -208,14 +206,14 @@ VerifyReport verify_export(kernels::Backend& backend, const VerifyOptions& o) {
   const std::vector<int64_t> seq = sample_sequences(original, so).front();
   const at::Tensor tokens = at::tensor(seq, at::kLong);
   const at::Tensor lo = original.forward(tokens).to(at::kFloat);
-  const W8A8Llama w8a8(*quant.checkpoint, config, qc->mode, backend);
+  const W8A8Llama w8a8(*quant.checkpoint, config, qc.mode, backend);
   const at::Tensor lq = w8a8.forward(tokens);
   r.tokens = static_cast<int64_t>(seq.size());
   r.max_abs_logit_delta = (lq - lo).abs().max().item<double>();
   r.argmax_agreement = lo.argmax(-1).eq(lq.argmax(-1)).to(at::kDouble).mean().item<double>();
   r.nll_original = mean_nll(lo, seq);
   r.nll_quantized = mean_nll(lq, seq);
-  const at::Tensor lw = W8A8Llama(*quant.checkpoint, config, qc->mode, backend, /*int8_activations=*/false).forward(tokens);
+  const at::Tensor lw = W8A8Llama(*quant.checkpoint, config, qc.mode, backend, /*int8_activations=*/false).forward(tokens);
   r.weight_only_max_abs_logit_delta = (lw - lo).abs().max().item<double>();
   r.weight_only_argmax_agreement = lo.argmax(-1).eq(lw.argmax(-1)).to(at::kDouble).mean().item<double>();
   r.weight_only_nll = mean_nll(lw, seq);
