@@ -14,34 +14,49 @@ namespace smoothcheck {
 
 namespace {
 
-const char* kVerifyUsage = R"(usage: smoothcheck verify ORIGINAL QUANTIZED [--tokens N] [--no-forward] [--seed S] [--sentences N]
-                                            [--seq-len L] [--json FILE]
+const char* kVerifyUsage = R"(usage: smoothcheck verify ORIGINAL QUANTIZED [--stats FILE] [--tokens N] [--no-forward] [--seed S]
+                                            [--sentences N] [--seq-len L] [--json FILE]
 
-Reloads a `smoothcheck quantize` export and checks it against the model it came from:
-  layout     every tensor's dtype and shape (int8 [O, C] weights, float32 [O, 1] scales, float32
-             [in_features] migration scales), no other tensors, the index's total_size exact
-  loader     q/k/v share one migration vector and gate/up another (stacked qkv_proj / gate_up_proj)
-  weights    dequantised and un-smoothed weights within numerics.md §8's bound scale/2 per element
-             (reported per linear as max error / bound); unquantised tensors unchanged
-  forward    W8A8 (per-token int8 activations, int8 GEMM with the vLLM epilogue on the CPU backend,
-             the rest float32) against the float32 model on a sequence the original samples itself:
-             max |Δlogit|, argmax agreement, mean NLL under both. For BERT (config.json model_type
-             "bert"): query/key/value share one migration vector, every non-linear tensor is
-             bit-identical, and the forward check compares sentence embeddings of held-out licence
-             text (the corpus's last chunks; calibration uses its first) by cosine similarity
-Exits 1 when a check fails (thresholds are printed with the results), 2 on unreadable input.
+Reloads a `smoothcheck quantize` export and checks it against the model it came from. Every stored
+number is re-derived from the original and the recipe that quantization_config records, never
+checked against the numbers stored beside it:
+  layout           every tensor's dtype and shape (int8 [O, C] weights, float32 [O, 1] scales, float32
+                   [in_features] migration scales), no other tensors, the index's total_size exact
+  loader           q/k/v share one migration vector and gate/up another (stacked qkv_proj / gate_up_proj)
+  migration_scale  every linear's s recomputed by the float64 reference from the original weights, the
+                   calibration statistics (--stats) and the recorded recipe and alpha, within 16 u32;
+                   a mismatch names the recipe and alpha that explain the stored s, if any does.
+                   Without --stats this check cannot run: it is reported as "not run", and verify
+                   does not say "passed" for the export as a whole
+  weight_scale     every row scale recomputed by the recorded weight variant's formula from the original
+                   weight times s, within the f32 pipeline's 2-3 u32
+  codes            every int8 code recomputed likewise: exact, except either neighbour of a rounding
+                   midpoint that the f32 arithmetic's error reaches (counted)
+  weights          dequantised and un-smoothed weights within numerics.md §8's bound scale/2 per element
+                   (reported per linear as max error / bound)
+  unquantised      unquantised tensors unchanged (fused norms: original / s)
+  smoothing        an export that says it was smoothed has some s other than 1
+  forward          W8A8 (per-token int8 activations, int8 GEMM with the vLLM epilogue on the CPU backend,
+                   the rest float32) against the float32 model on a sequence the original samples itself:
+                   max |Δlogit|, argmax agreement, mean NLL under both. For BERT (config.json model_type
+                   "bert"): query/key/value share one migration vector, every non-linear tensor is
+                   bit-identical, and the forward check compares sentence embeddings of held-out licence
+                   text (the corpus's last chunks; calibration uses its first) by cosine similarity
+Exits 1 when a check fails (thresholds are printed with the results), 2 on unreadable input; 0 when
+no check failed, with the last line "verify: passed" only when every check ran.
 
+  --stats FILE the calibration statistics the export was made from (`smoothcheck calibrate`): enables
+               the migration_scale check, and adds the activation absmax profile per channel before
+               and after smoothing to --json's document
   --tokens N   length of the sampled sequence, BOS included (default 256)
-  --no-forward LLaMA: skip the forward check (reported as skipped), e.g. for a large model whose
-               float32 forward passes would dominate the run; layout, loader and weight checks still
-               run in full, one layer in memory at a time
+  --no-forward LLaMA: skip the forward check (reported as not run), e.g. for a large model whose
+               float32 forward passes would dominate the run; the other checks still run in full, one
+               layer in memory at a time
   --seed S     sampling seed (default 0)
   --sentences N  BERT: held-out chunks to embed (default 16)
   --seq-len L    BERT: tokens per chunk at most (default 128)
   --json FILE  also write the report as a results document (schema smoothcheck.results/2, the
                verify/1 report inside) for `smoothcheck report`
-  --stats FILE the calibration statistics the export was made from: adds the activation absmax
-               profile per channel before and after smoothing to --json's document
 )";
 
 }  // namespace
@@ -66,6 +81,7 @@ int command_verify(int argc, char** argv) {
     else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kVerifyUsage);
   }
   if (positional != 2) throw std::invalid_argument(std::string("ORIGINAL and QUANTIZED are required\n") + kVerifyUsage);
+  if (!stats_path.empty()) o.stats = stats_path;
   auto backend = make_backend("cpu");
   const pipeline::VerifyReport r = pipeline::verify_export(*backend, o);
 
@@ -75,9 +91,19 @@ int command_verify(int argc, char** argv) {
   std::printf("total_size: declared %lld, layout %lld, stored %lld\n", static_cast<long long>(r.declared_total_size),
               static_cast<long long>(r.expected_total_size), static_cast<long long>(r.stored_total_size));
   if (!r.linears.empty()) {
-    std::printf("%-36s %12s %12s\n", "linear", "err/bound", "max |err|");
+    // The re-derivation columns in units of f32's unit roundoff; "-" where the check did not run.
+    std::printf("%-36s %12s %12s %10s %10s %9s %7s\n", "linear", "err/bound", "max |err|", "s err(u)", "scale(u)",
+                "midpoint", "wrong");
+    const auto units = [](double v) {
+      char text[16];
+      if (v < 0) return std::string("-");
+      std::snprintf(text, sizeof text, "%.2f", v);
+      return std::string(text);
+    };
     for (const auto& c : r.linears)
-      std::printf("%-36s %12.6f %12.3e\n", c.name.c_str(), c.max_error_over_bound, c.max_abs_error);
+      std::printf("%-36s %12.6f %12.3e %10s %10s %9lld %7lld\n", c.name.c_str(), c.max_error_over_bound,
+                  c.max_abs_error, units(c.migration_scale_error_u).c_str(), units(c.weight_scale_error_u).c_str(),
+                  static_cast<long long>(c.midpoint_codes), static_cast<long long>(c.wrong_codes));
   }
   if (r.forward_skipped) std::printf("forward: skipped (--no-forward)\n");
   if (r.tokens > 0)
@@ -95,8 +121,17 @@ int command_verify(int argc, char** argv) {
                 "max |delta| %.4f\n  diagnostic, weights only (float activations): min cosine %.6f\n",
                 static_cast<long long>(r.sentences), r.min_embedding_cosine, r.thresholds.min_embedding_cosine,
                 r.mean_embedding_cosine, r.max_abs_embedding_delta, r.weight_only_min_embedding_cosine);
+  for (const pipeline::CheckOutcome& c : r.checks())
+    std::printf("check %-16s %s%s\n", c.check.c_str(), to_string(c.state),
+                c.state == pipeline::CheckState::not_run ? (": " + c.why_not_run).c_str() : "");
   for (const std::string& f : r.failures) std::printf("FAILED %s\n", f.c_str());
-  std::printf("%s\n", r.passed() ? "verify: passed" : "verify: FAILED");
+  if (!r.passed()) std::printf("verify: FAILED\n");
+  else if (r.complete()) std::printf("verify: passed\n");
+  else {
+    std::string missing;
+    for (const auto& [check, why] : r.not_run) missing += (missing.empty() ? "" : ", ") + check;
+    std::printf("verify: INCOMPLETE: no check failed, but %s did not run (see above)\n", missing.c_str());
+  }
   if (!json_path.empty()) {
     report::write_verify_results(json_path, r.to_json(), o.original, o.quantized, stats_path);
   }

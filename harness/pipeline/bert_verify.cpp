@@ -13,6 +13,7 @@
 #include "harness/pipeline/bert_layout.h"
 #include "harness/pipeline/export_checks.h"
 #include "harness/pipeline/stacked_scales.h"
+#include "harness/pipeline/verify_rederivation.h"
 #include "harness/pipeline/w8a8_linears.h"
 
 namespace smoothcheck::pipeline {
@@ -63,6 +64,7 @@ VerifyReport verify_bert_export(kernels::Backend& backend, const VerifyOptions& 
   const std::vector<ExportTensor> expected = bert_export_tensors(*orig.checkpoint, linears, qc.migration_scales);
   check_layout(*quant.checkpoint, expected, orig.checkpoint->opaque_tensors(), r);
   if (!r.failures.empty()) return r;
+  r.ran.insert("layout");
   if (qc.mode != SmoothMode::migration) {
     r.failures.push_back(std::string("mapping: a ") + to_string(qc.mode) +
                          "-mode BERT export cannot be exact (post-LayerNorm); only migration mode is");
@@ -79,18 +81,26 @@ VerifyReport verify_bert_export(kernels::Backend& backend, const VerifyOptions& 
   } catch (const CheckpointError& e) {
     r.failures.push_back(std::string("loader: ") + e.what());
   }
+  r.ran.insert("loader");
+  std::optional<CalibrationStats> stats;
+  if (o.stats) stats = read_calibration_stats(*o.stats, linears);
 
   // 3. Weights, and everything migration mode must leave alone.
   const FloatWeights ow = load_float_weights(*orig.checkpoint, linears, bert_norms(config, prefix));
   check_linears(*quant.checkpoint, ow, r, o.thresholds.max_weight_error_over_bound);
+  r.ran.insert("weights");
+  check_rederivation(*quant.checkpoint, ow, bert_smoothing_groups(config, prefix, qc.mode), stats ? &*stats : nullptr,
+                     qc, r);
   std::vector<std::string> names;
   for (const QuantizedLinear& q : linears) names.push_back(q.name);
   check_smoothing_applied(*quant.checkpoint, names, qc, r);
+  r.ran.insert("smoothing");
   std::set<std::string> quantised;
   for (const QuantizedLinear& q : linears) quantised.insert(q.name + ".weight");
   for (const std::string& name : orig.checkpoint->tensor_names())
     if (!quantised.count(name) && !at::equal(quant.checkpoint->tensor(name), orig.checkpoint->tensor(name)))
       r.failures.push_back("unquantised: " + name + " differs from the original");
+  r.ran.insert("unquantised");
 
   // 4. Sentence embeddings of held-out text: the corpus's last chunks (calibration takes its first).
   BertCorpusOptions co;
@@ -115,6 +125,7 @@ VerifyReport verify_bert_export(kernels::Backend& backend, const VerifyOptions& 
   if (!(r.min_embedding_cosine >= o.thresholds.min_embedding_cosine))
     r.failures.push_back("forward: sentence-embedding cosine " + std::to_string(r.min_embedding_cosine) + " < " +
                          std::to_string(o.thresholds.min_embedding_cosine) + " on a held-out chunk");
+  r.ran.insert("forward");
   return r;
 }
 

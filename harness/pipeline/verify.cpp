@@ -19,6 +19,7 @@
 #include "harness/pipeline/smooth_model.h"
 #include "harness/pipeline/stacked_scales.h"
 #include "harness/pipeline/token_sampling.h"
+#include "harness/pipeline/verify_rederivation.h"
 #include "harness/pipeline/w8a8_llama.h"
 #include "harness/quantized_layout.h"
 
@@ -35,12 +36,15 @@ double mean_nll(const at::Tensor& logits, const std::vector<int64_t>& seq) {
   return sum / static_cast<double>(seq.size() - 1);
 }
 
-// Step 3 for one layer: its linears' reconstruction (fused fc->fc: un-divided by the next group's s)
-// and its norms (migration: bit-identical; fused: original / s within one rounding to the dtype).
+// Step 3 for one layer: its linears' reconstruction (fused fc->fc: un-divided by the next group's s),
+// the re-derivation of its stored numbers (layer_groups: the layer's smoothing groups, full names), and
+// its norms (migration: bit-identical; fused: original / s within one rounding to the dtype).
 void check_llama_layer(const checkpoint::Checkpoint& orig, const checkpoint::Checkpoint& quant,
                        const std::vector<QuantizedLinear>& linears, const std::vector<NormSpec>& norms,
-                       const SmoothingPlan& plan, SmoothMode mode, DType dtype, const VerifyThresholds& thresholds,
-                       FloatBufferPool& pool, VerifyReport& r) {
+                       const SmoothingPlan& plan, const std::vector<SmoothingGroup>& layer_groups,
+                       const CalibrationStats* stats, const QuantizationConfig& qc, DType dtype,
+                       const VerifyThresholds& thresholds, FloatBufferPool& pool, VerifyReport& r) {
+  const SmoothMode mode = qc.mode;
   FloatWeights ow = load_float_weights(orig, linears, norms, &pool);
   std::map<std::string, std::vector<float>> s;
   for (const auto& [name, m] : ow.linears) s[name] = f32_vector(quant.tensor(name + ".migration_scale"));
@@ -60,6 +64,7 @@ void check_llama_layer(const checkpoint::Checkpoint& orig, const checkpoint::Che
                            std::to_string(c.worst_col) + "]");
     r.linears.push_back(c);
   }
+  check_rederivation(quant, ow, layer_groups, stats, qc, r);
   // Unquantised tensors: untouched, except fused norms = original / s (one rounding to the dtype).
   for (const auto& [norm, w] : ow.norms) {
     const std::string name = norm + ".weight";
@@ -90,18 +95,60 @@ void check_llama_layer(const checkpoint::Checkpoint& orig, const checkpoint::Che
 
 }  // namespace
 
+const char* to_string(CheckState s) {
+  switch (s) {
+    case CheckState::passed: return "passed";
+    case CheckState::failed: return "failed";
+    case CheckState::not_run: return "not run";
+  }
+  return "?";
+}
+
+const std::vector<std::string>& verify_check_names() {
+  static const std::vector<std::string> names = {"layout",  "loader",      "migration_scale", "weight_scale", "codes",
+                                                 "weights", "unquantised", "smoothing",       "forward"};
+  return names;
+}
+
+std::vector<CheckOutcome> VerifyReport::checks() const {
+  std::vector<CheckOutcome> out;
+  for (const std::string& name : verify_check_names()) {
+    CheckOutcome c{name, CheckState::not_run, ""};
+    const std::string prefix = name + ":";
+    for (const std::string& f : failures)
+      if (f.compare(0, prefix.size(), prefix) == 0) c.state = CheckState::failed;
+    if (c.state != CheckState::failed) {
+      if (const auto why = not_run.find(name); why != not_run.end()) c.why_not_run = why->second;
+      else if (ran.count(name)) c.state = CheckState::passed;
+      else c.why_not_run = "not reached: an earlier check failed";
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
 nlohmann::json VerifyReport::to_json() const {
   nlohmann::json j;
   j["schema"] = "smoothcheck.verify/1";
   j["architecture"] = to_string(architecture);
   j["passed"] = passed();
+  j["complete"] = complete();
   j["failures"] = failures;
+  nlohmann::json cs = nlohmann::json::array();
+  for (const CheckOutcome& c : checks()) {
+    nlohmann::json e = {{"check", c.check}, {"state", to_string(c.state)}};
+    if (c.state == CheckState::not_run) e["why"] = c.why_not_run;
+    cs.push_back(e);
+  }
+  j["checks"] = cs;
   j["quantization_config"] = pipeline::to_json(quantization);
   j["total_size"] = {{"declared", declared_total_size}, {"expected", expected_total_size}, {"stored", stored_total_size}};
   nlohmann::json ls = nlohmann::json::array();
   for (const LinearCheck& c : linears)
     ls.push_back({{"name", c.name}, {"max_error_over_bound", c.max_error_over_bound}, {"max_abs_error", c.max_abs_error},
-                  {"worst", {c.worst_row, c.worst_col}}});
+                  {"worst", {c.worst_row, c.worst_col}}, {"migration_scale_error_u", c.migration_scale_error_u},
+                  {"weight_scale_error_u", c.weight_scale_error_u}, {"midpoint_codes", c.midpoint_codes},
+                  {"wrong_codes", c.wrong_codes}});
   j["linears"] = ls;
   if (architecture == Architecture::bert) {
     j["forward"] = {{"sentences", sentences},
@@ -156,6 +203,7 @@ VerifyReport verify_export(kernels::Backend& backend, const VerifyOptions& o) {
   lc.dtype = dtype;
   check_layout(*quant.checkpoint, quantized_export_tensors(lc, qc.migration_scales), orig.checkpoint->opaque_tensors(), r);
   if (!r.failures.empty()) return r;  // later checks would only repeat the layout's problems
+  r.ran.insert("layout");
   if (!qc.migration_scales) {
     r.failures.push_back("weights: the export carries no migration scales, so its weights cannot be un-smoothed");
     return r;
@@ -167,35 +215,46 @@ VerifyReport verify_export(kernels::Backend& backend, const VerifyOptions& o) {
   } catch (const CheckpointError& e) {
     r.failures.push_back(std::string("loader: ") + e.what());
   }
+  r.ran.insert("loader");
+  std::optional<CalibrationStats> stats;
+  if (o.stats) stats = read_calibration_stats(*o.stats, config);
 
   // 3. Weights against the original, one layer at a time: memory holds a layer's float32 weights, not
   // the model's.
   const SmoothingPlan plan = checked_llama_plan(config, qc.mode);
   const std::vector<QuantizedLinear> linears = quantized_linears(lc);
   const std::vector<NormSpec> norms = llama_norms(config);
+  const std::vector<SmoothingGroup> groups = llama_model_groups(config, plan);
   {
     FloatBufferPool pool;  // one layer's float32 buffers, reused by the next; freed before the embeddings
     for (int64_t l = 0; l < config.num_hidden_layers; ++l) {
       const std::vector<QuantizedLinear> layer_linears(linears.begin() + 7 * l, linears.begin() + 7 * (l + 1));
       const std::vector<NormSpec> layer_norms(norms.begin() + 2 * l, norms.begin() + 2 * (l + 1));
-      check_llama_layer(*orig.checkpoint, *quant.checkpoint, layer_linears, layer_norms, plan, qc.mode, dtype,
-                        o.thresholds, pool, r);
+      std::vector<SmoothingGroup> layer_groups;
+      for (const SmoothingGroup& g : groups)
+        if (g.fcs.front().compare(0, layer_prefix(l).size(), layer_prefix(l)) == 0) layer_groups.push_back(g);
+      check_llama_layer(*orig.checkpoint, *quant.checkpoint, layer_linears, layer_norms, plan, layer_groups,
+                        stats ? &*stats : nullptr, qc, dtype, o.thresholds, pool, r);
     }
   }
+  r.ran.insert("weights");
   {
     std::vector<std::string> names;
     for (const QuantizedLinear& q : linears) names.push_back(q.name);
     check_smoothing_applied(*quant.checkpoint, names, qc, r);
+    r.ran.insert("smoothing");
   }
   for (const char* name : {"model.embed_tokens.weight", "model.norm.weight", "lm_head.weight"})
     if (orig.checkpoint->contains(name) || quant.checkpoint->contains(name))
       if (!config.tie_word_embeddings || std::string(name) != "lm_head.weight")
         if (!at::equal(quant.checkpoint->tensor(name), orig.checkpoint->tensor(name).to(checkpoint::to_scalar_type(dtype))))
           r.failures.push_back(std::string("unquantised: ") + name + " differs from the original");
+  r.ran.insert("unquantised");
 
   // 4. The W8A8 forward against the float one, on text the original model writes itself.
   if (!o.forward) {
     r.forward_skipped = true;
+    r.not_run["forward"] = "--no-forward";
     return r;
   }
   const models::LlamaModel original(*orig.checkpoint, config, DType::f32);
@@ -227,6 +286,7 @@ VerifyReport verify_export(kernels::Backend& backend, const VerifyOptions& o) {
     r.failures.push_back("forward: mean NLL rose from " + std::to_string(r.nll_original) + " to " +
                          std::to_string(r.nll_quantized) + " (> " + std::to_string(o.thresholds.max_nll_increase) +
                          " nats/token)");
+  r.ran.insert("forward");
   return r;
 }
 

@@ -3,16 +3,21 @@
 //  1. layout: every tensor of harness/quantized_layout.h with its dtype and shape, nothing else, and
 //     the index's metadata.total_size exact;
 //  2. loader: q/k/v and gate/up each share one migration vector (stacked_scales.h);
-//  3. weights: q·scale, un-smoothed (÷ s per input channel, × the fused fc->fc row divisor), matches
-//     the original within numerics.md §8's per-element bound scale/2 (also divided by s), reported per
-//     linear as max error / bound; unquantised tensors bit-identical (fused norms: original / s within
-//     the stored dtype's rounding);
+//  3. re-derivation (verify_rederivation.h): with the calibration statistics, every migration scale
+//     recomputed from the recorded recipe and α; every weight scale and code recomputed by the recorded
+//     weight variant from the original weight and s. Then weights: q·scale, un-smoothed (÷ s per input
+//     channel, × the fused fc->fc row divisor), matches the original within numerics.md §8's
+//     per-element bound scale/2 (also divided by s), reported per linear as max error / bound;
+//     unquantised tensors bit-identical (fused norms: original / s within the stored dtype's rounding);
 //  4. forward: W8A8Llama against models::LlamaModel (f32) on a sequence sampled from the original:
 //     max |Δlogit|, argmax agreement, mean NLL of the sequence under both.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,6 +54,9 @@ struct VerifyThresholds {
 struct VerifyOptions {
   std::filesystem::path original;
   std::filesystem::path quantized;
+  // The calibration statistics the export was made from: without them the migration scales cannot be
+  // re-derived (the report says so, and does not call that check passed).
+  std::optional<std::filesystem::path> stats;
   int64_t tokens = 256;  // LLaMA: length of the sampled sequence, BOS included
   // LLaMA: false skips step 4 (the forward passes load the whole model at float32 and, for a 1.1B model,
   // dominate the run); steps 1-3 still run in full, one layer in memory at a time. The report says so.
@@ -64,7 +72,22 @@ struct LinearCheck {
   double max_error_over_bound = 0;  // max over elements of |W - Ŵ| / (scale_r · rowdiv_r / (2 s_j))
   double max_abs_error = 0;
   int64_t worst_row = 0, worst_col = 0;
+  // Re-derivation (verify_rederivation.h), in units of f32's unit roundoff; -1: not re-derived.
+  double migration_scale_error_u = -1;  // max_j |stored s − recipe s| / (u · recipe s)
+  double weight_scale_error_u = -1;     // max_r |stored scale − formula| / (u · formula)
+  int64_t midpoint_codes = 0;           // codes on a rounding midpoint within the arithmetic's error
+  int64_t wrong_codes = 0;
 };
+
+// The checks, in the order verify runs them; a failure's text starts with its check's name.
+enum class CheckState { passed, failed, not_run };
+const char* to_string(CheckState s);
+struct CheckOutcome {
+  std::string check;
+  CheckState state = CheckState::not_run;
+  std::string why_not_run;  // for not_run
+};
+const std::vector<std::string>& verify_check_names();
 
 struct VerifyReport {
   Architecture architecture = Architecture::llama;
@@ -86,8 +109,14 @@ struct VerifyReport {
   double min_embedding_cosine = 0, mean_embedding_cosine = 0, max_abs_embedding_delta = 0;
   double weight_only_min_embedding_cosine = 0;
   VerifyThresholds thresholds;
+  std::set<std::string> ran;                    // checks that ran (in full)
+  std::map<std::string, std::string> not_run;   // checks that could not run, and why
 
   bool passed() const { return failures.empty(); }
+  // Every check of verify_check_names() that applies ran: no check was left out for want of input.
+  bool complete() const { return not_run.empty(); }
+  // Each applicable check: failed when a failure names it, else passed when it ran, else not run.
+  std::vector<CheckOutcome> checks() const;
   nlohmann::json to_json() const;  // schema smoothcheck.verify/1
 };
 

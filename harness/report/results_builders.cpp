@@ -100,6 +100,17 @@ ResultsDocument results_from_verify(const nlohmann::json& v, const std::string& 
     if (forward.contains(key)) d.metrics[suite + "/forward/" + key] = metric_from_json(forward[key], suite + "/forward");
   const std::vector<std::string> failures = v.value("failures", std::vector<std::string>{});
   d.cases.push_back({suite, "export", failures.empty() ? "passed" : "incorrect", failures, {}});
+  // Each of verify's checks: one that could not run (no --stats, --no-forward) is waived with its
+  // reason, never counted as passed.
+  for (const nlohmann::json& c : v.value("checks", nlohmann::json::array())) {
+    const std::string check = c.value("check", std::string("?")), state = c.value("state", std::string("?"));
+    CaseEntry e{suite, "check/" + check, state == "passed" ? "passed" : state == "failed" ? "incorrect" : "waived", {}, {}};
+    if (e.outcome == "incorrect")
+      for (const std::string& f : failures)
+        if (f.compare(0, check.size() + 1, check + ":") == 0) e.failures.push_back(f);
+    if (e.outcome == "waived") e.reason = c.value("why", std::string("not run"));
+    d.cases.push_back(std::move(e));
+  }
   for (const nlohmann::json& p : activation_profile) {
     const std::string input = p.value("input", std::string("?"));
     for (const char* side : {"before", "after"})

@@ -1,0 +1,42 @@
+// verify's re-derivation of one linear's stored weight scale and int8 codes (issue 12): the float64
+// reference quantiser (reference::quantize_weight, the variant quantization_config names) applied to
+// the original weight smoothed by s, never the scale stored beside the codes. A self-consistent export
+// at fewer bits (scale absmax/63), another variant's formula under this one's label, weights that were
+// not smoothed, or a code off by one all disagree with it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "harness/pipeline/float_weights.h"
+#include "kernels/options.h"
+
+namespace smoothcheck::pipeline {
+
+struct RederivedWeights {
+  // max over rows of |stored scale − recipe scale| / (u32 · recipe scale); a NaN or infinite stored
+  // scale is infinite here. scale_tolerance_u is the bound it is held to (see the .cpp).
+  double max_scale_error_u = 0;
+  double scale_tolerance_u = 0;
+  int64_t worst_scale_row = 0;
+  double worst_scale_stored = 0, worst_scale_recipe = 0;
+  // Codes: each must equal the recipe's, except where the smoothed value w·s/scale lies within the
+  // f32 arithmetic's error of a rounding midpoint, where either neighbour is allowed (counted).
+  int64_t codes = 0;
+  int64_t midpoint_codes = 0;
+  int64_t wrong_codes = 0;
+  int64_t first_wrong_row = -1, first_wrong_col = -1;
+  int first_wrong_stored = 0, first_wrong_recipe = 0;
+  double first_wrong_value = 0;  // the recipe's unrounded w·s/scale there
+};
+
+// original [O, C] float32; codes int8 [O, C] and scale float32 (O values) as stored; s [C] the
+// migration scale its columns were multiplied by; rowdiv [O] the fused fc->fc divisor of its rows, or
+// nullptr. Rows are processed a block at a time, so memory stays a few float64 rows.
+RederivedWeights rederive_weights(const FloatMatrix& original, const at::Tensor& codes, const at::Tensor& scale,
+                                  const std::vector<float>& s, const std::vector<float>* rowdiv, WeightQuant variant);
+
+}  // namespace smoothcheck::pipeline
