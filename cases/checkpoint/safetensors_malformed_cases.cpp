@@ -60,6 +60,11 @@ std::vector<MalformedCase> malformed_cases() {
       {"overlapping_ranges",
        safetensors_image(R"({"a":)" + entry("F32", "[4]", "[0,16]") + R"(,"b":)" + entry("F32", "[4]", "[8,24]") + "}", 24),
        "overlap those of 'a'", "b"},
+      // The smallest overlap: one shared byte (a reader comparing begin <= prev.end - 1, or checking only
+      // one neighbour, would let it through).
+      {"overlap_by_one_byte",
+       safetensors_image(R"({"a":)" + entry("I8", "[4]", "[0,4]") + R"(,"b":)" + entry("I8", "[4]", "[3,7]") + "}", 8),
+       "overlap those of 'a'", "b"},
       {"range_outside_data_section", safetensors_image(R"({"a":)" + entry("F32", "[4]", "[0,16]") + "}", 8),
        "outside the data section of 8 bytes", "a"},
       {"shape_product_overflow",

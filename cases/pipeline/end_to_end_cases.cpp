@@ -78,12 +78,16 @@ TEST_P(PipelineEndToEnd, CalibrateQuantizeReloadVerify) {
   v.quantized = q.out;
   v.tokens = 64;
   v.seed = 3;
+  v.stats = stats;  // every exported migration_scale is recomputed from these by the float64 reference
   const pipeline::VerifyReport r = pipeline::verify_export(cpu_backend(), v);
   std::string failures;
   for (const auto& f : r.failures) failures += f + "\n";
   EXPECT_TRUE(r.passed()) << failures;
+  EXPECT_TRUE(r.complete()) << "a check did not run";
   ASSERT_EQ(r.linears.size(), 35u);
   for (const auto& c : r.linears) {
+    EXPECT_GE(c.migration_scale_error_u, 0.0) << c.name << ": migration scale not re-derived";
+    EXPECT_GE(c.weight_scale_error_u, 0.0) << c.name << ": weight scales not re-derived";
     EXPECT_LE(c.max_error_over_bound, 1.0 + 1e-3) << c.name;
     // A bound that is never approached would mean the check compares nothing: rounding to int8 uses
     // most of its half-step somewhere in every linear.
