@@ -6,6 +6,9 @@
 #ifdef SMOOTHCHECK_HAVE_CUDA
 #include "kernels/cuda/cuda_backend.h"
 #endif
+#ifdef SMOOTHCHECK_HAVE_CUDA_EMULATION
+#include "kernels/cuda_emulation/emulated_backend.h"
+#endif
 
 namespace smoothcheck {
 
@@ -47,7 +50,9 @@ std::unique_ptr<kernels::Backend> make_cpu(const std::string& name, kernels::Cpu
 
 }  // namespace
 
-std::vector<std::string> backend_names() { return {"cpu", "cpu-scalar", "cpu-avx2", "cuda", "cuda-cublaslt"}; }
+std::vector<std::string> backend_names() {
+  return {"cpu", "cpu-scalar", "cpu-avx2", "cuda", "cuda-cublaslt", "cuda-emulated"};
+}
 
 std::unique_ptr<kernels::Backend> make_backend(const std::string& name) {
   if (name == "cpu") return make_cpu(name, kernels::CpuIsa::best);
@@ -60,6 +65,13 @@ std::unique_ptr<kernels::Backend> make_backend(const std::string& name) {
     return kernels::make_cuda_backend(options);
 #else
     return std::make_unique<UnavailableBackend>(name, "built without CUDA (nvcc not found or SMOOTHCHECK_ENABLE_CUDA=OFF)");
+#endif
+  }
+  if (name == "cuda-emulated") {
+#ifdef SMOOTHCHECK_HAVE_CUDA_EMULATION
+    return kernels::make_cuda_backend_emulated({});
+#else
+    return std::make_unique<UnavailableBackend>(name, "built without the CUDA emulation (needs gcc on x86-64; off in the sanitizer presets)");
 #endif
   }
   std::string known;

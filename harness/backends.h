@@ -10,7 +10,8 @@
 
 namespace smoothcheck {
 
-// "cpu", "cpu-scalar", "cpu-avx2", "cuda", "cuda-cublaslt".
+// "cpu", "cpu-scalar", "cpu-avx2", "cuda", "cuda-cublaslt", and "cuda-emulated" (the CUDA backend's own
+// source executed on the CPU, kernels/cuda_emulation/).
 std::vector<std::string> backend_names();
 
 // Throws std::invalid_argument for an unknown name. A backend that cannot run here (no CUDA device, a

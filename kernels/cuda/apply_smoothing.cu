@@ -34,7 +34,7 @@ void apply(MutMatrix w, const float* s, cudaStream_t stream, const char* what) {
   const cuda_plan::Launch1D l = cuda_plan::plan_rows(w.rows);
   if (l.grid == 0 || w.cols == 0) return;
   SC_DISPATCH_FLOAT_DTYPE(w.dtype, what, E,
-                          apply_smoothing_kernel<E, kScaleColumns><<<unsigned(l.grid), l.block, 0, stream>>>(
+                          SC_LAUNCH(unsigned(l.grid), l.block, stream, apply_smoothing_kernel<E, kScaleColumns>)(
                               w.data, w.rows, w.cols, w.row_stride, s);
                           SC_CUDA_CHECK_LAUNCH("apply_smoothing_kernel"));
 }
@@ -48,7 +48,7 @@ void divide_vector(MutVector v, const float* s, cudaStream_t stream) {
   const cuda_plan::Launch1D l = cuda_plan::plan_elements(v.size);
   if (l.grid == 0) return;
   SC_DISPATCH_FLOAT_DTYPE(v.dtype, "divide_vector", E,
-                          divide_vector_kernel<E><<<unsigned(l.grid), l.block, 0, stream>>>(v.data, v.size, s);
+                          SC_LAUNCH(unsigned(l.grid), l.block, stream, divide_vector_kernel<E>)(v.data, v.size, s);
                           SC_CUDA_CHECK_LAUNCH("divide_vector_kernel"));
 }
 

@@ -40,7 +40,7 @@ void channel_stats(ConstMatrix x, ChannelStatsOut out, cudaStream_t stream) {
   if (x.rows == 0 || x.cols == 0) return;  // as the CPU backend: nothing written
   const cuda_plan::Launch1D l = cuda_plan::plan_elements(x.cols);
   SC_DISPATCH_FLOAT_DTYPE(x.dtype, "channel_stats", E,
-                          channel_stats_kernel<E><<<unsigned(l.grid), l.block, 0, stream>>>(
+                          SC_LAUNCH(unsigned(l.grid), l.block, stream, channel_stats_kernel<E>)(
                               x.data, x.rows, x.cols, x.row_stride, out);
                           SC_CUDA_CHECK_LAUNCH("channel_stats_kernel"));
 }

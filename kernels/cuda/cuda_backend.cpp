@@ -103,7 +103,13 @@ class CudaBackend final : public Backend {
     if (lt_handle_) cublasLtDestroy(lt_handle_);
   }
 
-  std::string name() const override { return std::string("cuda-") + to_string(options_.gemm); }
+  std::string name() const override {
+#if defined(SC_CUDA_EMULATION)
+    return "cuda-emulated";  // this source and the kernels' executed on the CPU (kernels/cuda_emulation/)
+#else
+    return std::string("cuda-") + to_string(options_.gemm);
+#endif
+  }
 
   bool available(std::string* why_not) const override {
     std::string why = why_unavailable();

@@ -2,8 +2,7 @@
 // kernels::KernelError naming the call, the file, the line and the runtime's own message.
 #pragma once
 
-#include <cublasLt.h>
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/cuda_headers.h"
 
 #include <string>
 

@@ -4,7 +4,7 @@
 // go through cudaMemcpy2D with the row width in bytes: only the view's elements move, never padding.
 #pragma once
 
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/cuda_headers.h"
 
 #include <cstddef>
 #include <cstdint>

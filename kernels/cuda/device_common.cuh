@@ -1,12 +1,29 @@
 // Device helpers shared by the kernels: element types read and written through numerics.h's exact
 // conversions (so a CUDA f16/bf16 value is the CPU's bit for bit), rows walked with 16-byte vector
 // loads split by launch_plan.h's split_row, and a block-wide maximum.
+//
+// The same source also compiles as host C++ for the CPU emulation (SC_CUDA_EMULATION): then
+// kernels/cuda_emulation/device_runtime.h supplies CUDA's built-ins, and the two spellings below that
+// differ from CUDA's own are defined there instead. Under nvcc they expand to exactly the CUDA syntax,
+// so the device code is unchanged (scripts/cuda_device_fingerprint.sh compares the cubins).
 #pragma once
 
+#if defined(SC_CUDA_EMULATION)
+#include "kernels/cuda_emulation/device_runtime.h"
+#else
 #include <cuda_runtime.h>
 
 #include <cub/block/block_reduce.cuh>
 #include <cuda/functional>
+
+// kernel<<<grid, block, 0, stream>>>(args) is written SC_LAUNCH(grid, block, stream, kernel)(args).
+#define SC_LAUNCH(grid, block, stream, ...) __VA_ARGS__<<<grid, block, 0, stream>>>
+// `__shared__ type name;` is written SC_SHARED(type, name), array types included.
+template <class T>
+using sc_shared_type = T;
+#define SC_SHARED(type, name) __shared__ sc_shared_type<type> name
+#define SC_SHARED_ALIGNED(type, name, alignment) __shared__ __align__(alignment) sc_shared_type<type> name
+#endif
 
 #include <cstdint>
 
@@ -66,8 +83,8 @@ __device__ __forceinline__ void for_each_in_row(const typename E::Storage* row, 
 template <int kBlock>
 __device__ __forceinline__ float block_max_broadcast(float v) {
   using Reduce = cub::BlockReduce<float, kBlock>;
-  __shared__ typename Reduce::TempStorage temp;
-  __shared__ float result;
+  SC_SHARED(typename Reduce::TempStorage, temp);
+  SC_SHARED(float, result);
   float m = Reduce(temp).Reduce(v, cuda::maximum<>{});
   if (threadIdx.x == 0) result = m;
   __syncthreads();

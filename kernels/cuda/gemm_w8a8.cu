@@ -7,6 +7,7 @@
 // Two-stage cp.async pipeline: tile k + 1 is in flight while tile k feeds the tensor cores.
 #include "kernels/cuda/device_common.cuh"
 #include "kernels/cuda/launchers.h"
+#include "kernels/cuda/ptx_ops.cuh"
 
 namespace smoothcheck::kernels::cuda_launch {
 namespace {
@@ -17,25 +18,6 @@ namespace cp = cuda_plan;
 struct I32 {  // the raw accumulators (gemm_s8s8s32)
   using Storage = int32_t;
 };
-
-__device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
-  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int kPending>
-__device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
-}
-
-// c += a · b for one 16 x 8 x 32 tile. Without .satfinite the int32 sums wrap, as a CPU int32 sum does.
-__device__ __forceinline__ void mma_s8(int32_t (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-}
 
 // One output element: the raw accumulator, or the epilogue rounded once to the output dtype.
 template <class OutE>
@@ -58,8 +40,8 @@ template <class OutE>
 __global__ void __launch_bounds__(cp::kGemmThreads)
     gemm_mma_kernel(const int8_t* __restrict__ a, const int8_t* __restrict__ b, int64_t k_pad, int64_t k_tiles,
                     int64_t m, int64_t n, EpilogueArgs ep, typename OutE::Storage* __restrict__ out, int64_t ldo) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  __shared__ __align__(16) int8_t smem[cp::kGemmStages][2][cp::kGemmSmemTileBytes];
+#if (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800) || defined(SC_CUDA_EMULATION)
+  SC_SHARED_ALIGNED(int8_t[cp::kGemmStages][2][cp::kGemmSmemTileBytes], smem, 16);
   const int tid = int(threadIdx.x), warp = tid / cp::kWarp, lane = tid % cp::kWarp;
   const int64_t block_m = blockIdx.y, block_n = blockIdx.x;
   const int8_t* a_block = a + block_m * cp::kGemmBM * k_pad;
@@ -150,7 +132,7 @@ void gemm_mma(const int8_t* a, const int8_t* b, const cuda_plan::GemmPlan& plan,
   if (plan.empty()) return;
   const dim3 grid(unsigned(plan.grid_n), unsigned(plan.grid_m));
   SC_DISPATCH_OUT_DTYPE(out_dtype, OutE,
-                        gemm_mma_kernel<OutE><<<grid, cp::kGemmThreads, 0, stream>>>(
+                        SC_LAUNCH(grid, cp::kGemmThreads, stream, gemm_mma_kernel<OutE>)(
                             a, b, plan.k_pad, plan.k_tiles, plan.m, plan.n, ep,
                             static_cast<typename OutE::Storage*>(out), ldo);
                         SC_CUDA_CHECK_LAUNCH("gemm_mma_kernel"));
@@ -161,7 +143,7 @@ void gemm_epilogue(const int32_t* acc, int64_t ldacc, int64_t m, int64_t n, cons
   const cuda_plan::Launch1D l = cuda_plan::plan_elements(m * n);
   if (l.grid == 0) return;
   SC_DISPATCH_OUT_DTYPE(out_dtype, OutE,
-                        gemm_epilogue_kernel<OutE><<<unsigned(l.grid), l.block, 0, stream>>>(
+                        SC_LAUNCH(unsigned(l.grid), l.block, stream, gemm_epilogue_kernel<OutE>)(
                             acc, ldacc, m, n, ep, static_cast<typename OutE::Storage*>(out), ldo);
                         SC_CUDA_CHECK_LAUNCH("gemm_epilogue_kernel"));
 }

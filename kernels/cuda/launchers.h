@@ -5,8 +5,7 @@
 // throws KernelError; none synchronises.
 #pragma once
 
-#include <cublasLt.h>
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/cuda_headers.h"
 
 #include <cstdint>
 

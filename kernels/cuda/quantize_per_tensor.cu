@@ -30,7 +30,7 @@ void quantize_per_tensor(ConstMatrix x, const float* recip, float scale, const A
   // Host and device compute the same IEEE division here (numerics.h div_rn).
   const nx::RowScale rs = nx::row_scale_from_scale(scale);
   SC_DISPATCH_FLOAT_DTYPE(x.dtype, "quantize_per_tensor", E,
-                          quantize_per_tensor_kernel<E><<<unsigned(l.grid), l.block, 0, stream>>>(
+                          SC_LAUNCH(unsigned(l.grid), l.block, stream, quantize_per_tensor_kernel<E>)(
                               x.data, x.rows, x.cols, x.row_stride, recip, rs, o, static_cast<int8_t*>(q.data),
                               q.row_stride);
                           SC_CUDA_CHECK_LAUNCH("quantize_per_tensor_kernel"));

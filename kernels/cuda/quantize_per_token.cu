@@ -42,7 +42,7 @@ __global__ void __launch_bounds__(kBlock)
 void migration_reciprocals(const float* s, int64_t n, float* recip, cudaStream_t stream) {
   const cuda_plan::Launch1D l = cuda_plan::plan_elements(n);
   if (l.grid == 0) return;
-  migration_reciprocals_kernel<<<unsigned(l.grid), l.block, 0, stream>>>(s, n, recip);
+  SC_LAUNCH(unsigned(l.grid), l.block, stream, migration_reciprocals_kernel)(s, n, recip);
   SC_CUDA_CHECK_LAUNCH("migration_reciprocals_kernel");
 }
 
@@ -52,7 +52,7 @@ void quantize_per_token(ConstMatrix x, const float* recip, const ActQuantOptions
   static_assert(cuda_plan::kRowBlock == 256, "kernel instantiated for 256 threads");
   if (l.grid == 0) return;
   SC_DISPATCH_FLOAT_DTYPE(x.dtype, "quantize_per_token", E,
-                          quantize_per_token_kernel<E, cuda_plan::kRowBlock><<<unsigned(l.grid), l.block, 0, stream>>>(
+                          SC_LAUNCH(unsigned(l.grid), l.block, stream, quantize_per_token_kernel<E, cuda_plan::kRowBlock>)(
                               x.data, x.rows, x.cols, x.row_stride, recip, o, static_cast<int8_t*>(q.data),
                               q.row_stride, scale);
                           SC_CUDA_CHECK_LAUNCH("quantize_per_token_kernel"));

@@ -29,7 +29,7 @@ void quantize_weight(ConstMatrix w, WeightQuant variant, MutMatrix q, float* sca
   const cuda_plan::Launch1D l = cuda_plan::plan_rows(w.rows);
   if (l.grid == 0) return;
   SC_DISPATCH_FLOAT_DTYPE(w.dtype, "quantize_weight", E,
-                          quantize_weight_kernel<E><<<unsigned(l.grid), l.block, 0, stream>>>(
+                          SC_LAUNCH(unsigned(l.grid), l.block, stream, quantize_weight_kernel<E>)(
                               w.data, w.rows, w.cols, w.row_stride, variant, static_cast<int8_t*>(q.data),
                               q.row_stride, scale);
                           SC_CUDA_CHECK_LAUNCH("quantize_weight_kernel"));

@@ -56,7 +56,7 @@ void rmsnorm_quantize(ConstMatrix x, const float* norm_w, float eps, const ActQu
   const cuda_plan::Launch1D l = cuda_plan::plan_rms_rows(x.rows);
   if (l.grid == 0) return;
   SC_DISPATCH_FLOAT_DTYPE(x.dtype, "rmsnorm_quantize", E,
-                          rmsnorm_quantize_kernel<E><<<unsigned(l.grid), l.block, 0, stream>>>(
+                          SC_LAUNCH(unsigned(l.grid), l.block, stream, rmsnorm_quantize_kernel<E>)(
                               x.data, x.rows, x.cols, x.row_stride, norm_w, eps, o, static_cast<int8_t*>(q.data),
                               q.row_stride, scale);
                           SC_CUDA_CHECK_LAUNCH("rmsnorm_quantize_kernel"));

@@ -39,8 +39,9 @@ __global__ void __launch_bounds__(kBlock)
     lo = fmin(lo, v);
   }
   using Reduce = cub::BlockReduce<double, kBlock>;
-  __shared__ typename Reduce::TempStorage temp;
-  __shared__ double shared_hi, shared_lo;
+  SC_SHARED(typename Reduce::TempStorage, temp);
+  SC_SHARED(double, shared_hi);
+  SC_SHARED(double, shared_lo);
   const double block_hi = Reduce(temp).Reduce(hi, cuda::maximum<>{});
   __syncthreads();
   const double block_lo = Reduce(temp).Reduce(lo, cuda::minimum<>{});
@@ -62,7 +63,7 @@ __global__ void __launch_bounds__(kBlock)
 void smooth_scale(const float* a, const float* w, const float* norm_weight, int64_t channels, Recipe recipe,
                   float alpha, float* s, cudaStream_t stream) {
   if (channels <= 0) return;
-  smooth_scale_kernel<<<1, kBlock, 0, stream>>>(a, w, norm_weight, channels, recipe, double(alpha), s);
+  SC_LAUNCH(1, kBlock, stream, smooth_scale_kernel)(a, w, norm_weight, channels, recipe, double(alpha), s);
   SC_CUDA_CHECK_LAUNCH("smooth_scale_kernel");
 }
 

@@ -78,10 +78,10 @@ void weight_stat_accumulate(ConstMatrix w, Recipe recipe, int64_t group_size, fl
   SC_DISPATCH_FLOAT_DTYPE(
       w.dtype, "weight_stat", E,
       if (recipe == Recipe::lmdeploy && rows.grid > 0) {
-        row_group_absmax_kernel<E><<<unsigned(rows.grid), rows.block, 0, stream>>>(w.data, w.rows, w.row_stride,
+        SC_LAUNCH(unsigned(rows.grid), rows.block, stream, row_group_absmax_kernel<E>)(w.data, w.rows, w.row_stride,
                                                                                    groups, group, row_absmax);
         SC_CUDA_CHECK_LAUNCH("row_group_absmax_kernel");
-      } column_accumulate_kernel<E><<<unsigned(cols.grid), cols.block, 0, stream>>>(
+      } SC_LAUNCH(unsigned(cols.grid), cols.block, stream, column_accumulate_kernel<E>)(
           w.data, w.rows, w.cols, w.row_stride, recipe, row_absmax, groups, group, acc, first);
       SC_CUDA_CHECK_LAUNCH("column_accumulate_kernel"));
 }
@@ -90,7 +90,7 @@ void weight_stat_finalize(const double* acc, int64_t channels, Recipe recipe, in
                           cudaStream_t stream) {
   const cuda_plan::Launch1D l = cuda_plan::plan_elements(channels);
   if (l.grid == 0) return;
-  weight_stat_finalize_kernel<<<unsigned(l.grid), l.block, 0, stream>>>(acc, channels, recipe, total_rows, w);
+  SC_LAUNCH(unsigned(l.grid), l.block, stream, weight_stat_finalize_kernel)(acc, channels, recipe, total_rows, w);
   SC_CUDA_CHECK_LAUNCH("weight_stat_finalize_kernel");
 }
 
