@@ -33,6 +33,13 @@
 #include "harness/host_tensor.h"
 #include "kernels/cuda/launch_plan.h"
 
+// The backend held to the CPU, and the GEMM engines: the CUDA backend's two, or, for
+// cuda_emulated_matches_cpu_tests (label cpu), the same source executed on the CPU.
+#ifndef SMOOTHCHECK_CUDA_UNDER_TEST
+#define SMOOTHCHECK_CUDA_UNDER_TEST "cuda"
+#define SMOOTHCHECK_CUDA_GEMM_ENGINES "cuda", "cuda-cublaslt"
+#endif
+
 namespace smoothcheck {
 namespace {
 
@@ -102,7 +109,7 @@ class CudaMatchesCpu : public ::testing::Test {
     std::string why;
     if (!cuda_->available(&why)) GTEST_SKIP() << cuda_name << " unavailable: " << why;
   }
-  void SetUp() override { open("cuda"); }
+  void SetUp() override { open(SMOOTHCHECK_CUDA_UNDER_TEST); }
   std::unique_ptr<Backend> cpu_, cuda_;
 };
 
@@ -383,9 +390,10 @@ TEST_P(CudaGemmMatchesCpu, W8A8EveryEpilogueOutputAndBias) {
   note_waivers(waived);
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, CudaGemmMatchesCpu, ::testing::Values("cuda", "cuda-cublaslt"),
+INSTANTIATE_TEST_SUITE_P(Engines, CudaGemmMatchesCpu, ::testing::Values(SMOOTHCHECK_CUDA_GEMM_ENGINES),
                          [](const ::testing::TestParamInfo<std::string>& p) {
-                           return p.param == "cuda" ? std::string("mma") : std::string("cublaslt");
+                           if (p.param == "cuda") return std::string("mma");
+                           return p.param == "cuda-cublaslt" ? std::string("cublaslt") : std::string("emulated_mma");
                          });
 
 }  // namespace

@@ -71,6 +71,13 @@ TEST_P(Differential, EveryCaseMatchesTheReference) {
     options.max_work = cap;
     options.waive_large_reason = "production-size case: SMOOTHCHECK_MAX_CASE_WORK=" + std::to_string(cap) +
                                  " (the asan preset's cap); the ordinary build runs it";
+  } else if (p.backend == "cuda-emulated") {
+    // One fiber per CUDA thread and a check on every memory access: every small and odd shape runs,
+    // the production shapes up to 2^22 elements or multiply-adds; the rest run on a real card
+    // (scripts/gpu_run.sh) and, as the same arithmetic, on the CPU backend.
+    options.max_work = int64_t(1) << 22;
+    options.waive_large_reason = "production-size case: the CPU emulation of the CUDA source runs shapes up to 2^22 "
+                                 "work units; scripts/gpu_run.sh runs it on a GPU";
   } else if (p.backend == "cpu-scalar" && kernels::cpu_supports_avx2()) {
     // The portable path is bit-identical to the AVX2 path (isa_agreement_tests); running the
     // production-size cases twice would double CI time for no new evidence.

@@ -53,29 +53,38 @@ struct GridState {
   }
 };
 
-thread_local GridState g;
+// A plain thread_local pointer: no initialisation guard on every access (current_epoch() and friends
+// run on every checked memory access).
+thread_local GridState* g_state = nullptr;
+GridState& state() {
+  if (!g_state) {
+    static thread_local std::unique_ptr<GridState> owner(new GridState());
+    g_state = owner.get();
+  }
+  return *g_state;
+}
 
 std::string dims(const dim3& d) {
   return "(" + std::to_string(d.x) + "," + std::to_string(d.y) + "," + std::to_string(d.z) + ")";
 }
 
 std::string where(const EmulatedThread* t) {
-  std::string s = std::string(g.kernel) + ": block " + dims(g.block_idx);
+  std::string s = std::string(state().kernel) + ": block " + dims(state().block_idx);
   if (t) s += " thread " + dims(t->context.thread_idx);
   return s;
 }
 
 void abort_launch(const std::string& text) {
-  if (!g.aborted) {
-    g.aborted = true;
-    g.report = text;
+  if (!state().aborted) {
+    state().aborted = true;
+    state().report = text;
   }
 }
 
 void thread_main(void* arg) {
   auto* t = static_cast<EmulatedThread*>(arg);
   try {
-    (*g.body)();
+    (*state().body)();
   } catch (const std::exception& e) {
     abort_launch(where(t) + ": " + e.what());
   }
@@ -85,18 +94,18 @@ void thread_main(void* arg) {
 }
 
 void ensure_threads(int n) {
-  if (!g.stacks) {
+  if (!state().stacks) {
     const std::size_t total = std::size_t(kMaxThreads) * (kStackBytes + kGuardBytes);
     void* p = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) throw kernels::KernelError("cuda-emulated: cannot map the emulated threads' stacks");
-    g.stacks = static_cast<char*>(p);
+    state().stacks = static_cast<char*>(p);
   }
-  while (int(g.threads.size()) < n) {
-    char* slot = g.stacks + g.threads.size() * (kStackBytes + kGuardBytes);
+  while (int(state().threads.size()) < n) {
+    char* slot = state().stacks + state().threads.size() * (kStackBytes + kGuardBytes);
     mprotect(slot, kGuardBytes, PROT_NONE);
-    g.threads.push_back(std::make_unique<EmulatedThread>(slot + kGuardBytes, kStackBytes));
+    state().threads.push_back(std::make_unique<EmulatedThread>(slot + kGuardBytes, kStackBytes));
   }
-  g.warp_slots.resize(std::size_t((n + kWarp - 1) / kWarp));
+  state().warp_slots.resize(std::size_t((n + kWarp - 1) / kWarp));
 }
 
 // Runs one block's threads until all have finished or the launch is aborted.
@@ -104,16 +113,16 @@ void run_block(int n) {
   const int warps = (n + kWarp - 1) / kWarp;
   for (;;) {
     for (int i = 0; i < n; ++i) {
-      EmulatedThread& t = *g.threads[std::size_t(i)];
+      EmulatedThread& t = *state().threads[std::size_t(i)];
       if (t.wait != Wait::running) continue;
-      g.current = &t;
+      state().current = &t;
       t.fiber.resume();
-      g.current = nullptr;
-      if (g.aborted) return;
+      state().current = nullptr;
+      if (state().aborted) return;
     }
     int finished = 0, at_block = 0, first_finished = -1, first_at_block = -1;
     for (int i = 0; i < n; ++i) {
-      const Wait w = g.threads[std::size_t(i)]->wait;
+      const Wait w = state().threads[std::size_t(i)]->wait;
       if (w == Wait::finished && first_finished < 0) first_finished = i;
       if (w == Wait::block_barrier && first_at_block < 0) first_at_block = i;
       finished += w == Wait::finished;
@@ -122,13 +131,13 @@ void run_block(int n) {
     if (finished == n) return;
     if (at_block > 0 && at_block + finished == n) {
       if (finished > 0)
-        return abort_launch(where(g.threads[std::size_t(first_at_block)].get()) + ": __syncthreads reached by " +
+        return abort_launch(where(state().threads[std::size_t(first_at_block)].get()) + ": __syncthreads reached by " +
                             std::to_string(at_block) + " of " + std::to_string(n) + " threads; " +
-                            dims(g.threads[std::size_t(first_finished)]->context.thread_idx) +
+                            dims(state().threads[std::size_t(first_finished)]->context.thread_idx) +
                             " and others have exited (a barrier in divergent code)");
-      ++g.epoch;
+      ++state().epoch;
       for (int i = 0; i < n; ++i)
-        if (g.threads[std::size_t(i)]->wait == Wait::block_barrier) g.threads[std::size_t(i)]->wait = Wait::running;
+        if (state().threads[std::size_t(i)]->wait == Wait::block_barrier) state().threads[std::size_t(i)]->wait = Wait::running;
       continue;
     }
     bool released = false;
@@ -136,27 +145,27 @@ void run_block(int n) {
       const int begin = w * kWarp, end = std::min(n, begin + kWarp);
       int at_warp = 0, gone = 0, waiting = -1;
       for (int i = begin; i < end; ++i) {
-        const Wait s = g.threads[std::size_t(i)]->wait;
+        const Wait s = state().threads[std::size_t(i)]->wait;
         if (s == Wait::warp_barrier && waiting < 0) waiting = i;
         at_warp += s == Wait::warp_barrier;
         gone += s == Wait::finished;
       }
       if (at_warp == 0) continue;
       if (end - begin < kWarp)
-        return abort_launch(where(g.threads[std::size_t(waiting)].get()) + ": " +
-                            g.threads[std::size_t(waiting)]->waiting_in + " in a warp of " +
+        return abort_launch(where(state().threads[std::size_t(waiting)].get()) + ": " +
+                            state().threads[std::size_t(waiting)]->waiting_in + " in a warp of " +
                             std::to_string(end - begin) + " lanes (the block is not a whole number of warps)");
       if (at_warp == end - begin) {
-        for (int i = begin; i < end; ++i) g.threads[std::size_t(i)]->wait = Wait::running;
+        for (int i = begin; i < end; ++i) state().threads[std::size_t(i)]->wait = Wait::running;
         released = true;
       } else if (at_warp + gone == end - begin) {
-        return abort_launch(where(g.threads[std::size_t(waiting)].get()) + ": " +
-                            g.threads[std::size_t(waiting)]->waiting_in + " with " + std::to_string(gone) +
+        return abort_launch(where(state().threads[std::size_t(waiting)].get()) + ": " +
+                            state().threads[std::size_t(waiting)]->waiting_in + " with " + std::to_string(gone) +
                             " lanes of its warp exited");
       }
     }
     if (!released) {
-      const EmulatedThread* t = g.threads[std::size_t(first_at_block >= 0 ? first_at_block : 0)].get();
+      const EmulatedThread* t = state().threads[std::size_t(first_at_block >= 0 ? first_at_block : 0)].get();
       return abort_launch(where(t) + ": deadlock: " + std::to_string(at_block) +
                           " threads wait at __syncthreads while the others wait in warp operations of warps "
                           "whose other lanes wait at __syncthreads");
@@ -166,16 +175,16 @@ void run_block(int n) {
 
 }  // namespace
 
-const dim3& current_thread_index() { return g.current->context.thread_idx; }
-const dim3& current_block_index() { return g.block_idx; }
-const dim3& current_block_dim() { return g.block; }
-const dim3& current_grid_dim() { return g.grid; }
-ThreadContext& current_thread() { return g.current->context; }
-uint64_t current_epoch() { return g.epoch; }
-bool inside_kernel() { return g.current != nullptr; }
+const dim3& current_thread_index() { return state().current->context.thread_idx; }
+const dim3& current_block_index() { return state().block_idx; }
+const dim3& current_block_dim() { return state().block; }
+const dim3& current_grid_dim() { return state().grid; }
+ThreadContext& current_thread() { return state().current->context; }
+uint64_t current_epoch() { return state().epoch; }
+bool inside_kernel() { return state().current != nullptr; }
 
 void sync_block() {
-  EmulatedThread* t = g.current;
+  EmulatedThread* t = state().current;
   if (!t) throw std::logic_error("__syncthreads outside an emulated kernel");
   t->wait = Wait::block_barrier;
   t->waiting_in = "__syncthreads";
@@ -183,10 +192,10 @@ void sync_block() {
 }
 
 void warp_exchange(const char* what, const void* value, std::size_t bytes, void* all_lanes_out) {
-  EmulatedThread* t = g.current;
+  EmulatedThread* t = state().current;
   if (!t) throw std::logic_error(std::string(what) + " outside an emulated kernel");
   if (bytes > kSlotBytes) throw std::logic_error(std::string(what) + ": deposit too large");
-  unsigned char* slots = g.warp_slots[std::size_t(t->context.warp)].data();
+  unsigned char* slots = state().warp_slots[std::size_t(t->context.warp)].data();
   std::memcpy(slots + std::size_t(t->context.lane) * kSlotBytes, value, bytes);
   t->wait = Wait::warp_barrier;
   t->waiting_in = what;
@@ -199,8 +208,8 @@ void warp_exchange(const char* what, const void* value, std::size_t bytes, void*
 }
 
 void report(const std::string& what) {
-  EmulatedThread* t = g.current;
-  if (!t) throw kernels::KernelError(std::string(g.kernel) + ": " + what);
+  EmulatedThread* t = state().current;
+  if (!t) throw kernels::KernelError(std::string(state().kernel) + ": " + what);
   abort_launch(where(t) + ": " + what);
   t->fiber.suspend();  // the scheduler abandons the block; this fiber is never resumed
   std::abort();
@@ -213,24 +222,24 @@ void run_grid(const char* kernel, dim3 grid, dim3 block, const std::function<voi
     emulated_cuda_api::set_last_error(emulated_cuda_api::cudaErrorInvalidConfiguration);
     return;
   }
-  if (g.running) throw kernels::KernelError(std::string(kernel) + ": a kernel launch inside a kernel (not emulated)");
+  if (state().running) throw kernels::KernelError(std::string(kernel) + ": a kernel launch inside a kernel (not emulated)");
   const int n = int(threads);
   ensure_threads(n);
-  g.kernel = kernel;
-  g.grid = grid;
-  g.block = block;
-  g.body = &body;
-  g.aborted = false;
-  g.report.clear();
-  g.running = true;
-  for (unsigned z = 0; z < grid.z && !g.aborted; ++z)
-    for (unsigned y = 0; y < grid.y && !g.aborted; ++y)
-      for (unsigned x = 0; x < grid.x && !g.aborted; ++x) {
-        g.block_idx = dim3(x, y, z);
-        ++g.epoch;
+  state().kernel = kernel;
+  state().grid = grid;
+  state().block = block;
+  state().body = &body;
+  state().aborted = false;
+  state().report.clear();
+  state().running = true;
+  for (unsigned z = 0; z < grid.z && !state().aborted; ++z)
+    for (unsigned y = 0; y < grid.y && !state().aborted; ++y)
+      for (unsigned x = 0; x < grid.x && !state().aborted; ++x) {
+        state().block_idx = dim3(x, y, z);
+        ++state().epoch;
         begin_block_memory();
         for (int i = 0; i < n; ++i) {
-          EmulatedThread& t = *g.threads[std::size_t(i)];
+          EmulatedThread& t = *state().threads[std::size_t(i)];
           t.context.thread_idx = dim3(unsigned(i) % block.x, unsigned(i) / block.x % block.y,
                                       unsigned(i) / (block.x * block.y));
           t.context.linear = i;
@@ -243,9 +252,9 @@ void run_grid(const char* kernel, dim3 grid, dim3 block, const std::function<voi
         }
         run_block(n);
       }
-  g.running = false;
-  g.current = nullptr;
-  if (g.aborted) throw kernels::KernelError("cuda-emulated: " + g.report);
+  state().running = false;
+  state().current = nullptr;
+  if (state().aborted) throw kernels::KernelError("cuda-emulated: " + state().report);
 }
 
 }  // namespace smoothcheck::cuda_emulation

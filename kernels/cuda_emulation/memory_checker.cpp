@@ -9,6 +9,7 @@
 #include <cstring>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -53,10 +54,16 @@ struct DeviceMemory {
 };
 
 // Per host thread: the backend's calls are synchronous, so an allocation is made, used by kernels
-// and freed on the thread that called the backend, and no lock is needed on the per-access path.
+// and freed on the thread that called the backend, and no lock is needed on the per-access path. The
+// thread_local is a plain pointer (no per-access initialisation guard); the object lives as long as the
+// thread.
 DeviceMemory& device() {
-  static thread_local DeviceMemory d;
-  return d;
+  static thread_local DeviceMemory* d = nullptr;
+  if (!d) {
+    static thread_local std::unique_ptr<DeviceMemory> owner(new DeviceMemory());
+    d = owner.get();
+  }
+  return *d;
 }
 
 // ---- shared memory ---------------------------------------------------------------------------------------
@@ -87,8 +94,12 @@ struct SharedMemory {
 };
 
 SharedMemory& shared() {
-  static thread_local SharedMemory s;
-  return s;
+  static thread_local SharedMemory* s = nullptr;
+  if (!s) {
+    static thread_local std::unique_ptr<SharedMemory> owner(new SharedMemory());
+    s = owner.get();
+  }
+  return *s;
 }
 
 std::string thread_name(int linear) {
@@ -236,9 +247,10 @@ void* shared_variable(const void* key, std::size_t bytes, std::size_t align, con
 
 void begin_block_memory() {
   SharedMemory& s = shared();
+  // A copy never waited for leaves its pending marks; epochs only grow, so nothing else can match.
+  for (std::size_t i = 0; i < s.used; ++i) s.shadow[i].pending = 0;
   s.variables.clear();
   s.used = 0;
-  for (ShadowByte& b : s.shadow) b.pending = 0;  // epochs only grow, so the rest cannot match
 }
 
 void check_access(const void* addr, std::size_t size, bool write) {
