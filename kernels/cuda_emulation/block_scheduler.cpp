@@ -232,6 +232,7 @@ void run_grid(const char* kernel, dim3 grid, dim3 block, const std::function<voi
   state().aborted = false;
   state().report.clear();
   state().running = true;
+  enter_kernel_memory();
   for (unsigned z = 0; z < grid.z && !state().aborted; ++z)
     for (unsigned y = 0; y < grid.y && !state().aborted; ++y)
       for (unsigned x = 0; x < grid.x && !state().aborted; ++x) {
@@ -254,6 +255,7 @@ void run_grid(const char* kernel, dim3 grid, dim3 block, const std::function<voi
       }
   state().running = false;
   state().current = nullptr;
+  leave_kernel_memory();
   if (state().aborted) throw kernels::KernelError("cuda-emulated: " + state().report);
 }
 

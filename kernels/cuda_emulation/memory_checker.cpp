@@ -253,12 +253,15 @@ void begin_block_memory() {
   s.used = 0;
 }
 
-void check_access(const void* addr, std::size_t size, bool write) {
-  if (!inside_kernel()) return;
-  const char* p = static_cast<const char*>(addr);
-  if (shared().contains_address(p)) return check_shared(p, size, write);
-  if (device().contains_address(p)) return check_device(p, size, write);
+thread_local CheckedRanges checked_ranges;
+
+void check_shared_access(const char* p, std::size_t size, bool write) { check_shared(p, size, write); }
+void check_device_access(const char* p, std::size_t size, bool write) { check_device(p, size, write); }
+
+void enter_kernel_memory() {
+  checked_ranges = {shared().arena, kArenaBytes, device().base, device().base ? kDeviceReserve : 0};
 }
+void leave_kernel_memory() { checked_ranges = {}; }
 
 void cp_async_issue(void* dst, const void* src, int bytes) {
   SharedMemory& s = shared();

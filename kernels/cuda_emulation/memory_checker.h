@@ -31,8 +31,31 @@ bool is_device_pointer(const void* p, std::size_t bytes);
 void* shared_variable(const void* key, std::size_t bytes, std::size_t align, const char* name);
 void begin_block_memory();
 
+// The address ranges the checker owns, for the per-access hooks' first test: an access outside both
+// (a stack, a host table) is not the emulated GPU's memory and needs nothing more. Set while a kernel
+// runs on this host thread, empty otherwise.
+struct CheckedRanges {
+  const char* shared_begin = nullptr;
+  std::size_t shared_bytes = 0;
+  const char* device_begin = nullptr;
+  std::size_t device_bytes = 0;
+};
+extern thread_local CheckedRanges checked_ranges __attribute__((tls_model("initial-exec")));
+
 // One access of `size` bytes by the running thread (reports and ends the launch on a violation).
-void check_access(const void* addr, std::size_t size, bool write);
+inline void check_access(const void* addr, std::size_t size, bool write);
+void check_shared_access(const char* p, std::size_t size, bool write);
+void check_device_access(const char* p, std::size_t size, bool write);
+// Called by the scheduler around a launch.
+void enter_kernel_memory();
+void leave_kernel_memory();
+
+inline void check_access(const void* addr, std::size_t size, bool write) {
+  const char* p = static_cast<const char*>(addr);
+  const CheckedRanges& r = checked_ranges;
+  if (std::size_t(p - r.shared_begin) < r.shared_bytes) return check_shared_access(p, size, write);
+  if (std::size_t(p - r.device_begin) < r.device_bytes) return check_device_access(p, size, write);
+}
 
 // cp.async.cg.shared.global of `bytes` bytes, and its completion at the issuing thread's wait.
 void cp_async_issue(void* shared_dst, const void* global_src, int bytes);
