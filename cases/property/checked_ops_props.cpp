@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "cases/property/property_generators.h"
+#include "cases/property/property_mutants.h"
 #include "cases/property/property_support.h"
 #include "harness/backends.h"
 #include "harness/case_helpers.h"
@@ -213,13 +214,23 @@ TEST_P(CheckedOpsOnBackend, ValidInputsPassThroughWithZeroRowsAsDefined) {
 }
 
 SMOOTHCHECK_INSTANTIATE_ON_BACKENDS(CheckedOpsOnBackend);
+SMOOTHCHECK_REGISTER_PROPERTY(CheckedOps, DefectsAreRefusedNamingTheTensor);
+SMOOTHCHECK_REGISTER_PROPERTY(CheckedOps, ValidInputsPassThroughWithZeroRowsAsDefined);
 
 // Can fail: the bare kernels behind a pass-through front door absorb NaN, Inf, s <= 0 and short
 // vectors (rapidcheck finds one such defect and shrinks it to the smallest shape).
-TEST(CheckedOpsCanFail, CatchesAPassThroughFrontDoor) {
+SMOOTHCHECK_TWIN_OF_TEST(CheckedOps, DefectsAreRefusedNamingTheTensor, CatchesAPassThroughFrontDoor) {
   auto backend = make_backend("cpu-scalar");
   kernels::Backend& b = *backend;
   expect_counterexample("front_door_without_validation", [&b](int) { defects_are_refused(FrontDoor{false}, b); });
+}
+
+// Can fail: a kernel that gives an all-zero row scale 0 under ZeroRow::floor (whose scale is floor/127).
+SMOOTHCHECK_TWIN_OF_TEST(CheckedOps, ValidInputsPassThroughWithZeroRowsAsDefined, CatchesZeroRowScaleIgnoringTheFloor) {
+  auto backend = property_mutants::zero_row_scale_ignoring_the_floor();
+  kernels::Backend& b = *backend;
+  expect_counterexample("zero_row_scale_ignoring_the_floor",
+                        [&b](const ActQuantOptions& o) { valid_inputs_pass_through(b, o); });
 }
 
 }  // namespace smoothcheck::property

@@ -13,6 +13,7 @@
 #include <random>
 
 #include "cases/property/property_generators.h"
+#include "cases/property/property_mutants.h"
 #include "cases/property/property_support.h"
 
 namespace smoothcheck::property {
@@ -228,14 +229,27 @@ class WrongSymmetries final : public StepRunner {
 };
 }  // namespace
 
-TEST(EquivarianceCanFail, CatchesHalfUpRounding) {
+SMOOTHCHECK_TWIN_OF(SignSymmetry, CatchesHalfUpRounding) {
   WrongSymmetries wrong(reference_runner());
   expect_counterexample("half_up_rounding_is_not_odd", bind_runner(wrong, &quantization_is_odd));
 }
 
-TEST(EquivarianceCanFail, CatchesPositionDependentScale) {
+SMOOTHCHECK_TWIN_OF(ChannelPermutation, CatchesPositionDependentScale) {
   WrongSymmetries wrong(reference_runner());
   expect_counterexample("position_dependent_smooth_scale", bind_runner(wrong, &permutation_is_equivariant));
+}
+
+// A row maximum that starts at 1: rows below 1 keep scale 1/127 whatever c does to them.
+SMOOTHCHECK_TWIN_OF(PowerOfTwoScaling, CatchesRowMaxStartingAtOne) {
+  expect_counterexample_on("row_max_starting_at_one", property_mutants::row_max_starting_at_one(),
+                           &power_of_two_scaling_is_equivariant);
+}
+
+// Scales from the row's mean |x|: the dequantised row has another mean, so requantising moves the codes.
+SMOOTHCHECK_TWIN_OF(RequantizationIdempotence, CatchesAbsmeanScale) {
+  expect_counterexample_on("absmean_scale_where_absmax_is_required",
+                           property_mutants::absmean_scale_where_absmax_is_required(),
+                           &requantizing_dequantised_keeps_codes);
 }
 
 }  // namespace smoothcheck::property

@@ -68,7 +68,7 @@ void int8_gemm_is_exact(StepRunner& runner, uint64_t seed) {
 SMOOTHCHECK_PROPERTY_ON_REFERENCE_AND_BACKENDS(IntegerGemmExactness, int8_gemm_is_exact);
 
 // Can fail: an accumulator not reset between 16-column tiles, and a weight read as [K, N].
-TEST(IntegerGemmExactnessCanFail, CatchesStaleAccumulatorAndTransposedWeight) {
+SMOOTHCHECK_TWIN_OF(IntegerGemmExactness, CatchesStaleAccumulatorAndTransposedWeight) {
   for (const std::string name : {"stale_accumulator_between_tiles", "transposed_weight"}) {
     std::unique_ptr<kernels::Backend> backend;
     for (const mutants::Mutant& m : mutants::all_mutants())

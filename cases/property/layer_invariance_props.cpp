@@ -100,21 +100,17 @@ void llama_layer_is_invariant(StepRunner& runner, const BlockDims& d, SmoothMode
   llama_layer_invariance_with(&apply_plan, runner, d, mode, scales, weight_seed);
 }
 
-}  // namespace
-
-SMOOTHCHECK_PROPERTY_ON_REFERENCE_AND_BACKENDS(LlamaLayerInvariance, llama_layer_is_invariant);
-
 // The post-LN block: the validator refuses lmdeploy-style fused norm smoothing, and numerically the
 // output does change (its LayerNorm output is also the residual that reaches the second LayerNorm).
-RC_GTEST_PROP(PostLayerNormSmoothing, FusedNormSmoothingIsReportedInvalidAndBreaksInvariance,
-              (const BlockDims& dims, uint64_t seed)) {
+using PlanValidator = PlanValidation (*)(const BlockGraph&, const SmoothingPlan&);
+void post_layer_norm_fused_smoothing_is_refused(PlanValidator validate, const BlockDims& dims, uint64_t seed) {
   BlockDims d = dims;
   d.kv_heads = d.heads;  // BERT has no GQA
   // LayerNorm over two channels outputs ±weight + bias whatever the input: no change is visible there.
   if (d.hidden < 4) d.hidden = 4 * d.heads;
   const BlockGraph graph = bert_block_graph(d);
   const SmoothingPlan plan = bert_fused_smoothing_plan(d);
-  const PlanValidation validation = validate_smoothing_plan(graph, plan);
+  const PlanValidation validation = validate(graph, plan);
   RC_ASSERT(!validation.valid());
   RC_ASSERT(validation.message().find("attention.output.LayerNorm") != std::string::npos);
 
@@ -129,6 +125,15 @@ RC_GTEST_PROP(PostLayerNormSmoothing, FusedNormSmoothingIsReportedInvalidAndBrea
   const Matrix x = matrix_of(T, d.hidden, generate_matrix(T, d.hidden, Distribution::normal, derive_seed(seed, "x"), DType::f64));
   const Matrix y = bert_block_forward<double>(d, base, x), ys = bert_block_forward<double>(d, smoothed, x);
   RC_ASSERT(max_abs_diff(ys, y) > 1e-6 * std::fmax(max_abs(y.values), 1.0));
+}
+
+}  // namespace
+
+SMOOTHCHECK_PROPERTY_ON_REFERENCE_AND_BACKENDS(LlamaLayerInvariance, llama_layer_is_invariant);
+
+SMOOTHCHECK_RC_PROPERTY(PostLayerNormSmoothing, FusedNormSmoothingIsReportedInvalidAndBreaksInvariance,
+                        (const BlockDims& dims, uint64_t seed)) {
+  post_layer_norm_fused_smoothing_is_refused(&validate_smoothing_plan, dims, seed);
 }
 
 // Can fail: an applier that smooths o_proj's columns but forgets to divide v_proj's rows (fc -> fc
@@ -149,10 +154,23 @@ RuntimeDivisors apply_plan_forgetting_previous_fc(StepRunner& runner, const Bloc
 }
 }  // namespace
 
-TEST(LayerInvarianceCanFail, CatchesFcToFcSmoothingWithoutDividingThePreviousFc) {
+SMOOTHCHECK_TWIN_OF(LlamaLayerInvariance, CatchesFcToFcSmoothingWithoutDividingThePreviousFc) {
   auto reference = reference_runner();
   expect_counterexample("previous_fc_not_divided", [&](const BlockDims& d, const PositiveScales& scales, uint64_t seed) {
     llama_layer_invariance_with(&apply_plan_forgetting_previous_fc, *reference, d, SmoothMode::fused, scales, seed);
+  });
+}
+
+// Can fail: a validator that accepts every plan (none of the residual, reader or linearity checks)
+// passes BERT's fused norm smoothing, although the LayerNorm output is also the residual.
+namespace {
+PlanValidation validator_accepting_every_plan(const BlockGraph&, const SmoothingPlan&) { return {}; }
+}  // namespace
+
+SMOOTHCHECK_TWIN_OF_TEST(PostLayerNormSmoothing, FusedNormSmoothingIsReportedInvalidAndBreaksInvariance,
+                         CatchesAValidatorAcceptingEveryPlan) {
+  expect_counterexample("validator_accepting_every_plan", [](const BlockDims& dims, uint64_t seed) {
+    post_layer_norm_fused_smoothing_is_refused(&validator_accepting_every_plan, dims, seed);
   });
 }
 

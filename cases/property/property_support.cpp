@@ -77,4 +77,34 @@ double largest_finite(DType dtype) {
 
 double gamma_k(int64_t k, double u) { return double(k) * u / (1.0 - double(k) * u); }
 
+PropertyRegistry& property_registry() {
+  static PropertyRegistry registry;  // filled by static initialisers: constructed on first use
+  return registry;
+}
+
+bool register_property(const std::string& property) {
+  property_registry().properties.push_back(property);
+  return true;
+}
+
+bool register_twin(const std::string& property, const std::string& twin) {
+  property_registry().twins.emplace_back(property, twin);
+  return true;
+}
+
+std::vector<std::string> twin_registry_problems(const PropertyRegistry& registry) {
+  std::vector<std::string> problems;
+  for (const std::string& p : registry.properties) {
+    bool has_twin = false;
+    for (const auto& [property, twin] : registry.twins) has_twin = has_twin || property == p;
+    if (!has_twin) problems.push_back("property " + p + " has no failing twin (SMOOTHCHECK_TWIN_OF)");
+  }
+  for (const auto& [property, twin] : registry.twins) {
+    bool known = false;
+    for (const std::string& p : registry.properties) known = known || p == property;
+    if (!known) problems.push_back("twin " + twin + " names " + property + ", which is no registered property");
+  }
+  return problems;
+}
+
 }  // namespace smoothcheck::property

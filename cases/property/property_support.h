@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -58,6 +59,14 @@ template <class Callable>
 void expect_counterexample(const std::string& what, Callable&& callable, int max_cases = 300) {
   expect_property_counterexample(what, rc::detail::toProperty(std::forward<Callable>(callable)), max_cases);
 }
+// The same for a property of a StepRunner, run on a deliberately wrong backend (null: a test failure).
+template <class... Args>
+void expect_counterexample_on(const std::string& what, std::unique_ptr<kernels::Backend> wrong_backend,
+                              void (*property)(StepRunner&, Args...)) {
+  ASSERT_TRUE(wrong_backend) << what << ": no such wrong backend";
+  auto runner = backend_runner(*wrong_backend);
+  expect_counterexample(what, bind_runner(*runner, property));
+}
 
 // ---- numerics.md §8 quantities ----------------------------------------------------------------------
 // Error of storing a value computed in f32 into dtype: one rounding for f32/f64 (the reference rounds
@@ -76,22 +85,66 @@ inline double max_abs(const std::vector<double>& v) {
   return m;
 }
 
+// ---- every property has a failing twin --------------------------------------------------------------
+// Each property registers its name here when its executable starts (the macros below do it), and each
+// "can fail" twin registers the property it proves; PropertyTwins.EveryPropertyHasAFailingTwin (in
+// property_twin_registry_tests.cpp, linked into every property executable) fails when a registered
+// property has no twin or a twin names no registered property. A property written with a bare
+// RC_GTEST_PROP or rc::detail::checkGTest bypasses the registry: write it with the macros below.
+struct PropertyRegistry {
+  std::vector<std::string> properties;
+  std::vector<std::pair<std::string, std::string>> twins;  // (property, twin test)
+};
+PropertyRegistry& property_registry();
+bool register_property(const std::string& property);
+bool register_twin(const std::string& property, const std::string& twin);
+// One line per problem: a property without a twin, or a twin of an unknown property. Empty: all good.
+std::vector<std::string> twin_registry_problems(const PropertyRegistry& registry);
+
 }  // namespace smoothcheck::property
 
 // TEST_P over every backend name, with readable test names ("…/cpu_scalar").
 #define SMOOTHCHECK_INSTANTIATE_ON_BACKENDS(Fixture)                                                  \
-  INSTANTIATE_TEST_SUITE_P(Backends, Fixture,                                                        \
-                           ::testing::ValuesIn(::smoothcheck::property::property_backend_names()),   \
+  INSTANTIATE_TEST_SUITE_P(Backends, Fixture,                                                         \
+                           ::testing::ValuesIn(::smoothcheck::property::property_backend_names()),    \
                            [](const ::testing::TestParamInfo<std::string>& info) {                    \
                              return ::smoothcheck::property::test_name_of(info.param);                \
                            })
 
 // The property `fn` on the reference (Suite.OnReference) and on every backend (Backends/SuiteOnBackend.Holds/<name>).
+// Registered as the property "Suite"; its twins are SMOOTHCHECK_TWIN_OF(Suite, ...).
 #define SMOOTHCHECK_PROPERTY_ON_REFERENCE_AND_BACKENDS(Suite, fn)                                     \
+  [[maybe_unused]] static const bool Suite##_is_registered =                                          \
+      ::smoothcheck::property::register_property(#Suite);                                             \
   TEST(Suite, OnReference) {                                                                          \
-    auto reference = ::smoothcheck::property::reference_runner();                                    \
+    auto reference = ::smoothcheck::property::reference_runner();                                     \
     ::smoothcheck::property::check_on(*reference, &fn);                                               \
   }                                                                                                   \
-  class Suite##OnBackend : public ::smoothcheck::property::BackendProperty {};                       \
-  TEST_P(Suite##OnBackend, Holds) { ::smoothcheck::property::check_on(runner(), &fn); }              \
+  class Suite##OnBackend : public ::smoothcheck::property::BackendProperty {};                        \
+  TEST_P(Suite##OnBackend, Holds) { ::smoothcheck::property::check_on(runner(), &fn); }               \
   SMOOTHCHECK_INSTANTIATE_ON_BACKENDS(Suite##OnBackend)
+
+// A property that is not run per backend: RC_GTEST_PROP(Suite, Name, args), registered as "Suite.Name";
+// its twins are SMOOTHCHECK_TWIN_OF_TEST(Suite, Name, ...).
+#define SMOOTHCHECK_RC_PROPERTY(Suite, Name, args)                                                    \
+  [[maybe_unused]] static const bool Suite##_##Name##_is_registered =                                 \
+      ::smoothcheck::property::register_property(#Suite "." #Name);                                   \
+  RC_GTEST_PROP(Suite, Name, args)
+
+// Registers a property checked by a hand-written TEST/TEST_P as "Suite.Name".
+#define SMOOTHCHECK_REGISTER_PROPERTY(Suite, Name)                                                    \
+  [[maybe_unused]] static const bool Suite##_##Name##_is_registered =                                 \
+      ::smoothcheck::property::register_property(#Suite "." #Name)
+
+// The failing twin of the property "Suite": TEST(SuiteCanFail, Twin), whose body must run the property
+// on a deliberately wrong implementation and demand a counterexample (expect_counterexample).
+#define SMOOTHCHECK_TWIN_OF(Suite, Twin)                                                              \
+  [[maybe_unused]] static const bool Suite##_##Twin##_is_registered =                                 \
+      ::smoothcheck::property::register_twin(#Suite, #Suite "CanFail." #Twin);                        \
+  TEST(Suite##CanFail, Twin)
+
+// The failing twin of the property "Suite.Name": TEST(SuiteNameCanFail, Twin).
+#define SMOOTHCHECK_TWIN_OF_TEST(Suite, Name, Twin)                                                   \
+  [[maybe_unused]] static const bool Suite##_##Name##_##Twin##_is_registered =                        \
+      ::smoothcheck::property::register_twin(#Suite "." #Name, #Suite #Name "CanFail." #Twin);        \
+  TEST(Suite##Name##CanFail, Twin)

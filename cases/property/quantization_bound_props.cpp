@@ -1,16 +1,22 @@
-// Property 4 (numerics.md §8): the error bounds of int8 quantisation.
-//  - per element, when not saturated: |x − scale·q| ≤ scale/2 + the rounding of x/scale, for every
-//    rounding/math/clamp/zero-row option (activations, per token, with or without a migration scale)
-//    and every weight variant. The kernel forms x/scale in f32 (a true division, or x times an f32
+// Property 4 (numerics.md §8): the error bounds of int8 quantisation, with every scale in a bound
+// re-derived from the INPUT by the named formula (input_derived_scales.h), never the kernel's own: a
+// kernel with absmax/63 scales and codes to match would otherwise pass (its twin proves it is caught).
+//  - the kernel's scale agrees with the derived scale d within its f32 roundings: |k − d| ≤ δ(d);
+//  - per element, when not saturated: |x − k·q| ≤ k·(1/2 + r) ≤ d/2 + δ/2 + the rounding of x/k, for
+//    every rounding/math/clamp/zero-row option (activations, per token, with or without a migration
+//    scale) and every weight variant. The kernel forms x/k in f32 (a true division, or x times an f32
 //    reciprocal of an f32 scale; with migration first x times an f32 1/s), at most four f32 roundings
-//    of a value |x/scale| ≤ 128: 4·u32·|x/scale|·scale = 4·u32·|x| in units of x.
-//  - the W8A8 output: |ŷ − y| ≤ Σ_k(|x_k|·b_n/2 + |ŵ_k|·a_m/2) plus those element roundings, plus the
+//    of a value |x/k| ≤ 128: 4·u32·|x/k|·k = 4·u32·|x| in units of x.
+//  - the W8A8 output: |ŷ − y| ≤ Σ_k(|x_k|·e_w + |ŵ_k|·e_x) with e_x = a_m/2 + δ(a_m)/2 + 4u32|x_k|,
+//    e_w = b_n/2 + δ(b_n)/2 + 4u32|w_k| from the derived a_m, b_n, and |ŵ_k| ≤ |w_k| + e_w; plus the
 //    epilogue: float(acc), two f32 products and the bias add (≤ 4 u32 relative) and the rounding to
-//    the output dtype (u_out relative, twice for lmdeploy's bias added in the output dtype).
+//    the output dtype (u_out relative, twice for lmdeploy's bias added in the output dtype), relative
+//    to |ŷ| + |bias| ≤ |y| + the quantisation bound + |bias|.
 #include <cmath>
 
-#include "cases/differential/mutant_backends.h"
+#include "cases/property/input_derived_scales.h"
 #include "cases/property/property_generators.h"
+#include "cases/property/property_mutants.h"
 #include "cases/property/property_support.h"
 
 namespace smoothcheck::property {
@@ -28,26 +34,23 @@ void per_token_element_error_bounded(StepRunner& runner, const ActQuantOptions& 
   const Matrix x = matrix_of(T, C, xs.values());
   const Vector s = with_migration ? ss.values(C) : Vector{};
   const CodesResult q = runner.quantize_per_token(x, dtype, s, options);
+  const Vector derived = per_token_scales_from_input(x, s, options);
+  assert_scales_agree(q.scale, derived, "per-token");
   const double u32 = unit_roundoff(DType::f32);
 
   for (int64_t t = 0; t < T; ++t) {
-    const double scale = q.scale[std::size_t(t)];
-    RC_ASSERT(std::isfinite(scale));
-    RC_ASSERT(scale >= 0.0);
+    const double kernel_scale = q.scale[std::size_t(t)], d = derived[std::size_t(t)];
     for (int64_t c = 0; c < C; ++c) {
       const double target = s.empty() ? x.at(t, c) : x.at(t, c) / s[std::size_t(c)];
       const double code = q.codes.at(t, c);
-      // Per-token scales come from the row's own absmax: |target/scale| ≤ 127 (1 + rounding), never
-      // saturated; a zero scale (zero row, vLLM) must come with code 0 and a zero row.
-      if (scale == 0.0) {
-        RC_ASSERT(code == 0.0);
-        RC_ASSERT(target == 0.0);
-        continue;
-      }
-      const double err = std::fabs(target - scale * code);
-      const double bound = scale / 2 + kElementRoundings * u32 * std::fabs(target) * (s.empty() ? 1.0 : 1.5);
+      // |target/d| ≤ 127 by construction: never saturated. A zero derived scale (a zero row, vLLM)
+      // leaves a bound of 0: the kernel's scale must be 0 and every code 0.
+      const double err = std::fabs(target - kernel_scale * code);
+      const double bound =
+          d / 2 + scale_tolerance(d) / 2 + kElementRoundings * u32 * std::fabs(target) * (s.empty() ? 1.0 : 1.5);
       if (err > bound)
-        RC_LOG() << "x[" << t << ", " << c << "] target " << target << " scale " << scale << " code " << code << "\n";
+        RC_LOG() << "x[" << t << ", " << c << "] target " << target << " kernel scale " << kernel_scale
+                 << " derived scale " << d << " code " << code << "\n";
       RC_ASSERT(err <= bound);
     }
   }
@@ -61,14 +64,19 @@ void weight_element_error_bounded(StepRunner& runner, WeightQuant variant) {
   RC_TAG(to_string(ws.distribution));
   const Matrix w = matrix_of(O, C, ws.values());
   const CodesResult q = runner.quantize_weight(w, dtype, variant);
+  const Vector derived = weight_scales_from_input(w, variant);
+  assert_scales_agree(q.scale, derived, "weight");
   const double u32 = unit_roundoff(DType::f32);
   for (int64_t r = 0; r < O; ++r) {
-    const double scale = q.scale[std::size_t(r)];
-    RC_ASSERT(std::isfinite(scale));
+    const double kernel_scale = q.scale[std::size_t(r)], d = derived[std::size_t(r)];
     for (int64_t c = 0; c < C; ++c) {
-      const double err = std::fabs(w.at(r, c) - scale * q.codes.at(r, c));
+      const double err = std::fabs(w.at(r, c) - kernel_scale * q.codes.at(r, c));
       // compressed-tensors' absmax/127.5 puts +absmax on 127.5, clamped to 127: still within scale/2.
-      RC_ASSERT(err <= scale / 2 + kElementRoundings * u32 * std::fabs(w.at(r, c)));
+      const double bound = d / 2 + scale_tolerance(d) / 2 + kElementRoundings * u32 * std::fabs(w.at(r, c));
+      if (err > bound)
+        RC_LOG() << "w[" << r << ", " << c << "] = " << w.at(r, c) << " kernel scale " << kernel_scale
+                 << " derived scale " << d << " code " << q.codes.at(r, c) << "\n";
+      RC_ASSERT(err <= bound);
     }
   }
 }
@@ -89,30 +97,35 @@ void w8a8_output_error_bounded(StepRunner& runner, const ActQuantOptions& act, W
 
   const CodesResult qa = runner.quantize_per_token(x, dtype, {}, act);
   const CodesResult qw = runner.quantize_weight(w, dtype, variant);
-  const double u32 = unit_roundoff(DType::f32), u_out = unit_roundoff(out_dtype);
+  const Vector a = per_token_scales_from_input(x, {}, act), b = weight_scales_from_input(w, variant);
+  assert_scales_agree(qa.scale, a, "per-token");
+  assert_scales_agree(qw.scale, b, "weight");
+  const double u32 = unit_roundoff(DType::f32), u64 = unit_roundoff(DType::f64), u_out = unit_roundoff(out_dtype);
 
-  // The exact product and the bound first: a case whose result cannot be represented in the output
-  // dtype is outside §8 (it must overflow), so it is discarded rather than judged.
-  Matrix exact(M, N), bound(M, N), dequantised(M, N);
+  // The exact product and the bound first, from the inputs and the derived scales only: a case whose
+  // result cannot be represented in the output dtype is outside §8 (it must overflow), so it is
+  // discarded rather than judged.
+  Matrix exact(M, N), bound(M, N);
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n) {
-      const double a = qa.scale[std::size_t(m)], b = qw.scale[std::size_t(n)];
-      double y = 0, y_hat = 0, quant = 0;
+      const double a_m = a[std::size_t(m)], b_n = b[std::size_t(n)];
+      double y = 0, magnitude = 0, quant = 0;
       for (int64_t k = 0; k < K; ++k) {
-        const double xk = x.at(m, k), wk = w.at(n, k), w_hat = b * qw.codes.at(n, k);
-        y += xk * wk;
-        y_hat += (a * qa.codes.at(m, k)) * w_hat;
-        quant += std::fabs(xk) * (b / 2 + kElementRoundings * u32 * std::fabs(wk)) +
-                 std::fabs(w_hat) * (a / 2 + kElementRoundings * u32 * std::fabs(xk));
+        const double xk = std::fabs(x.at(m, k)), wk = std::fabs(w.at(n, k));
+        const double e_x = a_m / 2 + scale_tolerance(a_m) / 2 + kElementRoundings * u32 * xk;
+        const double e_w = b_n / 2 + scale_tolerance(b_n) / 2 + kElementRoundings * u32 * wk;
+        y += x.at(m, k) * w.at(n, k);
+        magnitude += xk * wk;
+        quant += xk * e_w + (wk + e_w) * e_x;
       }
-      const double b_n = bias.empty() ? 0.0 : bias[std::size_t(n)];
-      exact.at(m, n) = y + b_n;
-      dequantised.at(m, n) = y_hat + b_n;
-      const double f64_sums = 2 * gamma_k(K, unit_roundoff(DType::f64)) * quant;
+      const double bias_n = bias.empty() ? 0.0 : bias[std::size_t(n)];
+      exact.at(m, n) = y + bias_n;
+      const double f64_sums = 2 * gamma_k(K, u64) * (magnitude + quant);
+      const double dequantised_magnitude = std::fabs(y) + quant + f64_sums;
       const double epilogue_rounding =
-          (4 * u32 + 2 * u_out) * (std::fabs(y_hat) + std::fabs(b_n)) + 2 * underflow_error(out_dtype);
+          (4 * u32 + 2 * u_out) * (dequantised_magnitude + std::fabs(bias_n)) + 2 * underflow_error(out_dtype);
       bound.at(m, n) = quant + f64_sums + epilogue_rounding;
-      RC_PRE(std::fabs(y_hat) + std::fabs(b_n) + bound.at(m, n) < largest_finite(out_dtype) / 2);
+      RC_PRE(dequantised_magnitude + std::fabs(bias_n) + bound.at(m, n) < largest_finite(out_dtype) / 2);
     }
 
   const Matrix out = runner.gemm_w8a8(qa.codes, qw.codes, qa.scale, qw.scale, bias, epilogue, out_dtype);
@@ -120,16 +133,10 @@ void w8a8_output_error_bounded(StepRunner& runner, const ActQuantOptions& act, W
     for (int64_t n = 0; n < N; ++n) {
       const double err = std::fabs(out.at(m, n) - exact.at(m, n));
       if (!(err <= bound.at(m, n)))
-        RC_LOG() << "y[" << m << ", " << n << "] = " << out.at(m, n) << ", exact " << exact.at(m, n)
-                 << ", dequantised " << dequantised.at(m, n) << ", bound " << bound.at(m, n) << "\n";
+        RC_LOG() << "y[" << m << ", " << n << "] = " << out.at(m, n) << ", exact " << exact.at(m, n) << ", bound "
+                 << bound.at(m, n) << "\n";
       RC_ASSERT(err <= bound.at(m, n));
     }
-}
-
-std::unique_ptr<kernels::Backend> mutant_named(const std::string& name) {
-  for (const mutants::Mutant& m : mutants::all_mutants())
-    if (m.name == name) return m.make();
-  return nullptr;
 }
 
 }  // namespace
@@ -138,27 +145,32 @@ SMOOTHCHECK_PROPERTY_ON_REFERENCE_AND_BACKENDS(PerTokenQuantizationError, per_to
 SMOOTHCHECK_PROPERTY_ON_REFERENCE_AND_BACKENDS(WeightQuantizationError, weight_element_error_bounded);
 SMOOTHCHECK_PROPERTY_ON_REFERENCE_AND_BACKENDS(W8A8OutputError, w8a8_output_error_bounded);
 
-// Can fail: a quantiser that never quantises the tail of a row whose length is not a multiple of 8
-// leaves poisoned codes there; swapped epilogue scales dequantise with the wrong token's scale.
-TEST(QuantizationErrorCanFail, CatchesMissingVectorTail) {
-  auto backend = mutant_named("wrong_tail_for_sizes_not_a_multiple_of_8");
-  ASSERT_TRUE(backend);
-  auto runner = backend_runner(*backend);
-  expect_counterexample("wrong_tail_for_sizes_not_a_multiple_of_8", bind_runner(*runner, &per_token_element_error_bounded));
+// Can fail. Seven-bit scales (absmax/63) with codes to match: self-consistent, caught only because the
+// scales are derived from the input (each of the three properties on its own).
+SMOOTHCHECK_TWIN_OF(PerTokenQuantizationError, CatchesSevenBitScalesWithMatchingCodes) {
+  expect_counterexample_on("seven_bit_scales", property_mutants::seven_bit_scales(), &per_token_element_error_bounded);
+}
+SMOOTHCHECK_TWIN_OF(WeightQuantizationError, CatchesSevenBitScalesWithMatchingCodes) {
+  expect_counterexample_on("seven_bit_scales", property_mutants::seven_bit_scales(), &weight_element_error_bounded);
+}
+SMOOTHCHECK_TWIN_OF(W8A8OutputError, CatchesSevenBitScalesWithMatchingCodes) {
+  expect_counterexample_on("seven_bit_scales", property_mutants::seven_bit_scales(), &w8a8_output_error_bounded);
 }
 
-TEST(QuantizationErrorCanFail, CatchesSwappedEpilogueScales) {
-  auto backend = mutant_named("swapped_epilogue_scales");
-  ASSERT_TRUE(backend);
-  auto runner = backend_runner(*backend);
-  expect_counterexample("swapped_epilogue_scales", bind_runner(*runner, &w8a8_output_error_bounded));
+// A quantiser that never quantises the tail of a row whose length is not a multiple of 8 leaves
+// poisoned codes there; swapped epilogue scales dequantise with the wrong token's scale; a weight
+// scale reduced per column scales each row by another row's absmax.
+SMOOTHCHECK_TWIN_OF(PerTokenQuantizationError, CatchesMissingVectorTail) {
+  const char* name = "wrong_tail_for_sizes_not_a_multiple_of_8";
+  expect_counterexample_on(name, property_mutants::differential_mutant(name), &per_token_element_error_bounded);
 }
-
-TEST(QuantizationErrorCanFail, CatchesPerColumnWeightScale) {
-  auto backend = mutant_named("per_column_instead_of_per_row_weight_scale");
-  ASSERT_TRUE(backend);
-  auto runner = backend_runner(*backend);
-  expect_counterexample("per_column_instead_of_per_row_weight_scale", bind_runner(*runner, &weight_element_error_bounded));
+SMOOTHCHECK_TWIN_OF(W8A8OutputError, CatchesSwappedEpilogueScales) {
+  const char* name = "swapped_epilogue_scales";
+  expect_counterexample_on(name, property_mutants::differential_mutant(name), &w8a8_output_error_bounded);
+}
+SMOOTHCHECK_TWIN_OF(WeightQuantizationError, CatchesPerColumnWeightScale) {
+  const char* name = "per_column_instead_of_per_row_weight_scale";
+  expect_counterexample_on(name, property_mutants::differential_mutant(name), &weight_element_error_bounded);
 }
 
 }  // namespace smoothcheck::property

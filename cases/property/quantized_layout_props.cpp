@@ -56,7 +56,8 @@ void scale_shapes_follow_in_features(LayoutFunction layout, const QuantizedLayou
 
 // A vector per member as calibration produces it: members of one stacked parameter read one input,
 // so their migration scales are the same vector.
-void stacked_members_share_one_vector(const QuantizedLayoutConfig& c, uint64_t seed) {
+using Stacker = std::vector<float> (*)(const std::string&, const std::vector<MemberScale>&);
+void stacked_members_share_one_vector(Stacker stack, const QuantizedLayoutConfig& c, uint64_t seed) {
   const auto tensors = by_name(quantized_export_tensors(c, true));
   const std::map<std::string, std::string> prefix{{"qkv_proj", "self_attn."}, {"gate_up_proj", "mlp."}};
   const int64_t layer = *rc::gen::inRange<int64_t>(0, c.num_hidden_layers).as("layer");
@@ -70,12 +71,12 @@ void stacked_members_share_one_vector(const QuantizedLayoutConfig& c, uint64_t s
       RC_ASSERT(t.shape == (std::vector<int64_t>{C}));  // one input dimension for every member
       members.push_back({m, std::vector<float>(shared.begin(), shared.end())});
     }
-    RC_ASSERT(stacked_migration_scale(p.name, members) == members.front().values);
+    RC_ASSERT(stack(p.name, members) == members.front().values);
     // Any difference is refused, naming the stacked parameter and the channel.
     const std::size_t j = std::size_t(*rc::gen::inRange<int64_t>(0, int64_t(shared.size())).as("perturbed channel"));
     members.back().values[j] *= 1.5f;
     try {
-      stacked_migration_scale(p.name, members);
+      stack(p.name, members);
       RC_FAIL("non-identical member vectors were stacked");
     } catch (const std::invalid_argument& e) {
       const std::string what = e.what();
@@ -87,12 +88,13 @@ void stacked_members_share_one_vector(const QuantizedLayoutConfig& c, uint64_t s
 
 }  // namespace
 
-RC_GTEST_PROP(QuantizedLayout, ScaleShapesFollowInFeatures, (const QuantizedLayoutConfig& c)) {
+SMOOTHCHECK_RC_PROPERTY(QuantizedLayout, ScaleShapesFollowInFeatures, (const QuantizedLayoutConfig& c)) {
   scale_shapes_follow_in_features(&quantized_export_tensors, c);
 }
 
-RC_GTEST_PROP(QuantizedLayout, StackedParametersShareOneMigrationVector, (const QuantizedLayoutConfig& c, uint64_t seed)) {
-  stacked_members_share_one_vector(c, seed);
+SMOOTHCHECK_RC_PROPERTY(QuantizedLayout, StackedParametersShareOneMigrationVector,
+                        (const QuantizedLayoutConfig& c, uint64_t seed)) {
+  stacked_members_share_one_vector(&stacked_migration_scale, c, seed);
 }
 
 TEST(QuantizedLayout, Llama2_7bTotalsMatchTheSeedsIndex) {
@@ -137,9 +139,23 @@ std::vector<ExportTensor> layout_with_output_sized_migration(const QuantizedLayo
 }
 }  // namespace
 
-TEST(QuantizedLayoutCanFail, CatchesMigrationScaleSizedByOutFeatures) {
+SMOOTHCHECK_TWIN_OF_TEST(QuantizedLayout, ScaleShapesFollowInFeatures, CatchesMigrationScaleSizedByOutFeatures) {
   property::expect_counterexample("migration_scale_sized_by_out_features", [](const QuantizedLayoutConfig& c) {
     scale_shapes_follow_in_features(&layout_with_output_sized_migration, c);
+  });
+}
+
+// Can fail: a stacker that loads the first member's vector without comparing the others (what a
+// loader does when it treats q, k and v as copies) stacks non-identical vectors silently.
+namespace {
+std::vector<float> stacker_without_comparison(const std::string&, const std::vector<MemberScale>& members) {
+  return members.front().values;
+}
+}  // namespace
+
+SMOOTHCHECK_TWIN_OF_TEST(QuantizedLayout, StackedParametersShareOneMigrationVector, CatchesAStackerThatDoesNotCompare) {
+  property::expect_counterexample("stacker_without_comparison", [](const QuantizedLayoutConfig& c, uint64_t seed) {
+    stacked_members_share_one_vector(&stacker_without_comparison, c, seed);
   });
 }
 

@@ -8,8 +8,8 @@
 //    two (every step is then an exact rescaling, in f32), and within the two §8 bounds otherwise.
 #include <cmath>
 
-#include "cases/differential/mutant_backends.h"
 #include "cases/property/property_generators.h"
+#include "cases/property/property_mutants.h"
 #include "cases/property/property_support.h"
 
 namespace smoothcheck::property {
@@ -143,28 +143,27 @@ SMOOTHCHECK_PROPERTY_ON_REFERENCE_AND_BACKENDS(AlphaOneLaw, alpha_one_is_proport
 SMOOTHCHECK_PROPERTY_ON_REFERENCE_AND_BACKENDS(LmdeployNormalisation, lmdeploy_normalisation);
 SMOOTHCHECK_PROPERTY_ON_REFERENCE_AND_BACKENDS(ConstantFactorInS, constant_factor_in_s_cancels);
 
-// Can fail: exponents swapped (α ↔ 1 − α) turn the α = 0 law into s ∝ a; a migration step that
-// multiplies by s instead of dividing breaks the cancellation of c.
-TEST(RecipeLawCanFail, CatchesSwappedAlpha) {
-  for (const mutants::Mutant& m : mutants::all_mutants())
-    if (m.name == "swapped_alpha") {
-      auto backend = m.make();
-      auto runner = backend_runner(*backend);
-      expect_counterexample(m.name, bind_runner(*runner, &alpha_zero_depends_on_weights_only));
-      return;
-    }
-  FAIL() << "mutant swapped_alpha not found";
+// Can fail: exponents swapped (α ↔ 1 − α) turn the α = 0 law into s ∝ a and the α = 1 law into
+// s = 1/w; a migration step that multiplies by s instead of dividing breaks the cancellation of c; an
+// lmdeploy normaliser over every channel centres max·min on the wrong set.
+SMOOTHCHECK_TWIN_OF(AlphaZeroLaw, CatchesSwappedAlpha) {
+  const char* name = "swapped_alpha";
+  expect_counterexample_on(name, property_mutants::differential_mutant(name), &alpha_zero_depends_on_weights_only);
 }
 
-TEST(RecipeLawCanFail, CatchesMigrationThatMultiplies) {
-  for (const mutants::Mutant& m : mutants::all_mutants())
-    if (m.name == "migration_multiplies_by_s") {
-      auto backend = m.make();
-      auto runner = backend_runner(*backend);
-      expect_counterexample(m.name, bind_runner(*runner, &constant_factor_in_s_cancels));
-      return;
-    }
-  FAIL() << "mutant migration_multiplies_by_s not found";
+SMOOTHCHECK_TWIN_OF(AlphaOneLaw, CatchesSwappedAlpha) {
+  const char* name = "swapped_alpha";
+  expect_counterexample_on(name, property_mutants::differential_mutant(name), &alpha_one_is_proportional_to_activation);
+}
+
+SMOOTHCHECK_TWIN_OF(LmdeployNormalisation, CatchesNormaliserOverEveryChannel) {
+  expect_counterexample_on("lmdeploy_normaliser_over_every_channel", property_mutants::lmdeploy_normaliser_over_every_channel(),
+                &lmdeploy_normalisation);
+}
+
+SMOOTHCHECK_TWIN_OF(ConstantFactorInS, CatchesMigrationThatMultiplies) {
+  const char* name = "migration_multiplies_by_s";
+  expect_counterexample_on(name, property_mutants::differential_mutant(name), &constant_factor_in_s_cancels);
 }
 
 }  // namespace smoothcheck::property

@@ -1,10 +1,12 @@
 // harness/smoothing_plan: the mapping tables say what lmdeploy does, the validator says what is exact.
 // Known answers (the exact reasons matter: the pipeline prints them to the user) plus one property:
-// every LLaMA plan, fused or migration, GQA or not, is valid.
+// every LLaMA plan, fused or migration, GQA or not, is valid (and its twin: a plan keeping v -> o under
+// GQA is not).
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
 #include "cases/property/property_generators.h"
+#include "cases/property/property_support.h"
 #include "harness/smoothing_plan.h"
 
 namespace smoothcheck {
@@ -79,9 +81,33 @@ TEST(SmoothingPlan, SmoothingAcrossTheSwigluGateIsRefused) {
   EXPECT_TRUE(mentions(v, "SwiGLU gate")) << v.message();
 }
 
-RC_GTEST_PROP(SmoothingPlanProperty, EveryLlamaPlanIsValid, (const BlockDims& d, SmoothMode mode)) {
-  const PlanValidation v = validate_smoothing_plan(llama_block_graph(d), llama_smoothing_plan(d, mode));
+using PlanBuilder = SmoothingPlan (*)(const BlockDims&, SmoothMode);
+void llama_plan_is_valid(PlanBuilder plan_of, const BlockDims& d, SmoothMode mode) {
+  const PlanValidation v = validate_smoothing_plan(llama_block_graph(d), plan_of(d, mode));
+  if (!v.valid()) RC_LOG() << v.message();
   RC_ASSERT(v.valid());
+}
+
+// A builder that keeps v_proj -> o_proj in fused mode under grouped-query attention too (lmdeploy
+// skips it there: v_proj's out_features < o_proj's in_features, so s cannot be folded into v_proj).
+SmoothingPlan llama_plan_keeping_v_to_o_under_gqa(const BlockDims& d, SmoothMode mode) {
+  SmoothingPlan p = llama_smoothing_plan(d, mode);
+  if (mode != SmoothMode::fused) return p;
+  for (const SmoothingGroup& g : p.groups)
+    if (g.source == "self_attn.v_proj") return p;
+  p.groups.push_back({"self_attn.v_proj", SourceKind::linear, {"self_attn.o_proj"}});
+  return p;
+}
+
+SMOOTHCHECK_RC_PROPERTY(SmoothingPlanProperty, EveryLlamaPlanIsValid, (const BlockDims& d, SmoothMode mode)) {
+  llama_plan_is_valid(&llama_smoothing_plan, d, mode);
+}
+
+// Can fail: the plan that keeps v -> o under GQA is refused as soon as kv_heads < heads in fused mode.
+SMOOTHCHECK_TWIN_OF_TEST(SmoothingPlanProperty, EveryLlamaPlanIsValid, CatchesVToOKeptUnderGqa) {
+  property::expect_counterexample("llama_plan_keeping_v_to_o_under_gqa", [](const BlockDims& d, SmoothMode mode) {
+    llama_plan_is_valid(&llama_plan_keeping_v_to_o_under_gqa, d, mode);
+  });
 }
 
 }  // namespace
