@@ -9,7 +9,9 @@
 
 namespace smoothcheck::property {
 
-std::vector<std::string> property_backend_names() { return {"cpu-scalar", "cpu-avx2", "cuda", "cuda-cublaslt"}; }
+std::vector<std::string> property_backend_names() {
+  return {"cpu-scalar", "cpu-avx2", "cuda", "cuda-cublaslt", "cuda-emulated"};
+}
 
 std::string test_name_of(const std::string& backend_name) {
   std::string s = backend_name;

@@ -24,7 +24,8 @@
 
 namespace smoothcheck::property {
 
-// "cpu-scalar", "cpu-avx2", "cuda", "cuda-cublaslt": every backend a property must hold on.
+// "cpu-scalar", "cpu-avx2", "cuda", "cuda-cublaslt", "cuda-emulated" (the CUDA source on the CPU): every
+// backend a property must hold on.
 std::vector<std::string> property_backend_names();
 std::string test_name_of(const std::string& backend_name);  // gtest needs [A-Za-z0-9_]
 
