@@ -478,7 +478,7 @@ std::vector<Mutant> all_mutants() {
           "llmcompressor_weight_stat_by_the_smoothquant_rule", "weight_stat", "*/llmcompressor/*", "bound: w",
           option_name("Recipe", Recipe::llmcompressor)),
       mutant<SmoothScaleRecipeSwapped<Recipe::llmcompressor, Recipe::smoothquant>>(
-          "llmcompressor_smooth_scale_by_the_smoothquant_rule", "smooth_scale", "*llmcompressor*", "bound: s",
+          "llmcompressor_smooth_scale_by_the_smoothquant_rule", "smooth_scale", "*llmcompressor*", "nonfinite: s",
           option_name("Recipe", Recipe::llmcompressor)),
       // Statistics with less than the numerics they claim.
       mutant<ChannelSumsInF32>("channel_sums_in_f32_where_float64_is_specified", "channel_stats", "t64_*", "bound: mean"),

@@ -39,7 +39,10 @@ TEST_P(MutantIsCaught, ByItsFamilyTable) {
     ASSERT_NE(report.result.outcome, Outcome::kernel_error) << c->name() << ": " << report.result.reason;
     if (report.result.outcome != Outcome::incorrect) continue;
     for (const std::string& failure : report.result.failures) {
-      if (failure.rfind(m.caught_by + ":", 0) == 0) {
+      // "<check>: <tensor>: ..." or, for the NaN/Inf pattern, "<check>: <tensor>[i] ...".
+      const bool names_check = failure.rfind(m.caught_by, 0) == 0 && failure.size() > m.caught_by.size() &&
+                               (failure[m.caught_by.size()] == ':' || failure[m.caught_by.size()] == '[');
+      if (names_check) {
         std::cout << "[ caught   ] " << m.name << " by " << m.family << "/" << c->name() << ": " << failure << "\n";
         SUCCEED();
         return;
