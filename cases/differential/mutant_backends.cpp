@@ -477,6 +477,8 @@ std::vector<Mutant> all_mutants() {
       mutant<WeightStatRecipeSwapped<Recipe::llmcompressor, Recipe::smoothquant>>(
           "llmcompressor_weight_stat_by_the_smoothquant_rule", "weight_stat", "*/llmcompressor/*", "bound: w",
           option_name("Recipe", Recipe::llmcompressor)),
+      // The two rules differ only on channels with w = 0 (llm-compressor takes s = range there, the
+      // authors' a^alpha / 0 is inf): the zero-channel rows must catch it.
       mutant<SmoothScaleRecipeSwapped<Recipe::llmcompressor, Recipe::smoothquant>>(
           "llmcompressor_smooth_scale_by_the_smoothquant_rule", "smooth_scale", "*llmcompressor*", "nonfinite: s",
           option_name("Recipe", Recipe::llmcompressor)),
