@@ -75,6 +75,10 @@ struct Quantized {
 };
 
 Quantized quantize_weight(const Matrix& w, WeightQuant variant);
+// The same with the scale and w / scale each rounded to f32, as the public quantisers compute them for an
+// f32 weight: for rows whose exact values are ties (constant rows under compressed-tensors). w must hold
+// f32 values.
+Quantized quantize_weight_f32(const Matrix& w, WeightQuant variant);
 // migration_scale: empty, or s[C] (the activation is divided by s first).
 Quantized quantize_per_token(const Matrix& x, const Vector& migration_scale, const ActQuantOptions& o);
 Quantized quantize_per_tensor(const Matrix& x, const Vector& migration_scale, double scale,

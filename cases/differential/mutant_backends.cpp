@@ -284,6 +284,22 @@ struct CompressedTensorsCodes final : CpuBackend {
   }
 };
 
+// compressed-tensors' w / scale formed as w * fl(1 / scale): an ulp off, which moves the code only where
+// the exact value is a tie, as on every element of a constant row (+-127.5).
+struct CompressedTensorsReciprocal final : CpuBackend {
+  void quantize_weight(ConstMatrix w, WeightQuant variant, MutMatrix q, float* scale) override {
+    CpuBackend::quantize_weight(w, variant, q, scale);
+    if (variant != WeightQuant::compressed_tensors) return;
+    for (int64_t r = 0; r < w.rows; ++r) {
+      const float reciprocal = numerics::div_rn(1.0f, scale[r]);
+      for (int64_t c = 0; c < w.cols; ++c) {
+        float v = std::fmin(std::fmax(numerics::mul_rn(load_float(w, r, c), reciprocal), -128.0f), 127.0f);
+        row_of<int8_t>(q, r)[c] = numerics::store_int8(numerics::round_half_even(v), Clamp::saturate);
+      }
+    }
+  }
+};
+
 // The W8A8 epilogue recomputed from the exact accumulators with a chosen per-element rule.
 template <class Rule>
 struct EpilogueRewritten final : CpuBackend {
@@ -440,6 +456,9 @@ std::vector<Mutant> all_mutants() {
       mutant<CompressedTensorsCodes<false, false>>("compressed_tensors_weight_clamp_ignored", "quantize_weight",
                                                    "*midpoints/compressed_tensors*", "codes: q",
                                                    option_name("WeightQuant", WeightQuant::compressed_tensors)),
+      mutant<CompressedTensorsReciprocal>("compressed_tensors_weight_reciprocal_multiply", "quantize_weight",
+                                          "*/f32/constrows/compressed_tensors*", "codes: q",
+                                          option_name("WeightQuant", WeightQuant::compressed_tensors)),
       // ZeroRow: each rule swapped for the other.
       mutant<ActOptionRewritten<ZeroScaleBecomesFloor, kPerToken>>("zero_row_floored_where_zero_scale_is_named",
                                                                     "quantize_per_token", "*zerorows/*zero_scale*",
