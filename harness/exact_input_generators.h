@@ -28,4 +28,9 @@ bool scale_math_splits(double x, double scale, double reciprocal, Rounding round
 // about half of each row are ties.
 std::vector<double> rmsnorm_tie_rows(int64_t rows, int64_t cols, uint64_t seed, DType dtype);
 
+// As rmsnorm_tie_rows, but each row's absmax is A * 2^e with A odd, below 127, chosen so that y / scale at
+// the row's many values +-A/2 * 2^e (exactly 63.5 in exact arithmetic) is put on different sides of the tie
+// by fl(y / fl(scale)) and fl(y * fl(127 / absmax)): the rows tell ScaleMath's two formulas apart.
+std::vector<double> rmsnorm_scale_math_rows(int64_t rows, int64_t cols, uint64_t seed, DType dtype);
+
 }  // namespace smoothcheck

@@ -449,6 +449,12 @@ std::vector<Mutant> all_mutants() {
       mutant<ActOptionRewritten<ReciprocalToDivide, kPerTensor>>("per_tensor_divide_where_reciprocal_is_named",
                                                                   "quantize_per_tensor", "*scale_math_split/*reciprocal*",
                                                                   "codes: q", reciprocal),
+      mutant<ActOptionRewritten<DivideToReciprocal, kRmsnorm>>("rmsnorm_reciprocal_where_divide_is_named",
+                                                                "rmsnorm_quantize", "*scale_math_split/*divide*",
+                                                                "codes: q", divide),
+      mutant<ActOptionRewritten<ReciprocalToDivide, kRmsnorm>>("rmsnorm_divide_where_reciprocal_is_named",
+                                                                "rmsnorm_quantize", "*scale_math_split/*reciprocal*",
+                                                                "codes: q", reciprocal),
       // Clamp: saturation where none is named; compressed-tensors' clamp before rounding left out.
       mutant<ActOptionRewritten<ClampAlways, kPerTensor>>("saturates_where_no_clamp_is_named", "quantize_per_tensor",
                                                            "*noclamp*scale_x50pct*", "codes: q",
