@@ -390,8 +390,9 @@ struct SmoothScaleRecipeSwapped final : CpuBackend {
 template <typename T>
 Mutant mutant(std::string name, std::string family, std::string filter, std::string caught_by,
               std::string ignores_option = "") {
-  return {std::move(name), std::move(family), std::move(filter), std::move(caught_by), std::move(ignores_option),
-          [] { return std::unique_ptr<kernels::Backend>(std::make_unique<T>()); }};
+  return {std::move(name), std::move(family), std::move(filter),
+          [] { return std::unique_ptr<kernels::Backend>(std::make_unique<T>()); }, std::move(caught_by),
+          std::move(ignores_option)};
 }
 
 }  // namespace
