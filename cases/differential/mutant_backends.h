@@ -25,7 +25,8 @@ struct Mutant {
   std::string ignores_option;
 };
 
-std::vector<Mutant> all_mutants();
+std::vector<Mutant> all_mutants();  // every kernel mutant, option_mutants() included
+std::vector<Mutant> option_mutants();  // one or more per named option value (option_mutant_backends.cpp)
 
 // "Rounding::half_even": the spelling Mutant::ignores_option uses.
 template <typename Enum>
