@@ -53,7 +53,7 @@ TEST(OptionCoverage, EveryOptionValueHasAMutantThatIgnoresIt) {
     for (const mutants::Mutant& m : all)
       if (m.ignores_option == option) ++count;
     EXPECT_GT(count, 0) << "no mutant ignores or swaps " << option
-                        << ": add one to cases/differential/mutant_backends.cpp and a row that catches it";
+                        << ": add one to cases/differential/option_mutant_backends.cpp and a row that catches it";
   }
 }
 
