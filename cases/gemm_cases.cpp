@@ -141,20 +141,41 @@ struct GemmW8A8Case final : Case {
     reference::Matrix acc = reference::gemm_exact(to_reference(ops.a), to_reference(ops.b));
     reference::GemmOutput ref = reference::w8a8_epilogue(acc, sa, sb, bias_values, epilogue, out_dtype);
     std::vector<double> actual = out.to_doubles();
-    // The epilogue's f32 arithmetic: float(acc) and two products (3u of |sa sb acc|), the bias addition
-    // (u of |D|); then the output rounding (u_out of |D|), and for lmdeploy the rounding of sa sb acc to
-    // the output dtype before the bias (u_out of |y|). The smallest subnormal covers underflow.
-    const double u = unit_roundoff(DType::f32), u_out = unit_roundoff(out_dtype);
-    const double tiny = out_dtype == DType::f16 ? std::ldexp(1.0, -24) : std::ldexp(1.0, -133);
-    auto bound = [&](std::size_t i) {
-      int64_t m = int64_t(i) / shape.n, n = int64_t(i) % shape.n;
-      double product = std::fabs(sa[std::size_t(m)] * sb[std::size_t(n)] * acc.values[i]);
-      double d = std::fabs(ref.exact.values[i]);
-      double b = 3 * u * product + u * d + u_out * (product + d) * 1.0001 + tiny;
-      if (epilogue == Epilogue::lmdeploy && out_dtype != DType::f32) b += u_out * product * 1.0001;
-      return b;
-    };
-    compare_within_bound(r, "out", actual, ref.exact.values, shape.n, bound);
+    const double u = unit_roundoff(DType::f32);
+    if (out_dtype == DType::f32) {
+      // f32 output: the epilogue's own f32 arithmetic (float(acc) and two products, 3u of |sa sb acc|; the
+      // bias addition, u of |D|) is the output's error, a few ulps either way, so a band it must stay
+      // loose: both epilogues are within it of each other here. The f16/bf16 rows below tell them apart.
+      auto bound = [&](std::size_t i) {
+        int64_t m = int64_t(i) / shape.n, n = int64_t(i) % shape.n;
+        double product = std::fabs(sa[std::size_t(m)] * sb[std::size_t(n)] * acc.values[i]);
+        return (3 * u * product + u * std::fabs(ref.exact.values[i])) * 1.0001 + std::ldexp(1.0, -140);
+      };
+      compare_within_bound(r, "out", actual, ref.exact.values, shape.n, bound);
+    } else {
+      // f16/bf16 output: the named epilogue's correctly rounded value (ref.rounded: vLLM rounds sa sb acc +
+      // bias once; lmdeploy rounds sa sb acc, then its sum with the bias), with zero slack. Only where the
+      // exact value lies within the f32 arithmetic's error of an output rounding boundary may the kernel
+      // land on the other side: the alternatives are the same epilogue evaluated at the ends of that error
+      // interval, counted and noted by compare_rounded_at_boundaries.
+      std::vector<double> low(actual.size()), high(actual.size());
+      const double tiny = std::ldexp(1.0, -140);  // f32 underflow in the products
+      for (std::size_t i = 0; i < actual.size(); ++i) {
+        int64_t m = int64_t(i) / shape.n, n = int64_t(i) % shape.n;
+        const double product = sa[std::size_t(m)] * sb[std::size_t(n)] * acc.values[i];
+        const double b = with_bias ? bias_values[std::size_t(n)] : 0.0;
+        if (epilogue == Epilogue::vllm) {
+          const double err = (3 * u * std::fabs(product) + u * std::fabs(ref.exact.values[i])) * 1.0001 + tiny;
+          low[i] = reference::round_to_dtype(ref.exact.values[i] - err, out_dtype);
+          high[i] = reference::round_to_dtype(ref.exact.values[i] + err, out_dtype);
+        } else {
+          const double err = 3 * u * std::fabs(product) * 1.0001 + tiny;
+          low[i] = reference::round_to_dtype(reference::round_to_dtype(product - err, out_dtype) + b, out_dtype);
+          high[i] = reference::round_to_dtype(reference::round_to_dtype(product + err, out_dtype) + b, out_dtype);
+        }
+      }
+      compare_rounded_at_boundaries(r, "out", actual, ref.rounded.values, low, high, shape.n, out_dtype);
+    }
     r.metric("out/nmse", nmse(actual, ref.exact.values));
     check_not_all_zero(r, "out", actual);
     if (!r.failures.empty()) {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "cases/case_tables.h"
+#include "cases/scale_math_split_cases.h"
 #include "harness/case_helpers.h"
 #include "harness/compare.h"
 #include "harness/generators.h"
@@ -95,6 +96,8 @@ CaseList quantize_per_tensor_table() {
     for (const NamedActOptions& o : all_act_option_combinations())
       for (double f : {0.5, 1.0, 1.5}) add(17, 1026, 2, DType::bf16, dist, o, f, dist == Distribution::outlier_channels, 2);
   add(4096, 4096, 0, DType::bf16, Distribution::outlier_channels, preset_vllm_static(), 0.8, false, 3);
+  // Rows where divide and reciprocal-multiply give different codes (cases/scale_math_split_cases.cpp).
+  append_per_tensor_scale_math_rows(cases);
   return cases;
 }
 

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "cases/case_tables.h"
+#include "cases/scale_math_split_cases.h"
 #include "harness/case_helpers.h"
 #include "harness/compare.h"
 #include "harness/generators.h"
@@ -110,6 +111,8 @@ CaseList quantize_per_token_table() {
   // Production-sized rows: 4096 tokens x 4096 and the down_proj input width.
   add(4096, 4096, 0, DType::bf16, Distribution::outlier_channels, preset_vllm_dynamic(), true, 4);
   add(512, 11008, 0, DType::f16, Distribution::heavy_tail, preset_vllm_dynamic(), false, 4);
+  // Rows where divide and reciprocal-multiply give different codes (cases/scale_math_split_cases.cpp).
+  append_per_token_scale_math_rows(cases);
   return cases;
 }
 

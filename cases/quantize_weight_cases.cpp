@@ -1,4 +1,5 @@
 // Per-output-channel symmetric int8 weight quantisation, the three variants of numerics.md §5.
+#include <algorithm>
 #include <cmath>
 
 #include "cases/case_tables.h"
@@ -30,6 +31,17 @@ struct QuantizeWeightCase final : Case {
     CaseResult r;
     std::vector<double> w_values =
         generate_matrix(out_features, in_features, distribution, derive_seed(case_seed, "w"), dtype);
+    // Midpoint rows have absmax 127 * 2^e and every other element (k + 0.5) * 2^e. compressed-tensors divides
+    // by absmax / 127.5, so its rows get absmax 127.5 * 2^e instead (255 / 2: exact in bf16): the scale is
+    // then 2^e, w / scale = k + 0.5 exactly, and the row's ends are the ties +-127.5 its clamp decides.
+    if (distribution == Distribution::midpoints && variant == WeightQuant::compressed_tensors)
+      for (int64_t o = 0; o < out_features; ++o) {
+        double* row = w_values.data() + o * in_features;
+        double absmax = 0.0;
+        for (int64_t i = 0; i < in_features; ++i) absmax = std::max(absmax, std::fabs(row[i]));
+        for (int64_t i = 0; i < in_features; ++i)
+          if (std::fabs(row[i]) == absmax) row[i] = std::copysign(absmax / 127.0 * 127.5, row[i]);  // exact: absmax / 127 = 2^e
+      }
     HostTensor w = make_tensor(dtype, out_features, in_features, pad, w_values);
     HostTensor q = make_output(DType::i8, out_features, in_features, pad);
     HostTensor scale = make_output(DType::f32, 1, out_features);
@@ -39,15 +51,23 @@ struct QuantizeWeightCase final : Case {
     check_guards(r, "scale", scale);
     check_unmodified(r, "w", w_sum, w);
 
-    reference::Quantized ref = reference::quantize_weight(to_reference(w), variant);
+    // Constant f32 rows: under compressed-tensors every exact value is a tie (+-127.5), so the f32 roundings
+    // of the scale and of w / scale decide each code, and whole rows would otherwise pass as "off by one at
+    // a midpoint". For an f32 weight those roundings are the public quantisers' own arithmetic, so the
+    // reference models them (reference::quantize_weight_f32) and the codes get zero allowance. f16/bf16
+    // constant rows keep the allowance: compressed-tensors divides in the weight's dtype there (numerics.md
+    // §5), which neither the kernel (f32 after an exact load) nor the reference models.
+    const bool f32_model = distribution == Distribution::constant_rows && dtype == DType::f32;
+    reference::Quantized ref = f32_model ? reference::quantize_weight_f32(to_reference(w), variant)
+                                         : reference::quantize_weight(to_reference(w), variant);
     std::vector<double> actual_scale = scale.to_doubles(), actual_codes = q.to_doubles();
     const double u = unit_roundoff(DType::f32);
     compare_within_bound(r, "scale", actual_scale, ref.scale, out_features,
                          [&](std::size_t i) { return 2 * u * std::fabs(ref.scale[i]); });
-    // Midpoint rows have absmax 127 * 2^e: lmdeploy's and the authors' scale is then 2^e and w / scale is
-    // exact, so ties must go to even. compressed-tensors divides by 127.5, which is never exact here.
-    const bool exact_arithmetic = distribution == Distribution::midpoints && variant != WeightQuant::compressed_tensors;
-    const double code_rel = exact_arithmetic ? 0.0 : 3 * u;  // fl(scale), then fl(w / scale)
+    // Midpoint rows: every variant's scale is 2^e (absmax / 127, or 127.5 * 2^e / 127.5) and w / scale is
+    // exact, so ties must follow the rounding (and compressed-tensors' clamp) with zero allowance.
+    const bool exact_arithmetic = distribution == Distribution::midpoints;
+    const double code_rel = exact_arithmetic || f32_model ? 0.0 : 3 * u;  // fl(scale), then fl(w / scale)
     const CodeRule rule{Rounding::half_even, variant == WeightQuant::smoothquant ? Clamp::none : Clamp::saturate,
                         variant == WeightQuant::compressed_tensors};
     compare_codes(r, "q", actual_codes, ref.codes.values, ref.scaled.values, in_features, rule,

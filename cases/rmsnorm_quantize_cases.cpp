@@ -6,6 +6,7 @@
 #include "cases/case_tables.h"
 #include "harness/case_helpers.h"
 #include "harness/compare.h"
+#include "harness/exact_input_generators.h"
 #include "harness/generators.h"
 
 namespace smoothcheck::cases {
@@ -18,23 +19,34 @@ struct RmsnormQuantizeCase final : Case {
   const NamedActOptions options;
   const double eps;
   const uint64_t case_seed;
+  // ScaleMath rows (eps 0): exact RMSNorm rows whose values sit where divide and reciprocal-multiply give
+  // different codes (harness/exact_input_generators.h, rmsnorm_scale_math_rows).
+  const bool scale_math_split;
 
   RmsnormQuantizeCase(int64_t t, int64_t c, int64_t p, DType d, Distribution dist, NamedActOptions o, double e,
-                      uint64_t s)
-      : tokens(t), hidden(c), pad(p), dtype(d), distribution(dist), options(std::move(o)), eps(e), case_seed(s) {}
+                      uint64_t s, bool split = false)
+      : tokens(t), hidden(c), pad(p), dtype(d), distribution(dist), options(std::move(o)), eps(e), case_seed(s),
+        scale_math_split(split) {}
 
   std::string name() const override {
-    return shape_name("t", tokens, "c", hidden, pad) + "/" + to_string(dtype) + "/" + to_string(distribution) + "/" +
-           options.name + "/eps" + (eps == 1e-5 ? "1e-5" : "1e-6") + "/" + seed_name(case_seed);
+    return shape_name("t", tokens, "c", hidden, pad) + "/" + to_string(dtype) + "/" +
+           (scale_math_split ? "scale_math_split" : to_string(distribution)) + "/" +
+           options.name + "/eps" + (eps == 0.0 ? "0" : eps == 1e-5 ? "1e-5" : "1e-6") + "/" + seed_name(case_seed);
   }
   uint64_t seed() const override { return case_seed; }
   int64_t work() const override { return tokens * hidden; }
 
   CaseResult run(kernels::Backend& backend) const override {
     CaseResult r;
-    std::vector<double> x_values = generate_matrix(tokens, hidden, distribution, derive_seed(case_seed, "x"), dtype);
+    // Tie rows (midpoints with eps 0): RMSNorm is exact in f32 (harness/exact_input_generators.h) with norm
+    // weight 1, so y / scale lands exactly on k + 0.5 and the rounding rule alone decides those codes.
+    const bool ties = distribution == Distribution::midpoints && eps == 0.0 && !scale_math_split;
+    std::vector<double> x_values =
+        scale_math_split ? rmsnorm_scale_math_rows(tokens, hidden, derive_seed(case_seed, "x"), dtype)
+        : ties           ? rmsnorm_tie_rows(tokens, hidden, derive_seed(case_seed, "x"), dtype)
+                         : generate_matrix(tokens, hidden, distribution, derive_seed(case_seed, "x"), dtype);
     std::vector<double> w_values = generate_matrix(1, hidden, Distribution::normal, derive_seed(case_seed, "w"), dtype);
-    for (double& w : w_values) w = representable(1.0 + 0.25 * w, dtype);
+    for (double& w : w_values) w = ties || scale_math_split ? 1.0 : representable(1.0 + 0.25 * w, dtype);
     HostTensor x = make_tensor(dtype, tokens, hidden, pad, x_values);
     HostTensor w = make_tensor(dtype, 1, hidden, 0, w_values);
     HostTensor q = make_output(DType::i8, tokens, hidden, pad);
@@ -50,6 +62,23 @@ struct RmsnormQuantizeCase final : Case {
     check_unmodified(r, "x", x_sum, x);
     check_unmodified(r, "norm_weight", w_sum, w);
 
+    if (scale_math_split) {
+      // y is exact in f32 here, so the kernel's scale and codes are those of the named f32 formula applied
+      // to the exact y (reference::quantize_per_token_f32): bit-exact scale, codes with zero allowance.
+      const reference::Quantized y = reference::rmsnorm_quantize(to_reference(x), w_values, eps, dtype, options.options);
+      const reference::Quantized f32 = reference::quantize_per_token_f32(y.input, options.options);
+      std::vector<double> actual_codes = q.to_doubles();
+      compare_exact(r, "scale", scale.to_doubles(), f32.scale, tokens);
+      compare_codes(r, "q", actual_codes, f32.codes.values, f32.scaled.values, hidden,
+                    CodeRule{options.options.rounding, options.options.clamp, false}, [](std::size_t) { return 0.0; });
+      check_not_all_zero(r, "q", actual_codes);
+      if (!r.failures.empty()) {
+        r.keep("x", {tokens, hidden}, x.to_doubles());
+        r.keep("expected_q", {tokens, hidden}, f32.codes.values);
+        r.keep("actual_q", {tokens, hidden}, actual_codes);
+      }
+      return r;
+    }
     // y in exact arithmetic, before the cast to the activation dtype.
     reference::Quantized exact = reference::rmsnorm_quantize(to_reference(x), w_values, eps, DType::f64, options.options);
     reference::Quantized ref = reference::rmsnorm_quantize(to_reference(x), w_values, eps, dtype, options.options);
@@ -58,7 +87,7 @@ struct RmsnormQuantizeCase final : Case {
     // lane and a 5-level tree), mean, +eps, sqrt, division (half of it through the square root), then
     // x * inv and w * (.). Its cast may therefore land on either dtype neighbour of y within delta.
     const double u = unit_roundoff(DType::f32);
-    const double delta = (double(hidden) / 64.0 + 8.0) * u;
+    const double delta = ties ? 0.0 : (double(hidden) / 64.0 + 8.0) * u;
     std::vector<double> y_low(exact.input.values.size()), y_high(exact.input.values.size());
     for (std::size_t i = 0; i < y_low.size(); ++i) {
       double y = exact.input.values[i];
@@ -81,7 +110,7 @@ struct RmsnormQuantizeCase final : Case {
         hi = std::max(hi, double(options.options.absmax_floor));
       }
       scale_mid[std::size_t(t)] = (lo + hi) / 2 / 127.0;
-      scale_slack[std::size_t(t)] = (hi - lo) / 2 / 127.0 + u * hi / 127.0;
+      scale_slack[std::size_t(t)] = (hi - lo) / 2 / 127.0 + (ties ? 0.0 : u * hi / 127.0);  // ties: 2^-J, exact
     }
     compare_within_bound(r, "scale", actual_scale, scale_mid, tokens,
                          [&](std::size_t t) { return scale_slack[t]; });
@@ -96,7 +125,7 @@ struct RmsnormQuantizeCase final : Case {
         if (!(s > 0)) { v_mid[i] = 0; v_slack[i] = 0; center_codes[i] = 0; continue; }
         double lo = y_low[i] / s, hi = y_high[i] / s;
         v_mid[i] = (lo + hi) / 2;
-        v_slack[i] = (hi - lo) / 2 + 3 * u * std::fabs(v_mid[i]);
+        v_slack[i] = ties ? 0.0 : (hi - lo) / 2 + 3 * u * std::fabs(v_mid[i]);  // ties: y / scale is exact
         center_codes[i] = code_of(ref.input.values[i] / s, rule);
       }
     }
@@ -129,6 +158,12 @@ CaseList rmsnorm_quantize_table() {
   for (Distribution dist : all_distributions())
     for (const NamedActOptions& o : all_act_option_combinations())
       for (DType d : {DType::f32, DType::bf16}) add(9, 1025, 3, d, dist, o, 1e-6, 2);
+  // Exact ties under every option combination (eps 0 makes the normalisation exact), tails and padding.
+  for (const NamedActOptions& o : all_act_option_combinations())
+    for (DType d : {DType::f32, DType::f16, DType::bf16}) add(3, 43, 1, d, Distribution::midpoints, o, 0.0, 5);
+  // Divide and reciprocal-multiply told apart (exact y, ties at 63.5 the two f32 formulas split).
+  for (const NamedActOptions& o : all_act_option_combinations())
+    cases.push_back(std::make_unique<RmsnormQuantizeCase>(3, 43, 1, DType::bf16, Distribution::midpoints, o, 0.0, 6, true));
   add(4096, 4096, 0, DType::bf16, Distribution::outlier_channels, lmdeploy_fused, 1e-5, 3);
   return cases;
 }

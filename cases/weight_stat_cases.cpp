@@ -15,18 +15,25 @@ struct WeightStatCase final : Case {
   const DType dtype;
   const Distribution distribution;
   const Recipe recipe;
+  // Every other row scaled by 2^-16: row absmaxes below lmdeploy's 1e-4 clamp with no row zero. awq.py
+  // clamps only when the smallest absmax is exactly 0 (numerics.md §2); the reference and the kernels clamp
+  // every row (kernels/cpu/weight_stat.cpp says why), so these rows pin that choice: the clamp's effect is
+  // visible here, not only on zero rows.
+  const bool tiny_rows;
   const uint64_t case_seed;
 
-  WeightStatCase(std::vector<int64_t> o, int64_t i, int64_t p, int64_t g, DType d, Distribution dist, Recipe rec, uint64_t s)
+  WeightStatCase(std::vector<int64_t> o, int64_t i, int64_t p, int64_t g, DType d, Distribution dist, Recipe rec, uint64_t s,
+                 bool tiny = false)
       : out_features(std::move(o)), in_features(i), pad(p), group_size(g), dtype(d), distribution(dist), recipe(rec),
-        case_seed(s) {}
+        tiny_rows(tiny), case_seed(s) {}
 
   std::string name() const override {
     std::string fcs = "o";
     for (std::size_t i = 0; i < out_features.size(); ++i) fcs += (i ? "+" : "") + std::to_string(out_features[i]);
     return fcs + "_i" + std::to_string(in_features) + (pad ? "_pad" + std::to_string(pad) : "") + "/" +
            to_string(dtype) + "/" + to_string(distribution) + "/" + to_string(recipe) +
-           (group_size ? "/group" + std::to_string(group_size) : "") + "/" + seed_name(case_seed);
+           (group_size ? "/group" + std::to_string(group_size) : "") + (tiny_rows ? "/tinyrows" : "") + "/" +
+           seed_name(case_seed);
   }
   uint64_t seed() const override { return case_seed; }
   int64_t work() const override {
@@ -42,9 +49,12 @@ struct WeightStatCase final : Case {
     std::vector<reference::Matrix> ref_fcs;
     int64_t total_rows = 0;
     for (std::size_t f = 0; f < out_features.size(); ++f) {
-      fcs.push_back(make_tensor(dtype, out_features[f], in_features, pad,
-                                generate_matrix(out_features[f], in_features, distribution,
-                                                derive_seed(case_seed, "w" + std::to_string(f)), dtype)));
+      std::vector<double> values = generate_matrix(out_features[f], in_features, distribution,
+                                                   derive_seed(case_seed, "w" + std::to_string(f)), dtype);
+      if (tiny_rows)
+        for (int64_t row = 1; row < out_features[f]; row += 2)
+          for (int64_t j = 0; j < in_features; ++j) values[std::size_t(row * in_features + j)] *= std::ldexp(1.0, -16);
+      fcs.push_back(make_tensor(dtype, out_features[f], in_features, pad, values));
       total_rows += out_features[f];
     }
     for (const HostTensor& t : fcs) {
@@ -77,7 +87,9 @@ struct WeightStatCase final : Case {
 CaseList weight_stat_table() {
   CaseList cases;
   auto add = [&](std::vector<int64_t> o, int64_t i, int64_t pad, int64_t g, DType d, Distribution dist, Recipe rec,
-                 uint64_t seed) { cases.push_back(std::make_unique<WeightStatCase>(std::move(o), i, pad, g, d, dist, rec, seed)); };
+                 uint64_t seed, bool tiny_rows = false) {
+    cases.push_back(std::make_unique<WeightStatCase>(std::move(o), i, pad, g, d, dist, rec, seed, tiny_rows));
+  };
   const Recipe recipes[] = {Recipe::smoothquant, Recipe::lmdeploy, Recipe::llmcompressor};
   for (int64_t c : hidden_sizes())
     for (Recipe rec : recipes) add({c >= 4096 ? 8 : 24}, c, c % 2 ? 1 : 0, 0, DType::f16, Distribution::outlier_channels, rec, 1);
@@ -86,6 +98,7 @@ CaseList weight_stat_table() {
       for (Recipe rec : recipes) add({64, 32, 32}, 1025, 3, 0, d, dist, rec, 2);  // q, k, v under GQA
   // lmdeploy's group_size reshapes rows into groups of channels before normalising.
   for (int64_t g : {32, 128}) add({48, 16}, 1024, 0, g, DType::bf16, Distribution::normal, Recipe::lmdeploy, 3);
+  for (Recipe rec : recipes) add({16, 8}, 257, 1, 0, DType::f32, Distribution::normal, rec, 5, /*tiny_rows=*/true);
   add({4096, 4096, 4096}, 4096, 0, 0, DType::f16, Distribution::normal, Recipe::lmdeploy, 4);  // LLaMA-2-7B q/k/v
   return cases;
 }

@@ -139,6 +139,33 @@ bool compare_rounded(CaseResult& r, const std::string& tensor, const std::vector
   return false;
 }
 
+bool compare_rounded_at_boundaries(CaseResult& r, const std::string& tensor, const std::vector<double>& actual,
+                                   const std::vector<double>& expected_rounded, const std::vector<double>& low,
+                                   const std::vector<double>& high, int64_t cols, DType dtype) {
+  if (!check_finite_pattern(r, tensor, actual, expected_rounded)) return false;
+  int64_t neighbours = 0, wrong = 0;
+  std::size_t first_wrong = 0;
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    if (actual[i] == expected_rounded[i] || (std::isnan(actual[i]) && std::isnan(expected_rounded[i]))) continue;
+    // Only a boundary the error interval crosses lets low or high differ from the expected value.
+    if ((actual[i] == low[i] && low[i] != expected_rounded[i]) || (actual[i] == high[i] && high[i] != expected_rounded[i]))
+      ++neighbours;
+    else if (wrong++ == 0)
+      first_wrong = i;
+  }
+  r.metric(tensor + "/double_rounding_boundaries", double(neighbours));
+  r.metric(tensor + "/wrong", double(wrong));
+  if (neighbours)
+    r.notes.push_back(tensor + ": " + std::to_string(neighbours) + " values on the other side of a " + to_string(dtype) +
+                      " rounding boundary within the f32 error (double rounding)");
+  if (wrong == 0) return true;
+  r.fail("rounded", tensor + ": " + std::to_string(wrong) + " of " + std::to_string(actual.size()) +
+                        " values differ from the correctly rounded value; first at " + location(first_wrong, cols) +
+                        ": " + number(actual[first_wrong]) + " vs " + number(expected_rounded[first_wrong]) +
+                        " (boundary alternatives " + number(low[first_wrong]) + ", " + number(high[first_wrong]) + ")");
+  return false;
+}
+
 double nmse(const std::vector<double>& actual, const std::vector<double>& expected) {
   double num = 0.0, den = 0.0;
   for (std::size_t i = 0; i < actual.size(); ++i) {

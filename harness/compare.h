@@ -37,6 +37,15 @@ bool compare_rounded(CaseResult& r, const std::string& tensor, const std::vector
                      const std::vector<double>& expected_rounded, const std::vector<double>& exact, int64_t cols,
                      DType dtype, double rel);
 
+// Values the named computation rounds to dtype from f32 arithmetic: each element must equal the reference's
+// correctly rounded value of that computation (expected_rounded), with zero slack, except where the exact
+// intermediate lies within the f32 error of a rounding boundary: there the kernel may land on the value the
+// computation gives at the other end of that error interval (low or high, computed by the case from the
+// exact value minus and plus the proven error). Those are counted and noted as double-rounding boundaries.
+bool compare_rounded_at_boundaries(CaseResult& r, const std::string& tensor, const std::vector<double>& actual,
+                                   const std::vector<double>& expected_rounded, const std::vector<double>& low,
+                                   const std::vector<double>& high, int64_t cols, DType dtype);
+
 // NMSE = sum (a - e)^2 / sum e^2 (llama.cpp test-backend-ops), recorded as "<tensor>/nmse".
 double nmse(const std::vector<double>& actual, const std::vector<double>& expected);
 

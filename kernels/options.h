@@ -96,10 +96,37 @@ enum class Epilogue {
   lmdeploy  // y = out(float(acc) * sa[m] * sb[n]); D = out(y + bias[n]) with the bias in the output dtype
 };
 
-inline const char* to_string(Rounding v) { return v == Rounding::half_even ? "half_even" : "half_away"; }
-inline const char* to_string(ScaleMath v) { return v == ScaleMath::divide ? "divide" : "reciprocal"; }
-inline const char* to_string(Clamp v) { return v == Clamp::saturate ? "saturate" : "noclamp"; }
-inline const char* to_string(ZeroRow v) { return v == ZeroRow::zero_scale ? "zero_scale" : "floor"; }
+// Every to_string below is a switch with no default (-Wswitch flags an enumerator without its name) that
+// returns "?" for a value outside the enum: cases/differential/option_coverage_tests.cpp enumerates each
+// option by counting up from 0 until "?", so a new enumerator joins that test without a list to update.
+inline const char* to_string(Rounding v) {
+  switch (v) {
+    case Rounding::half_even: return "half_even";
+    case Rounding::half_away: return "half_away";
+  }
+  return "?";
+}
+inline const char* to_string(ScaleMath v) {
+  switch (v) {
+    case ScaleMath::divide: return "divide";
+    case ScaleMath::reciprocal_multiply: return "reciprocal";
+  }
+  return "?";
+}
+inline const char* to_string(Clamp v) {
+  switch (v) {
+    case Clamp::saturate: return "saturate";
+    case Clamp::none: return "noclamp";
+  }
+  return "?";
+}
+inline const char* to_string(ZeroRow v) {
+  switch (v) {
+    case ZeroRow::zero_scale: return "zero_scale";
+    case ZeroRow::floor: return "floor";
+  }
+  return "?";
+}
 inline const char* to_string(WeightQuant v) {
   switch (v) {
     case WeightQuant::lmdeploy: return "lmdeploy";
@@ -116,7 +143,19 @@ inline const char* to_string(Recipe v) {
   }
   return "?";
 }
-inline const char* to_string(SmoothMode v) { return v == SmoothMode::fused ? "fused" : "migration"; }
-inline const char* to_string(Epilogue v) { return v == Epilogue::vllm ? "vllm" : "lmdeploy"; }
+inline const char* to_string(SmoothMode v) {
+  switch (v) {
+    case SmoothMode::fused: return "fused";
+    case SmoothMode::migration: return "migration";
+  }
+  return "?";
+}
+inline const char* to_string(Epilogue v) {
+  switch (v) {
+    case Epilogue::vllm: return "vllm";
+    case Epilogue::lmdeploy: return "lmdeploy";
+  }
+  return "?";
+}
 
 }  // namespace smoothcheck

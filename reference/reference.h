@@ -75,10 +75,19 @@ struct Quantized {
 };
 
 Quantized quantize_weight(const Matrix& w, WeightQuant variant);
+// The same with the scale and w / scale each rounded to f32, as the public quantisers compute them for an
+// f32 weight: for rows whose exact values are ties (constant rows under compressed-tensors). w must hold
+// f32 values.
+Quantized quantize_weight_f32(const Matrix& w, WeightQuant variant);
 // migration_scale: empty, or s[C] (the activation is divided by s first).
 Quantized quantize_per_token(const Matrix& x, const Vector& migration_scale, const ActQuantOptions& o);
 Quantized quantize_per_tensor(const Matrix& x, const Vector& migration_scale, double scale,
                               const ActQuantOptions& o);
+// The same quantisers with x / scale formed by the f32 arithmetic o.math names (divide by fl(scale), or
+// multiply by fl(127 / absmax) resp. fl(1 / scale)), each step correctly rounded to f32: for cases whose
+// inputs sit where the two formulas give different codes. x must hold f32 values; no migration.
+Quantized quantize_per_token_f32(const Matrix& x, const ActQuantOptions& o);
+Quantized quantize_per_tensor_f32(const Matrix& x, double scale, const ActQuantOptions& o);
 // act_dtype: the dtype the RMSNorm output is rounded to before quantisation (lmdeploy).
 Quantized rmsnorm_quantize(const Matrix& x, const Vector& norm_weight, double eps, DType act_dtype,
                            const ActQuantOptions& o);

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cases/differential/mutant_support.h"
 #include "kernels/cpu/cpu_backend_impl.h"
 
 namespace smoothcheck::mutants {
@@ -14,15 +15,8 @@ using kernels::ConstMatrix;
 using kernels::ConstVector;
 using kernels::CpuBackend;
 using kernels::MutMatrix;
-
-template <typename T>
-T* row_of(MutMatrix m, int64_t r) {
-  return static_cast<T*>(m.data) + r * m.row_stride;
-}
-template <typename T>
-const T* row_of(ConstMatrix m, int64_t r) {
-  return static_cast<const T*>(m.data) + r * m.row_stride;
-}
+using support::load_float;
+using support::row_of;
 
 // Rounds ties away from zero although the options ask for half to even (lmdeploy's Triton rounding
 // leaking into a vLLM-style kernel).
@@ -182,30 +176,59 @@ struct DropsBias final : CpuBackend {
   }
 };
 
-template <typename T>
-Mutant mutant(std::string name, std::string family, std::string filter) {
-  return {std::move(name), std::move(family), std::move(filter),
-          [] { return std::unique_ptr<kernels::Backend>(std::make_unique<T>()); }};
-}
+// Sums each channel in f32, in token order, where numerics.md §1 and the kernel sum in float64.
+struct ChannelSumsInF32 final : CpuBackend {
+  void channel_stats(ConstMatrix x, kernels::ChannelStatsOut out) override {
+    CpuBackend::channel_stats(x, out);
+    for (int64_t j = 0; j < x.cols; ++j) {
+      float sum = 0.0f, abssum = 0.0f;
+      for (int64_t t = 0; t < x.rows; ++t) {
+        sum += load_float(x, t, j);
+        abssum += std::fabs(load_float(x, t, j));
+      }
+      if (out.sum) out.sum[j] = sum;
+      if (out.abssum) out.abssum[j] = abssum;
+    }
+  }
+};
+
+// The weight statistic of a stacked group (q/k/v, gate/up) from its first fc only (views[0]).
+struct WeightStatFirstFcOnly final : CpuBackend {
+  void weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w) override {
+    CpuBackend::weight_stat(fcs, std::min(fc_count, 1), recipe, group_size, w);
+  }
+};
 
 }  // namespace
 
 std::vector<Mutant> all_mutants() {
-  return {
-      mutant<HalfAwayRounding>("half_away_rounding_where_half_even_is_required", "quantize_per_token", "*midpoints*"),
-      mutant<MissingClamp>("missing_clamp", "quantize_per_tensor", "*scale_x50pct*"),
-      mutant<PerColumnWeightScale>("per_column_instead_of_per_row_weight_scale", "quantize_weight", "o65_*"),
-      mutant<DividesInsteadOfMultiplies>("divides_by_s_instead_of_multiplying", "apply_smoothing", "scale_columns/r33*"),
-      mutant<MissingVectorTail>("wrong_tail_for_sizes_not_a_multiple_of_8", "quantize_per_token", "t17_c1025*"),
-      mutant<SwappedEpilogueScales>("swapped_epilogue_scales", "gemm_w8a8", "m7_*"),
-      mutant<StaleAccumulator>("stale_accumulator_between_tiles", "gemm_s8s8s32", "m7_*"),
-      mutant<TransposedWeight>("transposed_weight", "gemm_s8s8s32", "m7_*"),
-      mutant<RmsnormWithoutWeight>("rmsnorm_without_weight", "rmsnorm_quantize", "t9_*"),
-      mutant<MinMaxStartAtZero>("running_min_max_start_at_zero", "channel_stats", "t1_*"),
-      mutant<SwappedAlpha>("swapped_alpha", "smooth_scale", "*alpha85pct*"),
-      mutant<MigrationMultiplies>("migration_multiplies_by_s", "quantize_per_token", "*migration*"),
-      mutant<DropsBias>("drops_the_bias", "gemm_w8a8", "*/bias/*"),
+  using support::mutant;
+  std::vector<Mutant> all = {
+      // Realistic bugs that are not about one option.
+      mutant<HalfAwayRounding>("half_away_rounding_where_half_even_is_required", "quantize_per_token", "*midpoints*",
+                               "codes: q", option_name("Rounding", Rounding::half_even)),
+      mutant<MissingClamp>("missing_clamp", "quantize_per_tensor", "*scale_x50pct*", "codes: q",
+                           option_name("Clamp", Clamp::saturate)),
+      mutant<PerColumnWeightScale>("per_column_instead_of_per_row_weight_scale", "quantize_weight", "o65_*", "bound: scale"),
+      mutant<DividesInsteadOfMultiplies>("divides_by_s_instead_of_multiplying", "apply_smoothing", "scale_columns/r33*",
+                                         "exact: w"),
+      mutant<MissingVectorTail>("wrong_tail_for_sizes_not_a_multiple_of_8", "quantize_per_token", "t17_c1025*", "codes: q"),
+      mutant<SwappedEpilogueScales>("swapped_epilogue_scales", "gemm_w8a8", "m7_*", "bound: out"),
+      mutant<StaleAccumulator>("stale_accumulator_between_tiles", "gemm_s8s8s32", "m7_*", "exact: acc"),
+      mutant<TransposedWeight>("transposed_weight", "gemm_s8s8s32", "m7_*", "exact: acc"),
+      mutant<RmsnormWithoutWeight>("rmsnorm_without_weight", "rmsnorm_quantize", "t9_*", "bound: scale"),
+      mutant<MinMaxStartAtZero>("running_min_max_start_at_zero", "channel_stats", "t1_*", "exact: min"),
+      mutant<SwappedAlpha>("swapped_alpha", "smooth_scale", "*alpha85pct*", "bound: s"),
+      mutant<MigrationMultiplies>("migration_multiplies_by_s", "quantize_per_token", "*migration*", "codes: q"),
+      mutant<DropsBias>("drops_the_bias", "gemm_w8a8", "*/bias/*", "bound: out"),
+
+      // Statistics with less than the numerics they claim.
+      mutant<ChannelSumsInF32>("channel_sums_in_f32_where_float64_is_specified", "channel_stats", "t64_*", "bound: mean"),
+      mutant<WeightStatFirstFcOnly>("weight_stat_of_the_first_fc_only", "weight_stat", "o64+32+32*", "bound: w"),
   };
+  // Each named option of kernels/options.h ignored or swapped for its neighbour (option_mutant_backends.cpp).
+  for (Mutant& m : option_mutants()) all.push_back(std::move(m));
+  return all;
 }
 
 }  // namespace smoothcheck::mutants

@@ -17,9 +17,22 @@ struct Mutant {
   std::string family;       // the kernel family whose cases must catch it
   std::string case_filter;  // a subset of that family's cases that is enough to catch it (fast)
   std::function<std::unique_ptr<kernels::Backend>()> make;
+  // The check that must report it, as a failure line begins: "<check>: <tensor>", e.g. "codes: q",
+  // "bound: scale", "rounded: out" (harness/compare.h). Another check failing instead does not count.
+  std::string caught_by;
+  // The named option of kernels/options.h it ignores or swaps for its neighbour, as option_name() spells
+  // it ("Rounding::half_even"); empty for bugs that are not about an option.
+  std::string ignores_option;
 };
 
-std::vector<Mutant> all_mutants();
+std::vector<Mutant> all_mutants();  // every kernel mutant, option_mutants() included
+std::vector<Mutant> option_mutants();  // one or more per named option value (option_mutant_backends.cpp)
+
+// "Rounding::half_even": the spelling Mutant::ignores_option uses.
+template <typename Enum>
+std::string option_name(const char* type, Enum value) {
+  return std::string(type) + "::" + to_string(value);
+}
 
 // For gtest's parameter printing (ctest names carry it).
 inline void PrintTo(const Mutant& m, std::ostream* os) { *os << m.name; }
