@@ -30,7 +30,7 @@ TEST_P(CudaMutantIsKilled, ByItsCheck) {
     const CaseReport report = run_case(family, *c, *backend, options);
     if (report.result.outcome != Outcome::incorrect && report.result.outcome != Outcome::kernel_error) continue;
     std::string text = report.result.reason;
-    for (const std::string& f : report.result.failures) text += "\n" + f;
+    for (const std::string& f : report.result.failures) text += (text.empty() ? "" : "\n") + f;
     if (text.find(m.expect) != std::string::npos) {
       std::printf("[ killed   ] %s by %s/%s: %s\n", m.name, m.family, c->name().c_str(),
                   text.substr(0, text.find('\n', 1)).c_str());
