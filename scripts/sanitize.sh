@@ -38,7 +38,9 @@ configure() {
 run_asan() {
   configure asan
   local start=$SECONDS
-  cmake --build build/asan -j "$jobs" --target tests_cpu tests_property tests_checkpoint tests_fuzz tests_asan >/dev/null
+  # Quiet when it succeeds; a failed build shows its errors (ninja prints them on standard output).
+  cmake --build build/asan -j "$jobs" --target tests_cpu tests_property tests_checkpoint tests_fuzz tests_asan \
+    >build/asan/build.log 2>&1 || { grep -B2 -A12 -E "error|FAILED" build/asan/build.log | head -80; exit 1; }
   echo "sanitize: asan build $((SECONDS - start)) s"
   start=$SECONDS
   rm -rf build/asan/test-results
@@ -50,7 +52,8 @@ run_asan() {
 run_tsan() {
   configure tsan
   local start=$SECONDS
-  cmake --build build/tsan -j "$jobs" --target tests_tsan >/dev/null
+  cmake --build build/tsan -j "$jobs" --target tests_tsan >build/tsan/build.log 2>&1 ||
+    { grep -B2 -A12 -E "error|FAILED" build/tsan/build.log | head -80; exit 1; }
   ctest --preset tsan "$@"
   echo "sanitize: tsan build and tests $((SECONDS - start)) s"
 }

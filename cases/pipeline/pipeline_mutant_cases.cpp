@@ -65,7 +65,9 @@ std::vector<std::string> mismatches_with_reference_calibration(const fs::path& s
   // f32 against float64 through five small layers: relative 1e-6 measured; 1e-4 of the channel's absmax
   // leaves room, while one sequence fewer moves a mean by about (its mean − the mean) / 4.
   constexpr double kTolerance = 1e-4;
-  for (const auto& [name, acc] : want) {
+  for (const auto& entry : want) {
+    const std::string& name = entry.first;  // named, not a structured binding: lambdas below capture it
+    const reference::ActivationStatsAccumulator& acc = entry.second;
     const auto it = got.linears.find(name);
     if (it == got.linears.end()) {
       out.push_back(name + ": absent from the statistics");

@@ -1,5 +1,6 @@
 #include "cases/property/property_support.h"
 
+#include <algorithm>
 #include <cfloat>
 #include <iostream>
 #include <sstream>
@@ -49,6 +50,24 @@ void expect_property_counterexample(const std::string& what, const rc::detail::P
   ADD_FAILURE() << what << ": the property did not fail on a deliberately wrong implementation within " << max_cases
                 << " cases, so it cannot be trusted to catch this bug.\n"
                 << message.str();
+}
+
+void check_property_capped(const std::string& id, const rc::detail::Property& property, int max_success) {
+  rc::detail::TestParams params = rc::detail::configuration().testParams;
+  params.maxSuccess = std::min(params.maxSuccess, max_success);
+  rc::detail::TestMetadata metadata;
+  metadata.id = id;
+  metadata.description = id;
+  const rc::detail::TestResult result = rc::detail::checkProperty(property, metadata, params);
+  std::ostringstream message;
+  rc::detail::printResultMessage(result, message);
+  rc::detail::SuccessResult success;
+  if (result.match(success)) {
+    std::cout << "[ property ] " << id << ": " << success.numSuccess << " cases (capped at " << max_success
+              << " for this backend)\n";
+    return;
+  }
+  ADD_FAILURE() << id << ": " << message.str();
 }
 
 double storage_roundoff(DType dtype) {
