@@ -68,8 +68,7 @@ struct QuantizeWeightCase final : Case {
     // exact, so ties must follow the rounding (and compressed-tensors' clamp) with zero allowance.
     const bool exact_arithmetic = distribution == Distribution::midpoints;
     const double code_rel = exact_arithmetic || f32_model ? 0.0 : 3 * u;  // fl(scale), then fl(w / scale)
-    const CodeRule rule{Rounding::half_even, variant == WeightQuant::smoothquant ? Clamp::none : Clamp::saturate,
-                        variant == WeightQuant::compressed_tensors};
+    const CodeRule rule = weight_code_rule(variant);
     compare_codes(r, "q", actual_codes, ref.codes.values, ref.scaled.values, in_features, rule,
                   [&](std::size_t i) { return code_rel * std::fabs(ref.scaled.values[i]); });
     if (!may_be_all_zero(distribution, out_features)) check_not_all_zero(r, "q", actual_codes);

@@ -183,6 +183,11 @@ double code_of(double v, const CodeRule& rule) {
   return double(int8_t(uint8_t(uint32_t(int32_t(rounded)) & 0xffu)));
 }
 
+CodeRule weight_code_rule(WeightQuant variant) {
+  return CodeRule{Rounding::half_even, variant == WeightQuant::smoothquant ? Clamp::none : Clamp::saturate,
+                  variant == WeightQuant::compressed_tensors};
+}
+
 bool compare_codes(CaseResult& r, const std::string& tensor, const std::vector<double>& actual_codes,
                    const std::vector<double>& expected_codes, const std::vector<double>& scaled, int64_t cols,
                    const CodeRule& rule, const std::function<double(std::size_t)>& eps) {

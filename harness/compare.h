@@ -68,4 +68,8 @@ bool compare_codes(CaseResult& r, const std::string& tensor, const std::vector<d
 // The int8 code a rule gives to an exact value (the harness's own, for the interval ends).
 double code_of(double v, const CodeRule& rule);
 
+// The code rule of a weight variant (numerics.md §5): half to even; the SmoothQuant authors' fake quant
+// has no clamp, compressed-tensors clamps before rounding.
+CodeRule weight_code_rule(WeightQuant variant);
+
 }  // namespace smoothcheck

@@ -28,46 +28,61 @@ void BackendProperty::SetUp() {
   runner_ = backend_runner(*backend_);
 }
 
-void expect_property_counterexample(const std::string& what, const rc::detail::Property& property, int max_cases) {
+namespace {
+
+// Checks `property` under RC_PARAMS' configuration with maxSuccess replaced (and shrinking on when
+// `shrink`), as test `id`; rapidcheck's own account of the result goes to *message.
+rc::detail::TestResult check_with_max_success(const std::string& id, const rc::detail::Property& property,
+                                              int max_success, bool shrink, std::string* message) {
   rc::detail::TestParams params = rc::detail::configuration().testParams;
-  params.maxSuccess = max_cases;
-  params.disableShrinking = false;
+  params.maxSuccess = max_success;
+  if (shrink) params.disableShrinking = false;
   rc::detail::TestMetadata metadata;
-  metadata.id = what;
-  metadata.description = what;
+  metadata.id = id;
+  metadata.description = id;
   const rc::detail::TestResult result = rc::detail::checkProperty(property, metadata, params);
-  std::ostringstream message;
-  rc::detail::printResultMessage(result, message);
+  std::ostringstream text;
+  rc::detail::printResultMessage(result, text);
+  *message = text.str();
+  return result;
+}
+
+}  // namespace
+
+void expect_property_counterexample(const std::string& what, const rc::detail::Property& property, int max_cases) {
+  std::string message;
+  const rc::detail::TestResult result = check_with_max_success(what, property, max_cases, /*shrink=*/true, &message);
   rc::detail::FailureResult failure;
   if (result.match(failure)) {
     // What the shrunk counterexample looks like is the point of the test: keep it in the log.
     std::cout << "[ caught    ] " << what << ": rapidcheck found and shrank a counterexample after "
               << failure.numSuccess << " passing cases\n"
-              << message.str() << "\n";
+              << message << "\n";
     EXPECT_FALSE(failure.counterExample.empty()) << "a failure without a counterexample";
     return;
   }
   ADD_FAILURE() << what << ": the property did not fail on a deliberately wrong implementation within " << max_cases
                 << " cases, so it cannot be trusted to catch this bug.\n"
-                << message.str();
+                << message;
+}
+
+std::string current_test_id() {
+  const ::testing::TestInfo* t = ::testing::UnitTest::GetInstance()->current_test_info();
+  return t ? std::string(t->test_suite_name()) + "/" + t->name() : "property";
 }
 
 void check_property_capped(const std::string& id, const rc::detail::Property& property, int max_success) {
-  rc::detail::TestParams params = rc::detail::configuration().testParams;
-  params.maxSuccess = std::min(params.maxSuccess, max_success);
-  rc::detail::TestMetadata metadata;
-  metadata.id = id;
-  metadata.description = id;
-  const rc::detail::TestResult result = rc::detail::checkProperty(property, metadata, params);
-  std::ostringstream message;
-  rc::detail::printResultMessage(result, message);
+  std::string message;
+  const rc::detail::TestResult result = check_with_max_success(
+      id, property, std::min(rc::detail::configuration().testParams.maxSuccess, max_success), /*shrink=*/false,
+      &message);
   rc::detail::SuccessResult success;
   if (result.match(success)) {
     std::cout << "[ property ] " << id << ": " << success.numSuccess << " cases (capped at " << max_success
               << " for this backend)\n";
     return;
   }
-  ADD_FAILURE() << id << ": " << message.str();
+  ADD_FAILURE() << id << ": " << message;
 }
 
 double storage_roundoff(DType dtype) {

@@ -53,12 +53,14 @@ std::function<void(Args...)> bind_runner(StepRunner& runner, void (*prop)(StepRu
 inline constexpr int kEmulatedBackendMaxSuccess = 100;
 // Checks `property` with at most max_success cases (else as RC_PARAMS says), reporting through gtest.
 void check_property_capped(const std::string& id, const rc::detail::Property& property, int max_success);
+// "<suite>/<test>" of the running gtest test, the id RC_PARAMS="reproduce=..." refers to.
+std::string current_test_id();
 
 // Checks the property under the global configuration (RC_PARAMS), reporting through gtest.
 template <class... Args>
 void check_on(StepRunner& runner, void (*prop)(StepRunner&, Args...)) {
   if (runner.name() == "cuda-emulated")
-    return check_property_capped(runner.name(), rc::detail::toProperty(bind_runner(runner, prop)),
+    return check_property_capped(current_test_id(), rc::detail::toProperty(bind_runner(runner, prop)),
                                  kEmulatedBackendMaxSuccess);
   rc::detail::checkGTest(bind_runner(runner, prop));
 }

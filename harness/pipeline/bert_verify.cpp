@@ -87,10 +87,11 @@ VerifyReport verify_bert_export(kernels::Backend& backend, const VerifyOptions& 
 
   // 3. Weights, and everything migration mode must leave alone.
   const FloatWeights ow = load_float_weights(*orig.checkpoint, linears, bert_norms(config, prefix));
-  check_linears(*quant.checkpoint, ow, r, o.thresholds.max_weight_error_over_bound);
-  r.ran.insert("weights");
-  check_rederivation(*quant.checkpoint, ow, bert_smoothing_groups(config, prefix, qc.mode), stats ? &*stats : nullptr,
-                     qc, r);
+  const std::vector<SmoothingGroup> groups = bert_smoothing_groups(config, prefix, qc.mode);
+  const std::map<std::string, std::vector<float>> s = stored_migration_scales(*quant.checkpoint, ow);
+  check_quantized_linears(*quant.checkpoint, ow, s, fused_row_divisors(groups, qc.mode), qc.weight_variant,
+                          o.thresholds.max_weight_error_over_bound, r);
+  check_migration_scales(ow, groups, s, stats ? &*stats : nullptr, qc, r);
   std::vector<std::string> names;
   for (const QuantizedLinear& q : linears) names.push_back(q.name);
   check_smoothing_applied(*quant.checkpoint, names, qc, r);

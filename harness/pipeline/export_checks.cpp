@@ -159,21 +159,6 @@ LinearCheck check_linear(const std::string& name, const FloatMatrix& orig, const
   return c;
 }
 
-void check_linears(const checkpoint::Checkpoint& quantized, const FloatWeights& original, VerifyReport& r,
-                   double max_error_over_bound) {
-  for (const auto& [name, m] : original.linears) {
-    const std::vector<float> s = f32_vector(quantized.tensor(name + ".migration_scale"));
-    const at::Tensor q = quantized.tensor(name + ".weight").contiguous();
-    const at::Tensor sc = quantized.tensor(name + ".scale").contiguous();
-    LinearCheck c = check_linear(name, m, q, sc, s, nullptr);
-    if (!(c.max_error_over_bound <= max_error_over_bound))
-      r.failures.push_back("weights: " + name + " errs by " + std::to_string(c.max_error_over_bound) +
-                           " x its bound scale/2 at [" + std::to_string(c.worst_row) + ", " +
-                           std::to_string(c.worst_col) + "]");
-    r.linears.push_back(c);
-  }
-}
-
 void check_smoothing_applied(const checkpoint::Checkpoint& quantized, const std::vector<std::string>& linears,
                              const QuantizationConfig& qc, VerifyReport& r) {
   if (!qc.smoothing || !qc.migration_scales || linears.empty()) return;

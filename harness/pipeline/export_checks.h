@@ -26,10 +26,6 @@ void check_layout(const checkpoint::Checkpoint& quantized, const std::vector<Exp
 LinearCheck check_linear(const std::string& name, const FloatMatrix& original, const at::Tensor& q,
                          const at::Tensor& scale, const std::vector<float>& s, const std::vector<float>* rowdiv);
 
-// check_linear for every linear of `original` (no row divisors: migration mode), failures appended.
-void check_linears(const checkpoint::Checkpoint& quantized, const FloatWeights& original, VerifyReport& r,
-                   double max_error_over_bound);
-
 // An export whose quantization_config says it was smoothed must carry some migration scale other than 1:
 // all ones is the unsmoothed model, i.e. smoothing silently not applied (every other check passes on
 // such an export, since it is self-consistent). Appends a failure when every scale of every linear is 1.

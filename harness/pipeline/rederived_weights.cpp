@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "harness/compare.h"
 #include "reference/reference.h"
 
 namespace smoothcheck::pipeline {
@@ -36,6 +37,7 @@ RederivedWeights rederive_weights(const FloatMatrix& original, const at::Tensor&
   RederivedWeights out;
   out.scale_tolerance_u = k + 1;
   const double code_eps = (2 * k + 3) * kU32;
+  const CodeRule rule = weight_code_rule(variant);
 
   for (int64_t r0 = 0; r0 < rows; r0 += kRowsPerBlock) {
     const int64_t n = std::min(kRowsPerBlock, rows - r0);
@@ -64,12 +66,9 @@ RederivedWeights rederive_weights(const FloatMatrix& original, const at::Tensor&
         const int stored = qp[r * cols + j];
         const int recipe = static_cast<int>(ref.codes.at(i, j));
         if (stored == recipe) continue;
-        // Either neighbour of a midpoint the arithmetic's error reaches is correct.
-        const double v = ref.scaled.at(i, j);
-        const double below = std::floor(v);
-        const bool near_midpoint = std::fabs(v - (below + 0.5)) <= code_eps * std::fabs(v);
-        const auto clamp = [](double c) { return std::min(127.0, std::max(-128.0, c)); };
-        if (near_midpoint && (stored == clamp(below) || stored == clamp(below + 1))) {
+        // Either neighbour of a midpoint the arithmetic's error reaches is correct (compare_codes' rule).
+        const double v = ref.scaled.at(i, j), eps = code_eps * std::fabs(v);
+        if (stored == code_of(v - eps, rule) || stored == code_of(v + eps, rule)) {
           ++out.midpoint_codes;
           continue;
         }

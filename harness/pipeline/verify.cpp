@@ -41,30 +41,15 @@ double mean_nll(const at::Tensor& logits, const std::vector<int64_t>& seq) {
 // its norms (migration: bit-identical; fused: original / s within one rounding to the dtype).
 void check_llama_layer(const checkpoint::Checkpoint& orig, const checkpoint::Checkpoint& quant,
                        const std::vector<QuantizedLinear>& linears, const std::vector<NormSpec>& norms,
-                       const SmoothingPlan& plan, const std::vector<SmoothingGroup>& layer_groups,
+                       const std::vector<SmoothingGroup>& layer_groups,
                        const CalibrationStats* stats, const QuantizationConfig& qc, DType dtype,
                        const VerifyThresholds& thresholds, FloatBufferPool& pool, VerifyReport& r) {
   const SmoothMode mode = qc.mode;
   FloatWeights ow = load_float_weights(orig, linears, norms, &pool);
-  std::map<std::string, std::vector<float>> s;
-  for (const auto& [name, m] : ow.linears) s[name] = f32_vector(quant.tensor(name + ".migration_scale"));
-  for (const auto& [name, m] : ow.linears) {
-    std::string divisor;  // fused fc->fc: this linear's rows were divided by the next group's s
-    if (mode == SmoothMode::fused)
-      for (const SmoothingGroup& g : plan.groups)
-        if (g.kind == SourceKind::linear && name.size() > g.source.size() &&
-            name.compare(name.size() - g.source.size(), std::string::npos, g.source) == 0)
-          divisor = name.substr(0, name.size() - g.source.size()) + g.fcs.front();
-    const at::Tensor q = quant.tensor(name + ".weight").contiguous();
-    const at::Tensor sc = quant.tensor(name + ".scale").contiguous();
-    LinearCheck c = check_linear(name, m, q, sc, s.at(name), divisor.empty() ? nullptr : &s.at(divisor));
-    if (!(c.max_error_over_bound <= thresholds.max_weight_error_over_bound))
-      r.failures.push_back("weights: " + name + " errs by " + std::to_string(c.max_error_over_bound) +
-                           " x its bound scale/2 at [" + std::to_string(c.worst_row) + ", " +
-                           std::to_string(c.worst_col) + "]");
-    r.linears.push_back(c);
-  }
-  check_rederivation(quant, ow, layer_groups, stats, qc, r);
+  const std::map<std::string, std::vector<float>> s = stored_migration_scales(quant, ow);
+  check_quantized_linears(quant, ow, s, fused_row_divisors(layer_groups, mode), qc.weight_variant,
+                          thresholds.max_weight_error_over_bound, r);
+  check_migration_scales(ow, layer_groups, s, stats, qc, r);
   // Unquantised tensors: untouched, except fused norms = original / s (one rounding to the dtype).
   for (const auto& [norm, w] : ow.norms) {
     const std::string name = norm + ".weight";
@@ -74,10 +59,8 @@ void check_llama_layer(const checkpoint::Checkpoint& orig, const checkpoint::Che
       continue;
     }
     std::string first_fc;
-    for (const SmoothingGroup& g : plan.groups)
-      if (g.kind == SourceKind::norm && norm.size() > g.source.size() &&
-          norm.compare(norm.size() - g.source.size(), std::string::npos, g.source) == 0)
-        first_fc = norm.substr(0, norm.size() - g.source.size()) + g.fcs.front();
+    for (const SmoothingGroup& g : layer_groups)
+      if (g.kind == SourceKind::norm && g.source == norm) first_fc = g.fcs.front();
     const std::vector<float> gv = f32_vector(got);
     const std::vector<float>& sv = s.at(first_fc);
     const double tol = unit_roundoff(dtype) + 2 * 0x1.0p-24;  // one rounding to the dtype, f32 quotient
@@ -233,11 +216,10 @@ VerifyReport verify_export(kernels::Backend& backend, const VerifyOptions& o) {
       std::vector<SmoothingGroup> layer_groups;
       for (const SmoothingGroup& g : groups)
         if (g.fcs.front().compare(0, layer_prefix(l).size(), layer_prefix(l)) == 0) layer_groups.push_back(g);
-      check_llama_layer(*orig.checkpoint, *quant.checkpoint, layer_linears, layer_norms, plan, layer_groups,
+      check_llama_layer(*orig.checkpoint, *quant.checkpoint, layer_linears, layer_norms, layer_groups,
                         stats ? &*stats : nullptr, qc, dtype, o.thresholds, pool, r);
     }
   }
-  r.ran.insert("weights");
   {
     std::vector<std::string> names;
     for (const QuantizedLinear& q : linears) names.push_back(q.name);

@@ -33,7 +33,7 @@ const char* variant_formula(WeightQuant v) {
 LinearCheck& entry_of(VerifyReport& r, const std::string& name) {
   for (LinearCheck& c : r.linears)
     if (c.name == name) return c;
-  throw std::logic_error("check_rederivation: " + name + " has no weight check entry");
+  throw std::logic_error("check_migration_scales: " + name + " has no weight check entry");
 }
 
 // The stored s against the recipe's; the worst channel decides, and when it fails the recipe and α
@@ -85,46 +85,65 @@ void check_weights(const std::string& name, const RederivedWeights& w, WeightQua
 
 }  // namespace
 
-void check_rederivation(const checkpoint::Checkpoint& quantized, const FloatWeights& original,
-                        const std::vector<SmoothingGroup>& groups, const CalibrationStats* stats,
-                        const QuantizationConfig& qc, VerifyReport& r) {
+std::map<std::string, std::vector<float>> stored_migration_scales(const checkpoint::Checkpoint& quantized,
+                                                                  const FloatWeights& original) {
   std::map<std::string, std::vector<float>> stored;
   for (const auto& [name, m] : original.linears)
     stored[name] = f32_vector(quantized.tensor(name + ".migration_scale"));
+  return stored;
+}
 
-  // migration_scale: needs the statistics unless the export says it was not smoothed (then s = 1).
-  if (stats || !qc.smoothing) {
-    static const CalibrationStats none;
-    const auto recipe = rederive_migration_scales(groups, original, stats ? *stats : none, qc);
-    std::map<std::string, const SmoothingGroup*> group_of;
+std::map<std::string, std::string> fused_row_divisors(const std::vector<SmoothingGroup>& groups, SmoothMode mode) {
+  std::map<std::string, std::string> divisors;
+  if (mode == SmoothMode::fused)
     for (const SmoothingGroup& g : groups)
-      for (const std::string& fc : g.fcs) group_of[fc] = &g;
-    for (const auto& [name, m] : original.linears) {
-      const auto g = group_of.find(name);
-      check_migration_scale(name, stored.at(name), recipe.at(name), g == group_of.end() ? nullptr : g->second, original,
-                            stats, qc, entry_of(r, name), r);
-    }
-    r.ran.insert("migration_scale");
-  } else {
+      if (g.kind == SourceKind::linear) divisors[g.source] = g.fcs.front();
+  return divisors;
+}
+
+void check_quantized_linears(const checkpoint::Checkpoint& quantized, const FloatWeights& original,
+                             const std::map<std::string, std::vector<float>>& stored_s,
+                             const std::map<std::string, std::string>& row_divisors, WeightQuant variant,
+                             double max_error_over_bound, VerifyReport& r) {
+  for (const auto& [name, m] : original.linears) {
+    const auto d = row_divisors.find(name);
+    const std::vector<float>* rowdiv = d == row_divisors.end() ? nullptr : &stored_s.at(d->second);
+    const std::vector<float>& s = stored_s.at(name);
+    const at::Tensor q = quantized.tensor(name + ".weight").contiguous();
+    const at::Tensor sc = quantized.tensor(name + ".scale").contiguous();
+    LinearCheck c = check_linear(name, m, q, sc, s, rowdiv);
+    if (!(c.max_error_over_bound <= max_error_over_bound))
+      r.failures.push_back("weights: " + name + " errs by " + std::to_string(c.max_error_over_bound) +
+                           " x its bound scale/2 at [" + std::to_string(c.worst_row) + ", " +
+                           std::to_string(c.worst_col) + "]");
+    // The scales and codes from the stored s (itself checked against the statistics by
+    // check_migration_scales when they are given).
+    check_weights(name, rederive_weights(m, q, sc, s, rowdiv, variant), variant, c, r);
+    r.linears.push_back(c);
+  }
+  r.ran.insert({"weights", "weight_scale", "codes"});
+}
+
+void check_migration_scales(const FloatWeights& original, const std::vector<SmoothingGroup>& groups,
+                            const std::map<std::string, std::vector<float>>& stored_s, const CalibrationStats* stats,
+                            const QuantizationConfig& qc, VerifyReport& r) {
+  if (!stats && qc.smoothing) {
     r.not_run["migration_scale"] =
         "no calibration statistics (--stats): the migration scales were taken as stored, and the weight scales and "
-        "codes below were re-derived from them";
+        "codes were re-derived from them";
+    return;
   }
-
-  // weight_scale and codes, from the stored s (checked above when statistics were given).
-  std::map<std::string, const std::vector<float>*> rowdiv;
-  if (qc.mode == SmoothMode::fused)
-    for (const SmoothingGroup& g : groups)
-      if (g.kind == SourceKind::linear) rowdiv[g.source] = &stored.at(g.fcs.front());
+  static const CalibrationStats none;  // an unsmoothed export's s is 1, whatever the statistics
+  const auto recipe = rederive_migration_scales(groups, original, stats ? *stats : none, qc);
+  std::map<std::string, const SmoothingGroup*> group_of;
+  for (const SmoothingGroup& g : groups)
+    for (const std::string& fc : g.fcs) group_of[fc] = &g;
   for (const auto& [name, m] : original.linears) {
-    const auto d = rowdiv.find(name);
-    const RederivedWeights w =
-        rederive_weights(m, quantized.tensor(name + ".weight"), quantized.tensor(name + ".scale"), stored.at(name),
-                         d == rowdiv.end() ? nullptr : d->second, qc.weight_variant);
-    check_weights(name, w, qc.weight_variant, entry_of(r, name), r);
+    const auto g = group_of.find(name);
+    check_migration_scale(name, stored_s.at(name), recipe.at(name), g == group_of.end() ? nullptr : g->second,
+                          original, stats, qc, entry_of(r, name), r);
   }
-  r.ran.insert("weight_scale");
-  r.ran.insert("codes");
+  r.ran.insert("migration_scale");
 }
 
 }  // namespace smoothcheck::pipeline

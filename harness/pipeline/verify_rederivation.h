@@ -8,10 +8,11 @@
 // So the chain from the calibration statistics to every stored number is closed when statistics are
 // given: s from the recipe, the scales and codes from s. Without them the scales and codes are still
 // held to the variant's formula, given the stored s, and the report says s was taken as stored.
-// Failures are appended to r.failures as "<check>: <linear> …"; the figures go to r.linears' entries of
-// the same name (which must exist: check_linear adds them first).
+// Failures are appended to r.failures as "<check>: <linear> …"; the figures go to r.linears.
 #pragma once
 
+#include <map>
+#include <string>
 #include <vector>
 
 #include "harness/checkpoint/checkpoint.h"
@@ -22,10 +23,27 @@
 
 namespace smoothcheck::pipeline {
 
-// groups: full tensor names, plan order, covering the linears of `original` (a linear of no group has
-// s = 1). stats may be nullptr.
-void check_rederivation(const checkpoint::Checkpoint& quantized, const FloatWeights& original,
-                        const std::vector<SmoothingGroup>& groups, const CalibrationStats* stats,
-                        const QuantizationConfig& qc, VerifyReport& r);
+// The stored migration scale of every linear of `original`, by name.
+std::map<std::string, std::vector<float>> stored_migration_scales(const checkpoint::Checkpoint& quantized,
+                                                                  const FloatWeights& original);
+
+// Fused mode: each linear whose rows were divided (an fc->fc group's source) -> the linear whose s
+// divided them (the group's first fc). Empty in migration mode.
+std::map<std::string, std::string> fused_row_divisors(const std::vector<SmoothingGroup>& groups, SmoothMode mode);
+
+// Every linear's weight checks from its tensors, each read once: numerics.md §8's bound ("weights",
+// check_linear, failing above max_error_over_bound) and the re-derived weight_scale and codes, with the
+// stored s and the fused row divisors. Appends each linear's LinearCheck and failures to r.
+void check_quantized_linears(const checkpoint::Checkpoint& quantized, const FloatWeights& original,
+                             const std::map<std::string, std::vector<float>>& stored_s,
+                             const std::map<std::string, std::string>& row_divisors, WeightQuant variant,
+                             double max_error_over_bound, VerifyReport& r);
+
+// migration_scale for the linears of `original` (whose LinearCheck entries check_quantized_linears has
+// added): groups hold full tensor names in plan order (a linear of no group has s = 1); stats may be
+// nullptr, and then the check is recorded as not run unless the export says it was not smoothed.
+void check_migration_scales(const FloatWeights& original, const std::vector<SmoothingGroup>& groups,
+                            const std::map<std::string, std::vector<float>>& stored_s, const CalibrationStats* stats,
+                            const QuantizationConfig& qc, VerifyReport& r);
 
 }  // namespace smoothcheck::pipeline
