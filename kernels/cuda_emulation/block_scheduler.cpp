@@ -181,7 +181,6 @@ const dim3& current_block_dim() { return state().block; }
 const dim3& current_grid_dim() { return state().grid; }
 ThreadContext& current_thread() { return state().current->context; }
 uint64_t current_epoch() { return state().epoch; }
-bool inside_kernel() { return state().current != nullptr; }
 
 void sync_block() {
   EmulatedThread* t = state().current;

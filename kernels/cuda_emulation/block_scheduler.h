@@ -46,7 +46,6 @@ ThreadContext& current_thread();
 // The barrier generation of the running block: it changes at every __syncthreads the block passes and
 // at every new block, so two accesses with the same epoch have no barrier between them.
 uint64_t current_epoch();
-bool inside_kernel();
 
 // __syncthreads.
 void sync_block();

@@ -48,9 +48,6 @@ struct DeviceMemory {
   ~DeviceMemory() {
     if (base) munmap(base, kDeviceReserve);
   }
-  bool contains_address(const void* p) const {
-    return base && static_cast<const char*>(p) >= base && static_cast<const char*>(p) < base + kDeviceReserve;
-  }
 };
 
 // Per host thread: the backend's calls are synchronous, so an allocation is made, used by kernels
@@ -135,61 +132,6 @@ bool inside_one_variable(std::size_t offset, std::size_t size) {
   return false;
 }
 
-void check_shared(const char* p, std::size_t size, bool write) {
-  SharedMemory& s = shared();
-  const std::size_t offset = std::size_t(p - s.arena);
-  const char* kind = write ? "write" : "read";
-  if (!inside_one_variable(offset, size))
-    report("out-of-bounds shared " + std::string(kind) + " of " + std::to_string(size) + " bytes at " +
-           shared_location(offset, size));
-  const ThreadContext& t = current_thread();
-  const uint16_t me = uint16_t(t.linear);
-  const uint64_t epoch = current_epoch();
-  for (std::size_t i = 0; i < size; ++i) {
-    ShadowByte& b = s.shadow[offset + i];
-    if (b.pending)
-      report("shared " + std::string(kind) + " of " + shared_location(offset + i, 1) + ", the destination of a cp.async by " +
-             thread_name(b.pending - 1) + " that has not been waited for (cp.async.wait_group)");
-    if (b.write_epoch == epoch && b.writer != me)
-      report("shared-memory race: " + std::string(kind) + " of " + shared_location(offset + i, 1) + " written by " +
-             thread_name(b.writer) + " with no __syncthreads between");
-    if (write && b.read_epoch == epoch && b.reader != me)
-      report("shared-memory race: write of " + shared_location(offset + i, 1) + " read by " +
-             (b.reader == kManyReaders ? std::string("other threads") : thread_name(b.reader)) +
-             " with no __syncthreads between");
-    if (write) {
-      b.write_epoch = epoch;
-      b.writer = me;
-    } else if (b.read_epoch == epoch && b.reader != me) {
-      b.reader = kManyReaders;
-    } else if (b.read_epoch != epoch) {
-      b.read_epoch = epoch;
-      b.reader = me;
-    }
-  }
-}
-
-void check_device(const char* p, std::size_t size, bool write) {
-  DeviceMemory& d = device();
-  const auto a = reinterpret_cast<std::uintptr_t>(p);
-  if (a >= d.last_begin && a + size <= d.last_end) return;
-  auto it = d.live.upper_bound(a);
-  if (it != d.live.begin()) {
-    const auto& [begin, bytes] = *std::prev(it);
-    if (a >= begin && a + size <= begin + bytes) {
-      d.last_begin = begin;
-      d.last_end = begin + bytes;
-      return;
-    }
-    if (a < begin + bytes + kDeviceGap)
-      report("out-of-bounds global " + std::string(write ? "write" : "read") + " of " + std::to_string(size) +
-             " bytes at " + hex(p) + ": " + std::to_string(a + size - (begin + bytes)) +
-             " bytes past the end of a " + std::to_string(bytes) + "-byte cudaMalloc allocation");
-  }
-  report("global " + std::string(write ? "write" : "read") + " of " + std::to_string(size) + " bytes at " + hex(p) +
-         ", which is in no live cudaMalloc allocation (freed, or far out of bounds)");
-}
-
 }  // namespace
 
 void* device_allocate(std::size_t bytes) {
@@ -255,8 +197,61 @@ void begin_block_memory() {
 
 thread_local CheckedRanges checked_ranges;
 
-void check_shared_access(const char* p, std::size_t size, bool write) { check_shared(p, size, write); }
-void check_device_access(const char* p, std::size_t size, bool write) { check_device(p, size, write); }
+void check_shared_access(const char* p, std::size_t size, bool write) {
+  SharedMemory& s = shared();
+  const std::size_t offset = std::size_t(p - s.arena);
+  const char* kind = write ? "write" : "read";
+  if (!inside_one_variable(offset, size))
+    report("out-of-bounds shared " + std::string(kind) + " of " + std::to_string(size) + " bytes at " +
+           shared_location(offset, size));
+  const ThreadContext& t = current_thread();
+  const uint16_t me = uint16_t(t.linear);
+  const uint64_t epoch = current_epoch();
+  for (std::size_t i = 0; i < size; ++i) {
+    ShadowByte& b = s.shadow[offset + i];
+    if (b.pending)
+      report("shared " + std::string(kind) + " of " + shared_location(offset + i, 1) + ", the destination of a cp.async by " +
+             thread_name(b.pending - 1) + " that has not been waited for (cp.async.wait_group)");
+    if (b.write_epoch == epoch && b.writer != me)
+      report("shared-memory race: " + std::string(kind) + " of " + shared_location(offset + i, 1) + " written by " +
+             thread_name(b.writer) + " with no __syncthreads between");
+    if (write && b.read_epoch == epoch && b.reader != me)
+      report("shared-memory race: write of " + shared_location(offset + i, 1) + " read by " +
+             (b.reader == kManyReaders ? std::string("other threads") : thread_name(b.reader)) +
+             " with no __syncthreads between");
+    if (write) {
+      b.write_epoch = epoch;
+      b.writer = me;
+    } else if (b.read_epoch == epoch && b.reader != me) {
+      b.reader = kManyReaders;
+    } else if (b.read_epoch != epoch) {
+      b.read_epoch = epoch;
+      b.reader = me;
+    }
+  }
+}
+
+void check_device_access(const char* p, std::size_t size, bool write) {
+  DeviceMemory& d = device();
+  const auto a = reinterpret_cast<std::uintptr_t>(p);
+  if (a >= d.last_begin && a + size <= d.last_end) return;
+  auto it = d.live.upper_bound(a);
+  if (it != d.live.begin()) {
+    const auto& [begin, bytes] = *std::prev(it);
+    if (a >= begin && a + size <= begin + bytes) {
+      d.last_begin = begin;
+      d.last_end = begin + bytes;
+      return;
+    }
+    if (a < begin + bytes + kDeviceGap)
+      report("out-of-bounds global " + std::string(write ? "write" : "read") + " of " + std::to_string(size) +
+             " bytes at " + hex(p) + ": " + std::to_string(a + size - (begin + bytes)) +
+             " bytes past the end of a " + std::to_string(bytes) + "-byte cudaMalloc allocation");
+  }
+  report("global " + std::string(write ? "write" : "read") + " of " + std::to_string(size) + " bytes at " + hex(p) +
+         ", which is in no live cudaMalloc allocation (freed, or far out of bounds)");
+}
+
 
 void enter_kernel_memory() {
   checked_ranges = {shared().arena, kArenaBytes, device().base, device().base ? kDeviceReserve : 0};
@@ -271,7 +266,7 @@ void cp_async_issue(void* dst, const void* src, int bytes) {
                                                    : hex(dst) + ", which is not shared memory"));
   if (reinterpret_cast<std::uintptr_t>(dst) % std::uintptr_t(bytes) || reinterpret_cast<std::uintptr_t>(src) % std::uintptr_t(bytes))
     report("cp.async of " + std::to_string(bytes) + " bytes with a misaligned address");
-  check_device(static_cast<const char*>(src), std::size_t(bytes), false);
+  check_device_access(static_cast<const char*>(src), std::size_t(bytes), false);
   // The copy may land at any time until the wait: another thread's read of these bytes in this epoch
   // is a race with it, as a write would be.
   const std::size_t offset = std::size_t(d - s.arena);
