@@ -42,7 +42,9 @@ RowScale row_scale(double absmax, WeightQuant variant) {
   return {};
 }
 
-double weight_code(double scaled, WeightQuant variant) {
+}  // namespace
+
+double internal::weight_code(double scaled, WeightQuant variant) {
   switch (variant) {
     // torch.round (ties to even), then clamp to [-128, 127]; |scaled| <= 127 so the clamp is idle.
     case WeightQuant::lmdeploy:
@@ -59,8 +61,6 @@ double weight_code(double scaled, WeightQuant variant) {
   return 0.0;
 }
 
-}  // namespace
-
 Quantized quantize_weight(const Matrix& w, WeightQuant variant) {
   internal::require_nonempty(w, "quantize_weight");
   const Vector absmax = internal::vector_from(internal::view_of(w).abs().amax(1));
@@ -75,7 +75,7 @@ Quantized quantize_weight(const Matrix& w, WeightQuant variant) {
     for (int64_t c = 0; c < w.cols; ++c) {
       const double scaled = rs.denominator == 0.0 ? 0.0 : w.at(r, c) * rs.numerator / rs.denominator;
       q.scaled.at(r, c) = scaled;
-      q.codes.at(r, c) = weight_code(scaled, variant);
+      q.codes.at(r, c) = internal::weight_code(scaled, variant);
     }
   }
   return q;

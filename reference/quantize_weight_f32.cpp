@@ -29,19 +29,6 @@ double f32_row_scale(double absmax, WeightQuant variant) {
   return 0.0;
 }
 
-// The code rules of quantize_weight.cpp: torch.round (ties to even) and the variant's clamp.
-double f32_weight_code(double scaled, WeightQuant variant) {
-  switch (variant) {
-    case WeightQuant::lmdeploy:
-      return internal::store_int8(internal::round_to_integer(scaled, Rounding::half_even), Clamp::saturate);
-    case WeightQuant::smoothquant:
-      return internal::store_int8(internal::round_to_integer(scaled, Rounding::half_even), Clamp::none);
-    case WeightQuant::compressed_tensors:
-      return internal::round_to_integer(std::min(std::max(scaled, -128.0), 127.0), Rounding::half_even);
-  }
-  return 0.0;
-}
-
 }  // namespace
 
 Quantized quantize_weight_f32(const Matrix& w, WeightQuant variant) {
@@ -61,7 +48,7 @@ Quantized quantize_weight_f32(const Matrix& w, WeightQuant variant) {
     for (int64_t c = 0; c < w.cols; ++c) {
       const double scaled = internal::round_quotient_to_dtype(w.at(r, c), scale, DType::f32);
       q.scaled.at(r, c) = scaled;
-      q.codes.at(r, c) = f32_weight_code(scaled, variant);
+      q.codes.at(r, c) = internal::weight_code(scaled, variant);
     }
   }
   return q;
