@@ -14,7 +14,7 @@
 #        scripts/gpu_run.sh test       ctest -L cuda, the launch-plan tests, the properties on cuda backends
 #        scripts/gpu_run.sh sanitize   compute-sanitizer memcheck and racecheck on the CUDA test binaries
 #        scripts/gpu_run.sh bench      the CUDA benchmark executable, JSON out
-#        scripts/gpu_run.sh all        the phases in this order (default)
+#        scripts/gpu_run.sh all        the phases in this order (default); several phases may be named
 #      A lease is short (15 device minutes, a start included), so `all` is meant as the one call; every
 #      step has its own time limit (STEP_TIMEOUT, SANITIZER_TIMEOUT) so that a hung step cannot eat it.
 #
@@ -205,15 +205,18 @@ if [[ $phase == call ]]; then  # step's way to run one of this script's function
   exit $?
 fi
 phase_info
-case "$phase" in
-  deps) phase_deps ;;
-  build) phase_build ;;
-  fingerprint) phase_fingerprint ;;
-  test) phase_test ;;
-  sanitize) phase_sanitize ;;
-  bench) phase_bench ;;
-  all) phase_deps; phase_build; phase_fingerprint; phase_test; phase_bench; phase_sanitize ;;
-  *) echo "usage: $0 [deps|build|fingerprint|test|sanitize|bench|all]"; exit 2 ;;
-esac
-echo "gpu_run: phase $phase finished with status $status; logs in $OUT" | tee -a "$OUT/steps.log"
+[[ $# -gt 0 ]] || set -- all
+for phase in "$@"; do
+  case "$phase" in
+    deps) phase_deps ;;
+    build) phase_build ;;
+    fingerprint) phase_fingerprint ;;
+    test) phase_test ;;
+    sanitize) phase_sanitize ;;
+    bench) phase_bench ;;
+    all) phase_deps; phase_build; phase_fingerprint; phase_test; phase_bench; phase_sanitize ;;
+    *) echo "usage: $0 [deps|build|fingerprint|test|sanitize|bench|all]..."; exit 2 ;;
+  esac
+done
+echo "gpu_run: phases $* finished with status $status; logs in $OUT" | tee -a "$OUT/steps.log"
 exit $status
