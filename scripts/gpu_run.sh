@@ -153,16 +153,21 @@ phase_test() {
   mkdir -p "$OUT/test-results" && cp -r "$build/test-results/." "$OUT/test-results/" 2>/dev/null || true
 }
 
-# The test executables behind the cuda-labelled tests, from ctest's own description of them (cmake,
-# which runs the device-less skip check, is not one of them).
+# The test executables behind the cuda-labelled tests, from ctest's own description of them (not cmake,
+# which runs the device-less skip check).
 cuda_test_executables() {
   ctest --test-dir "$build" -L cuda --show-only=json-v1 2>/dev/null | python3 -c '
 import json, sys
+text = sys.stdin.read()  # CMake 4 ctest may print "Internal ctest changing into directory" first
 seen = []
-for t in json.load(sys.stdin).get("tests", []):
+for t in json.loads(text[text.find("{"):]).get("tests", []):
     cmd = t.get("command") or []
-    if cmd and cmd[0].startswith(sys.argv[1] + "/") and cmd[0] not in seen:
-        seen.append(cmd[0])
+    # CMake 3 runs a discovered test as the executable itself; CMake 4 as cmake -P LaunchTest.cmake
+    # with -D TEST_EXECUTABLE=<the executable>.
+    exes = [a.split("=", 1)[1] for a in cmd if a.startswith("TEST_EXECUTABLE=")] or cmd[:1]
+    for exe in exes:
+        if exe.startswith(sys.argv[1] + "/") and exe not in seen:
+            seen.append(exe)
 print("\n".join(seen))' "$build"
 }
 

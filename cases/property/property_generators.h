@@ -83,6 +83,15 @@ inline rc::Gen<int64_t> extent(int64_t max) {
   return rc::gen::weightedOneOf<int64_t>({{2, rc::gen::inRange<int64_t>(1, max + 1)}, {1, rc::gen::elementOf(edges)}});
 }
 
+// A GEMM's N or K up to `max`: half the draws are multiples of 4, the alignment cuBLASLt's int8 GEMM
+// needs (the cuda-cublaslt backend refuses other shapes and the property discards them,
+// property_support.h) and that real layers have; the other half as extent(), odd tails included.
+inline rc::Gen<int64_t> gemm_extent(int64_t max) {
+  if (max < 4) return extent(max);
+  return rc::gen::weightedOneOf<int64_t>(
+      {{1, extent(max)}, {1, rc::gen::map(extent(max / 4), [](int64_t e) { return 4 * e; })}});
+}
+
 inline rc::Gen<DType> float_dtype(bool include_f64) {
   return include_f64 ? rc::gen::element(DType::f64, DType::f32, DType::f16, DType::bf16)
                      : rc::gen::element(DType::f32, DType::f16, DType::bf16);

@@ -108,6 +108,17 @@ class ZeroRowScaleIgnoringTheFloor final : public CpuBackend {
   }
 };
 
+class RefusesEveryGemm final : public CpuBackend {
+ public:
+  void gemm_s8s8s32(ConstMatrix, ConstMatrix, MutMatrix) override {
+    throw kernels::UnsupportedArguments("this build refuses every int8 GEMM (test mutant)");
+  }
+  void gemm_w8a8(ConstMatrix, ConstMatrix, const float*, const float*, kernels::ConstVector, Epilogue,
+                 MutMatrix) override {
+    throw kernels::UnsupportedArguments("this build refuses every int8 GEMM (test mutant)");
+  }
+};
+
 }  // namespace
 
 std::unique_ptr<kernels::Backend> differential_mutant(const std::string& name) {
@@ -129,5 +140,7 @@ std::unique_ptr<kernels::Backend> lmdeploy_normaliser_over_every_channel() {
 std::unique_ptr<kernels::Backend> zero_row_scale_ignoring_the_floor() {
   return std::make_unique<ZeroRowScaleIgnoringTheFloor>();
 }
+
+std::unique_ptr<kernels::Backend> refuses_every_gemm() { return std::make_unique<RefusesEveryGemm>(); }
 
 }  // namespace smoothcheck::property_mutants

@@ -35,4 +35,8 @@ std::unique_ptr<kernels::Backend> lmdeploy_normaliser_over_every_channel();
 // An all-zero activation row gets scale 0 even under ZeroRow::floor, whose scale is floor/127.
 std::unique_ptr<kernels::Backend> zero_row_scale_ignoring_the_floor();
 
+// Both GEMMs refuse every shape as a documented limit (kernels::UnsupportedArguments), as cuBLASLt's
+// engine refuses K or N not a multiple of 4: a property must give up on it, not pass it unchecked.
+std::unique_ptr<kernels::Backend> refuses_every_gemm();
+
 }  // namespace smoothcheck::property_mutants

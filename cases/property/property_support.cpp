@@ -66,6 +66,19 @@ void expect_property_counterexample(const std::string& what, const rc::detail::P
                 << message;
 }
 
+void expect_property_gives_up(const std::string& what, const rc::detail::Property& property, int max_cases) {
+  std::string message;
+  const rc::detail::TestResult result = check_with_max_success(what, property, max_cases, /*shrink=*/false, &message);
+  rc::detail::GaveUpResult gave_up;
+  if (result.match(gave_up)) {
+    std::cout << "[ gave up   ] " << what << ": " << gave_up.description << " (after " << gave_up.numSuccess
+              << " passing cases)\n";
+    return;
+  }
+  ADD_FAILURE() << what << ": rapidcheck did not give up, so refused cases could pass for checked ones.\n"
+                << message;
+}
+
 std::string current_test_id() {
   const ::testing::TestInfo* t = ::testing::UnitTest::GetInstance()->current_test_info();
   return t ? std::string(t->test_suite_name()) + "/" + t->name() : "property";

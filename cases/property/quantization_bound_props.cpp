@@ -86,8 +86,8 @@ void w8a8_output_error_bounded(StepRunner& runner, const ActQuantOptions& act, W
   const DType dtype = *property_gen::float_dtype(runner.supports(DType::f64)).as("input dtype");
   const DType out_dtype = *property_gen::float_dtype(false).as("output dtype");
   const int64_t M = *property_gen::extent(9).as("M");
-  const int64_t N = *property_gen::extent(9).as("N");
-  const int64_t K = *property_gen::extent(160).as("K");
+  const int64_t N = *property_gen::gemm_extent(9).as("N");
+  const int64_t K = *property_gen::gemm_extent(160).as("K");
   const TensorSpec xs = *property_gen::tensor_of_shape(M, K, dtype).as("X");
   const TensorSpec ws = *property_gen::tensor_of_shape(N, K, dtype).as("W");
   const TensorSpec bs = *property_gen::tensor_of_shape(1, N, out_dtype).as("bias");

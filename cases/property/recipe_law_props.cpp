@@ -114,8 +114,8 @@ void constant_factor_in_s_cancels(StepRunner& runner, WeightQuant variant, Epilo
                                 : double(float(std::exp2(*rc::gen::inRange(-300, 301).as("100·log2 c") / 100.0)));
   // The exact rescaling argument needs no subnormals, so the bit-for-bit case runs in f32.
   const DType dtype = power_of_two ? DType::f32 : *property_gen::float_dtype(false).as("dtype");
-  const int64_t M = *property_gen::extent(8).as("M"), N = *property_gen::extent(8).as("N");
-  const int64_t K = *property_gen::extent(96).as("K");
+  const int64_t M = *property_gen::extent(8).as("M"), N = *property_gen::gemm_extent(8).as("N");
+  const int64_t K = *property_gen::gemm_extent(96).as("K");
   const TensorSpec xs = *property_gen::tensor_of_shape(M, K, dtype).as("X");
   const TensorSpec wspec = *property_gen::tensor_of_shape(N, K, dtype).as("W");
   const Matrix x = matrix_of(M, K, xs.values()), w = matrix_of(N, K, wspec.values());
