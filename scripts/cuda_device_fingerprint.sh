@@ -7,6 +7,11 @@
 #   scripts/cuda_device_fingerprint.sh            # compare with reports/cuda_device_fingerprints.txt
 #   scripts/cuda_device_fingerprint.sh --update   # rewrite it (after an intended change to a kernel)
 #
+# The host compiler is part of the fingerprint: nvcc preprocesses device code with it, so its macros and
+# its C++ library headers reach the cubin (on 2026-12-04 the same nvcc 13.0 build gave another
+# gemm_w8a8 cubin under Ubuntu's g++ 13.3 than under Debian's g++ 12.2; reports/gpu/README.md).
+# Compare fingerprints made with the same nvcc and host compiler.
+#
 # Needs nvcc, no GPU. About a minute on 2 cores.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,7 +28,7 @@ for cu in "$root"/kernels/cuda/*.cu; do
   wait
 done
 {
-  echo "# sha256 of each kernels/cuda/*.cu cubin (scripts/cuda_device_fingerprint.sh; $("$nvcc" --version | tail -n1))"
+  echo "# sha256 of each kernels/cuda/*.cu cubin (scripts/cuda_device_fingerprint.sh; $("$nvcc" --version | tail -n1); host compiler: $("${CUDAHOSTCXX:-g++}" --version | head -n1))"
   (cd "$work" && sha256sum ./*.cubin | sed 's| \./| |')
 } > "$work/fingerprints.txt"
 
