@@ -1,5 +1,6 @@
 // `smoothcheck quantize MODEL --stats STATS ... --out DIR`: smooth, quantise and export.
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "harness/backends.h"
@@ -11,15 +12,14 @@ namespace smoothcheck {
 
 namespace {
 
-const char* kQuantizeUsage = R"(usage: smoothcheck quantize MODEL --stats STATS --out DIR [--recipe R] [--alpha A]
-                             [--mode fused|migration] [--format safetensors|bin]
+const char* kQuantizeUsage = R"(usage: smoothcheck quantize MODEL --stats STATS --out DIR [--engine E] [--recipe R]
+                             [--alpha A] [--mode fused|migration] [--format safetensors|bin]
                              [--weight-variant V] [--max-shard-bytes N] [--no-migration-scales] [--no-smoothing]
                              [--force]
 
-Smooths a LLaMA or BERT checkpoint with calibration statistics (numerics.md §2-4, lmdeploy's mapping:
-input_layernorm -> q,k,v; post_attention_layernorm -> gate,up; v -> o, skipped under grouped-query
-attention in fused mode; up -> down), quantises every linear per output channel to int8 (§5) on the
-CPU backend, and exports <linear>.weight int8 [O, C], <linear>.scale float32 [O, 1] and
+Smooths a LLaMA or BERT checkpoint with calibration statistics (numerics.md §2-4) the way an engine
+does (--engine: its recipe, α, smoothing groups, weight quantiser and runtime), quantises every linear
+per output channel to int8 (§5) on the CPU backend, and exports <linear>.weight int8 [O, C], <linear>.scale float32 [O, 1] and
 <linear>.migration_scale float32 [C]; other tensors unchanged (fused mode: the norms divided by s).
 Shards plus an index with an exact metadata.total_size, and config.json with quantization_config.
 BERT (config.json model_type "bert"): migration mode only, since fused smoothing of a post-LayerNorm
@@ -28,14 +28,22 @@ and intermediate.dense -> output.dense get their own; every other tensor, the I6
 included, is carried unchanged, as are vocab.txt and the sentence-transformers files.
 The export is written beside DIR and renamed into place when complete; MODEL is never modified.
 
-  --recipe R           smoothquant, lmdeploy (default) or llmcompressor (weight statistic and s, §2-3;
-                       llmcompressor smooths by the activation range max - min)
-  --alpha A            migration strength in [0, 1] (default 0.5; the authors' LLaMA recipes use 0.85)
+  --engine E           lmdeploy (default), smoothquant (the authors' code) or llmcompressor (with
+                       compressed-tensors weights, run by vLLM); kernels/engine_profiles.h. LLaMA groups:
+                       input_layernorm -> q,k,v and post_attention_layernorm -> gate,up for every engine;
+                       lmdeploy adds v -> o (skipped under grouped-query attention in fused mode) and
+                       up -> down. quantization_config records the engine and its runtime (per-token
+                       activation quantiser, epilogue), which verify's forward check then runs.
+                       The options below override one step of the profile, for experiments.
+  --recipe R           smoothquant, lmdeploy or llmcompressor (weight statistic and s, §2-3;
+                       llmcompressor smooths by the activation range max - min); default: the engine's
+  --alpha A            migration strength in [0, 1] (default: the engine's, 0.5 for all three; the
+                       authors' LLaMA recipes use 0.85)
   --mode M             fused (default): s folded into the norms and fc->fc pairs;
                        migration: norms untouched, the runtime divides each linear's input by s
   --format F           safetensors (default: model-0000K-of-0000N.safetensors + index) or bin
                        (pytorch_model-0000K-of-0000N.bin + pytorch_model.bin.index.json)
-  --weight-variant V   lmdeploy (default: absmax/127, clamp), smoothquant, compressed_tensors
+  --weight-variant V   lmdeploy (absmax/127, clamp), smoothquant, compressed_tensors; default: the engine's
   --max-shard-bytes N  shard size limit (default 5 GiB)
   --no-migration-scales  the pre-seed layout without <linear>.migration_scale (fused mode only)
   --no-smoothing       s = 1 everywhere: the plain W8A8 baseline that shows what smoothing buys
@@ -48,17 +56,22 @@ The export is written beside DIR and renamed into place when complete; MODEL is 
 int command_quantize(int argc, char** argv) {
   pipeline::QuantizeOptions o;
   bool have_model = false;
+  // Per-step overrides, applied over the engine's profile once every argument is read (any order).
+  std::optional<Recipe> recipe;
+  std::optional<float> alpha;
+  std::optional<WeightQuant> weight_variant;
   for (cli::ArgReader args(argc, argv); args.next();) {
     const std::string arg = args.current();
     const auto value = [&args] { return args.value(); };
     if (arg == "--help" || arg == "-h") { std::cout << kQuantizeUsage; return 0; }
     else if (arg == "--stats") o.stats = value();
     else if (arg == "--out") o.out = value();
-    else if (arg == "--recipe") o.recipe = pipeline::parse_recipe(value());
-    else if (arg == "--alpha") o.alpha = static_cast<float>(cli::parse_double(arg, value()));
+    else if (arg == "--engine") o.engine = pipeline::parse_engine(value());
+    else if (arg == "--recipe") recipe = pipeline::parse_recipe(value());
+    else if (arg == "--alpha") alpha = static_cast<float>(cli::parse_double(arg, value()));
     else if (arg == "--mode") o.mode = pipeline::parse_mode(value());
     else if (arg == "--format") o.format = pipeline::parse_export_format(value());
-    else if (arg == "--weight-variant") o.weight_variant = pipeline::parse_weight_variant(value());
+    else if (arg == "--weight-variant") weight_variant = pipeline::parse_weight_variant(value());
     else if (arg == "--max-shard-bytes") o.max_shard_bytes = static_cast<uint64_t>(cli::parse_int(arg, value(), 1));
     else if (arg == "--no-migration-scales") o.migration_scales = false;
     else if (arg == "--no-smoothing") o.smooth = false;
@@ -68,11 +81,16 @@ int command_quantize(int argc, char** argv) {
   }
   if (!have_model || o.stats.empty() || o.out.empty())
     throw std::invalid_argument(std::string("MODEL, --stats and --out are required\n") + kQuantizeUsage);
+  const pipeline::QuantizeOptions profile = pipeline::options_for_engine(o.engine);
+  o.recipe = recipe.value_or(profile.recipe);
+  o.alpha = alpha.value_or(profile.alpha);
+  o.weight_variant = weight_variant.value_or(profile.weight_variant);
+  o.fc_to_fc_pairs = profile.fc_to_fc_pairs;
   auto backend = make_backend("cpu");
   const pipeline::ExportSummary s = pipeline::quantize_and_export(*backend, o);
   std::cout << "wrote " << s.dir.string() << ": " << s.linears << " quantised linears, " << s.shards.size()
             << " shard(s), index " << s.index_file.filename().string() << " total_size " << s.total_size
-            << " (recipe " << to_string(o.recipe) << ", alpha " << o.alpha << ", mode " << to_string(o.mode)
+            << " (engine " << to_string(o.engine) << ", recipe " << to_string(o.recipe) << ", alpha " << o.alpha << ", mode " << to_string(o.mode)
             << ", weights " << to_string(o.weight_variant) << ")\n";
   return 0;
 }

@@ -84,6 +84,14 @@ SmoothingPlan llama_smoothing_plan(const BlockDims& d, SmoothMode mode) {
   return p;
 }
 
+SmoothingPlan without_fc_to_fc_groups(SmoothingPlan plan) {
+  std::vector<SmoothingGroup> kept;
+  for (SmoothingGroup& g : plan.groups)
+    if (g.kind == SourceKind::norm) kept.push_back(std::move(g));
+  plan.groups = std::move(kept);
+  return plan;
+}
+
 SmoothingPlan bert_fused_smoothing_plan(const BlockDims& d) { return bert_smoothing_plan(d, SmoothMode::fused); }
 
 SmoothingPlan bert_smoothing_plan(const BlockDims&, SmoothMode mode) {

@@ -83,6 +83,9 @@ struct SmoothingPlan {
 // In migration mode the norms are untouched and o_proj/down_proj get their own runtime scale, so the
 // fc->fc groups are listed as groups whose source is the previous linear, with the same fcs.
 SmoothingPlan llama_smoothing_plan(const BlockDims& d, SmoothMode mode);
+// The plan without its fc->fc groups (those whose source is a linear): the SmoothQuant authors' and
+// llm-compressor's LLaMA mappings smooth norm -> fcs only (kernels/engine_profiles.h).
+SmoothingPlan without_fc_to_fc_groups(SmoothingPlan plan);
 // The classic fused mapping applied to BERT: attention.output.LayerNorm -> intermediate.dense,
 // output.LayerNorm -> next query/key/value, value -> attention.output.dense, intermediate.dense ->
 // output.dense. Invalid (the LayerNorm outputs are also the residual, and GELU is not linear); it

@@ -225,7 +225,9 @@ TEST(MiniLMPipelineDefects, EachCheckCatchesItsDefect) {
   const models::BertConfig config = models::read_bert_config(minilm / "config.json");
   const models::BertModel original(*orig_dir.checkpoint, config);
   const models::BertModel quantized(*quant, config, DType::f32, /*load_linear_weights=*/false);
-  const W8A8Linears no_division(*quant, bert_quantized_linears(config, ""), SmoothMode::fused, backend());
+  QuantizationConfig runtime_without_division = *read_quantization_config(good / "config.json");
+  runtime_without_division.mode = SmoothMode::fused;  // the runtime that forgets to divide by s
+  const W8A8Linears no_division(*quant, bert_quantized_linears(config, ""), runtime_without_division, backend());
   models::BertHooks hooks;
   hooks.replace_matmul = [&](const std::string& n, const at::Tensor& x) { return no_division.matmul(n, x); };
   BertCorpusOptions co;

@@ -111,11 +111,11 @@ VerifyReport verify_bert_export(kernels::Backend& backend, const VerifyOptions& 
   const std::vector<tokenizer::TextChunk> held_out(chunks.end() - static_cast<std::ptrdiff_t>(n), chunks.end());
   const models::BertModel original(*orig.checkpoint, config, DType::f32);
   const models::BertModel quantized(*quant.checkpoint, qconfig, DType::f32, /*load_linear_weights=*/false);
-  const W8A8Linears w8a8(*quant.checkpoint, linears, qc.mode, backend);
+  const W8A8Linears w8a8(*quant.checkpoint, linears, qc, backend);
   models::BertHooks hooks;
   hooks.replace_matmul = [&](const std::string& name, const at::Tensor& x) { return w8a8.matmul(name, x); };
   const EmbeddingAgreement full = compare_embeddings(original, quantized, hooks, held_out);
-  const W8A8Linears weight_only(*quant.checkpoint, linears, qc.mode, backend, /*int8_activations=*/false);
+  const W8A8Linears weight_only(*quant.checkpoint, linears, qc, backend, /*int8_activations=*/false);
   models::BertHooks wo_hooks;
   wo_hooks.replace_matmul = [&](const std::string& name, const at::Tensor& x) { return weight_only.matmul(name, x); };
   r.sentences = static_cast<int64_t>(n);

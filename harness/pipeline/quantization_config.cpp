@@ -9,6 +9,39 @@ namespace smoothcheck::pipeline {
 
 using checkpoint::CheckpointError;
 
+namespace {
+
+// Every enumerator of an options.h enum, counting up from 0 until to_string says "?" (options.h's
+// convention), so that a new enumerator is parsed without a list to update.
+template <class E>
+E parse_named(const std::string& s, const char* what) {
+  std::string names;
+  for (int i = 0;; ++i) {
+    const E e = static_cast<E>(i);
+    const std::string name = to_string(e);
+    if (name == "?") break;
+    if (name == s) return e;
+    names += (names.empty() ? "" : ", ") + name;
+  }
+  throw std::invalid_argument(std::string("unknown ") + what + " '" + s + "' (" + names + ")");
+}
+
+}  // namespace
+
+QuantizationConfig config_of_profile(const EngineProfile& profile) {
+  QuantizationConfig q;
+  q.engine = profile.engine;
+  q.recipe = profile.recipe;
+  q.alpha = profile.alpha;
+  q.fc_to_fc_pairs = profile.fc_to_fc_pairs;
+  q.weight_variant = profile.weight;
+  q.activation = profile.activation;
+  q.epilogue = profile.epilogue;
+  return q;
+}
+
+Engine parse_engine(const std::string& s) { return parse_named<Engine>(s, "engine"); }
+
 Recipe parse_recipe(const std::string& s) {
   for (Recipe r : {Recipe::smoothquant, Recipe::lmdeploy, Recipe::llmcompressor})
     if (s == to_string(r)) return r;
@@ -30,13 +63,21 @@ WeightQuant parse_weight_variant(const std::string& s) {
 nlohmann::json to_json(const QuantizationConfig& q) {
   nlohmann::json j;
   j["quant_method"] = kQuantMethod;
+  j["engine"] = to_string(q.engine);
   j["recipe"] = to_string(q.recipe);
   j["alpha"] = q.alpha;
   j["mode"] = to_string(q.mode);
+  j["fc_to_fc_pairs"] = q.fc_to_fc_pairs;
   j["weight_variant"] = to_string(q.weight_variant);
   j["rounding"] = to_string(q.rounding);
   j["weight_scheme"] = "int8 symmetric per output channel, scale [out_features, 1] float32";
-  j["activation_scheme"] = "int8 dynamic per token (absmax / 127, reciprocal multiply, saturate)";
+  j["activation_scheme"] = "int8 dynamic per token, absmax / 127";
+  j["activation"] = {{"rounding", to_string(q.activation.rounding)},
+                     {"scale_math", to_string(q.activation.math)},
+                     {"clamp", to_string(q.activation.clamp)},
+                     {"zero_row", to_string(q.activation.zero_row)},
+                     {"absmax_floor", q.activation.absmax_floor}};
+  j["epilogue"] = to_string(q.epilogue);
   j["migration_scales"] = q.migration_scales;
   j["smoothing"] = q.smoothing;
   j["runtime_divides_by_migration_scale"] = q.mode == SmoothMode::migration;
@@ -55,11 +96,33 @@ QuantizationConfig quantization_config_from_json(const nlohmann::json& j, const 
     throw CheckpointError(file, "quantization_config.quant_method is '" + str("quant_method") + "', not " + kQuantMethod);
   QuantizationConfig q;
   try {
+    if (j.contains("engine")) q.engine = parse_engine(str("engine"));
     q.recipe = parse_recipe(str("recipe"));
     q.mode = parse_mode(str("mode"));
     q.weight_variant = parse_weight_variant(str("weight_variant"));
+    if (j.contains("epilogue")) q.epilogue = parse_named<Epilogue>(str("epilogue"), "epilogue");
+    if (j.contains("activation")) {
+      const nlohmann::json& a = j["activation"];
+      if (!a.is_object()) throw CheckpointError(file, "quantization_config.activation is not an object");
+      auto field = [&](const char* key) -> std::string {
+        if (!a.contains(key) || !a[key].is_string())
+          throw CheckpointError(file, std::string("quantization_config.activation.") + key + " is not a string");
+        return a[key].get<std::string>();
+      };
+      q.activation.rounding = parse_named<Rounding>(field("rounding"), "activation rounding");
+      q.activation.math = parse_named<ScaleMath>(field("scale_math"), "activation scale_math");
+      q.activation.clamp = parse_named<Clamp>(field("clamp"), "activation clamp");
+      q.activation.zero_row = parse_named<ZeroRow>(field("zero_row"), "activation zero_row");
+      if (!a.contains("absmax_floor") || !a["absmax_floor"].is_number())
+        throw CheckpointError(file, "quantization_config.activation.absmax_floor is not a number");
+      q.activation.absmax_floor = a["absmax_floor"].get<float>();
+    }
   } catch (const std::invalid_argument& e) {
     throw CheckpointError(file, std::string("quantization_config: ") + e.what());
+  }
+  if (j.contains("fc_to_fc_pairs")) {
+    if (!j["fc_to_fc_pairs"].is_boolean()) throw CheckpointError(file, "quantization_config.fc_to_fc_pairs is not a boolean");
+    q.fc_to_fc_pairs = j["fc_to_fc_pairs"].get<bool>();
   }
   if (str("rounding") != "half_even") throw CheckpointError(file, "quantization_config.rounding must be half_even");
   if (!j.contains("alpha") || !j["alpha"].is_number()) throw CheckpointError(file, "quantization_config.alpha is not a number");

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kernels/engine_profiles.h"
 #include "kernels/options.h"
 
 namespace smoothcheck::pipeline {
@@ -18,12 +19,20 @@ namespace smoothcheck::pipeline {
 inline constexpr const char* kQuantMethod = "smooth_quant";
 
 struct QuantizationConfig {
+  // The engine profile the export follows (kernels/engine_profiles.h); the fields below start from it
+  // and record any per-step override. An export written before profiles existed has no "engine": it
+  // was lmdeploy's plan, run with vLLM's dynamic per-token kernel and epilogue (what it is read as).
+  Engine engine = Engine::lmdeploy;
   Recipe recipe = Recipe::lmdeploy;
   float alpha = 0.5f;
   SmoothMode mode = SmoothMode::fused;
+  bool fc_to_fc_pairs = true;  // v -> o and up -> down smoothed besides the norm groups
   WeightQuant weight_variant = WeightQuant::lmdeploy;
-  // Weight codes are rne (every §5 variant); activations at run time as vLLM's dynamic per-token kernel.
+  // Weight codes are rne (every §5 variant).
   Rounding rounding = Rounding::half_even;
+  // What the runtime does: its dynamic per-token activation quantiser and its GEMM epilogue.
+  ActQuantOptions activation = vllm_dynamic_act_quant();
+  Epilogue epilogue = Epilogue::vllm;
   bool migration_scales = true;  // <linear>.migration_scale present
   bool smoothing = true;         // false: the plain W8A8 baseline, s = 1 for every linear
   std::string stats_file;        // provenance only
@@ -39,7 +48,11 @@ std::optional<QuantizationConfig> read_quantization_config(const std::filesystem
 QuantizationConfig require_export_quantization_config(const std::filesystem::path& export_dir,
                                                       const std::optional<std::filesystem::path>& config_json);
 
-Recipe parse_recipe(const std::string& s);            // std::invalid_argument for an unknown name
+// The profile's choices: what `quantize --engine E` starts from (per-step options may then override).
+QuantizationConfig config_of_profile(const EngineProfile& profile);
+
+Engine parse_engine(const std::string& s);            // std::invalid_argument for an unknown name
+Recipe parse_recipe(const std::string& s);
 SmoothMode parse_mode(const std::string& s);
 WeightQuant parse_weight_variant(const std::string& s);
 

@@ -152,7 +152,7 @@ PreparedModel prepare_llama(const checkpoint::ModelDir& model, const QuantizeOpt
   p.dtype = llama_stored_dtype(*model.checkpoint);
   QuantizedLayoutConfig lc = layout_config_from(config, p.dtype);
   lc.dtype = p.dtype;  // the bytes decide, whatever config.json's torch_dtype says
-  const std::vector<SmoothingGroup> groups = llama_model_groups(config, checked_llama_plan(config, o.mode));
+  const std::vector<SmoothingGroup> groups = llama_model_groups(config, checked_llama_plan(config, o.mode, o.fc_to_fc_pairs));
   p.units = smoothing_units(quantized_linears(lc), llama_norms(config), groups);
   p.layout = quantized_export_tensors(lc, o.migration_scales);
   p.config = export_config(model, config, p.dtype);
@@ -202,6 +202,7 @@ std::map<std::string, ProducedTensor> produce_unit(kernels::Backend& backend, co
     so.recipe = o.recipe;
     so.alpha = o.alpha;
     so.mode = o.mode;
+    so.fc_to_fc_pairs = o.fc_to_fc_pairs;
     smoothing = smooth_groups(backend, unit.groups, p.stats, so, w);
   } else {
     for (const auto& [name, m] : w.linears) smoothing.migration_scales[name] = std::vector<float>(m.cols, 1.0f);
@@ -288,6 +289,17 @@ int64_t stream_export(kernels::Backend& backend, const checkpoint::ModelDir& mod
 
 }  // namespace
 
+QuantizeOptions options_for_engine(Engine engine) {
+  const EngineProfile profile = engine_profile(engine);
+  QuantizeOptions o;
+  o.engine = engine;
+  o.recipe = profile.recipe;
+  o.alpha = profile.alpha;
+  o.fc_to_fc_pairs = profile.fc_to_fc_pairs;
+  o.weight_variant = profile.weight;
+  return o;
+}
+
 ExportSummary quantize_and_export(kernels::Backend& backend, const QuantizeOptions& o) {
   if (!(o.alpha >= 0.0f && o.alpha <= 1.0f)) throw std::invalid_argument("--alpha must lie in [0, 1]");
   if (!o.migration_scales && o.mode == SmoothMode::migration)
@@ -314,10 +326,11 @@ ExportSummary quantize_and_export(kernels::Backend& backend, const QuantizeOptio
   if (written.total_size != static_cast<uint64_t>(expected))
     throw std::logic_error("export total_size " + std::to_string(written.total_size) +
                            " differs from the quantized layout's " + std::to_string(expected));
-  QuantizationConfig qc;
+  QuantizationConfig qc = config_of_profile(engine_profile(o.engine));
   qc.recipe = o.recipe;
   qc.alpha = o.alpha;
   qc.mode = o.mode;
+  qc.fc_to_fc_pairs = arch == Architecture::bert || o.fc_to_fc_pairs;  // BERT's groups are smoothcheck's own
   qc.weight_variant = o.weight_variant;
   qc.migration_scales = o.migration_scales;
   qc.smoothing = o.smooth;

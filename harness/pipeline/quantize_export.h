@@ -26,9 +26,13 @@ struct QuantizeOptions {
   std::filesystem::path model;
   std::filesystem::path stats;
   std::filesystem::path out;
+  // The engine profile (kernels/engine_profiles.h) the fields below start from; quantization_config
+  // records it with the runtime it implies. The defaults are lmdeploy's.
+  Engine engine = Engine::lmdeploy;
   Recipe recipe = Recipe::lmdeploy;
   float alpha = 0.5f;
   SmoothMode mode = SmoothMode::fused;
+  bool fc_to_fc_pairs = true;  // LLaMA v -> o and up -> down; BERT keeps smoothcheck's own groups
   WeightQuant weight_variant = WeightQuant::lmdeploy;
   ExportFormat format = ExportFormat::safetensors;
   // Without migration scales the export is the pre-seed layout (fused mode only: a migration-mode
@@ -49,6 +53,10 @@ struct ExportSummary {
   int64_t expected_total_size = 0;   // quantized_export_total_size of the config
   int64_t linears = 0;
 };
+
+// Options with `engine`'s profile applied: its recipe, α, fc->fc pairs and weight quantiser. Callers
+// then override single steps (the command line's --recipe, --alpha, --weight-variant).
+QuantizeOptions options_for_engine(Engine engine);
 
 // Throws CheckpointError (input or statistics problems, naming file and tensor) or std::invalid_argument
 // (options, an existing output without force, an output inside the input).

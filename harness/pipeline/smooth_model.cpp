@@ -16,9 +16,10 @@ BlockDims block_dims(const checkpoint::LlamaConfig& c) {
   return d;
 }
 
-SmoothingPlan checked_llama_plan(const checkpoint::LlamaConfig& c, SmoothMode mode) {
+SmoothingPlan checked_llama_plan(const checkpoint::LlamaConfig& c, SmoothMode mode, bool fc_to_fc_pairs) {
   const BlockDims d = block_dims(c);
   SmoothingPlan plan = llama_smoothing_plan(d, mode);
+  if (!fc_to_fc_pairs) plan = without_fc_to_fc_groups(std::move(plan));
   const PlanValidation v = validate_smoothing_plan(llama_block_graph(d), plan);
   if (!v.valid()) throw std::invalid_argument("the LLaMA smoothing plan is not exact:\n" + v.message());
   return plan;
@@ -104,7 +105,7 @@ std::vector<SmoothingGroup> llama_model_groups(const checkpoint::LlamaConfig& co
 
 SmoothingResult smooth_model(kernels::Backend& backend, const checkpoint::LlamaConfig& config,
                              const CalibrationStats& stats, const SmoothingOptions& o, FloatWeights& weights) {
-  const SmoothingPlan plan = checked_llama_plan(config, o.mode);
+  const SmoothingPlan plan = checked_llama_plan(config, o.mode, o.fc_to_fc_pairs);
   SmoothingResult result = smooth_groups(backend, llama_model_groups(config, plan), stats, o, weights);
   result.plan = plan;
   return result;

@@ -25,6 +25,7 @@ struct SmoothingOptions {
   Recipe recipe = Recipe::lmdeploy;
   float alpha = 0.5f;
   SmoothMode mode = SmoothMode::fused;
+  bool fc_to_fc_pairs = true;  // the engine's choice (kernels/engine_profiles.h)
 };
 
 struct SmoothingResult {
@@ -36,9 +37,10 @@ struct SmoothingResult {
 
 BlockDims block_dims(const checkpoint::LlamaConfig& c);
 
-// The plan for `mode`, checked with validate_smoothing_plan; throws std::invalid_argument with the
-// validator's reasons when it is not exact.
-SmoothingPlan checked_llama_plan(const checkpoint::LlamaConfig& c, SmoothMode mode);
+// The plan for `mode` (without the fc->fc groups unless fc_to_fc_pairs: the engine decides), checked
+// with validate_smoothing_plan; throws std::invalid_argument with the validator's reasons when it is
+// not exact.
+SmoothingPlan checked_llama_plan(const checkpoint::LlamaConfig& c, SmoothMode mode, bool fc_to_fc_pairs);
 
 // Smooths `weights` in place by `groups`, whose source and fcs are full tensor names without ".weight"
 // (a norm source must be in weights.norms, a linear source in weights.linears). Throws

@@ -204,7 +204,7 @@ VerifyReport verify_export(kernels::Backend& backend, const VerifyOptions& o) {
 
   // 3. Weights against the original, one layer at a time: memory holds a layer's float32 weights, not
   // the model's.
-  const SmoothingPlan plan = checked_llama_plan(config, qc.mode);
+  const SmoothingPlan plan = checked_llama_plan(config, qc.mode, qc.fc_to_fc_pairs);
   const std::vector<QuantizedLinear> linears = quantized_linears(lc);
   const std::vector<NormSpec> norms = llama_norms(config);
   const std::vector<SmoothingGroup> groups = llama_model_groups(config, plan);
@@ -247,14 +247,14 @@ VerifyReport verify_export(kernels::Backend& backend, const VerifyOptions& o) {
   const std::vector<int64_t> seq = sample_sequences(original, so).front();
   const at::Tensor tokens = at::tensor(seq, at::kLong);
   const at::Tensor lo = original.forward(tokens).to(at::kFloat);
-  const W8A8Llama w8a8(*quant.checkpoint, config, qc.mode, backend);
+  const W8A8Llama w8a8(*quant.checkpoint, config, qc, backend);
   const at::Tensor lq = w8a8.forward(tokens);
   r.tokens = static_cast<int64_t>(seq.size());
   r.max_abs_logit_delta = (lq - lo).abs().max().item<double>();
   r.argmax_agreement = lo.argmax(-1).eq(lq.argmax(-1)).to(at::kDouble).mean().item<double>();
   r.nll_original = mean_nll(lo, seq);
   r.nll_quantized = mean_nll(lq, seq);
-  const at::Tensor lw = W8A8Llama(*quant.checkpoint, config, qc.mode, backend, /*int8_activations=*/false).forward(tokens);
+  const at::Tensor lw = W8A8Llama(*quant.checkpoint, config, qc, backend, /*int8_activations=*/false).forward(tokens);
   r.weight_only_max_abs_logit_delta = (lw - lo).abs().max().item<double>();
   r.weight_only_argmax_agreement = lo.argmax(-1).eq(lw.argmax(-1)).to(at::kDouble).mean().item<double>();
   r.weight_only_nll = mean_nll(lw, seq);

@@ -18,8 +18,9 @@ at::Tensor load_checked(const checkpoint::Checkpoint& ckpt, const std::string& n
 }
 
 W8A8Linears::W8A8Linears(const checkpoint::Checkpoint& ckpt, const std::vector<QuantizedLinear>& linears,
-                         SmoothMode mode, kernels::Backend& backend, bool int8_activations)
-    : int8_activations_(int8_activations), backend_(&backend) {
+                         const QuantizationConfig& qc, kernels::Backend& backend, bool int8_activations)
+    : int8_activations_(int8_activations), activation_(qc.activation), epilogue_(qc.epilogue), backend_(&backend) {
+  const SmoothMode mode = qc.mode;
   for (const QuantizedLinear& ql : linears) {
     QLinear q;
     q.q = load_checked(ckpt, ql.name + ".weight", {ql.out_features, ql.in_features}, at::kChar);
@@ -36,24 +37,18 @@ at::Tensor W8A8Linears::matmul(const std::string& name, const at::Tensor& x) con
   const int64_t M = x.size(0), C = x.size(1), O = L.q.size(0);
   if (!int8_activations_)
     return at::linear(L.migration_scale.defined() ? x / L.migration_scale : x, L.dequantized);
-  // vLLM's dynamic per-token kernel (numerics.md §6).
-  ActQuantOptions aq;
-  aq.rounding = Rounding::half_even;
-  aq.math = ScaleMath::reciprocal_multiply;
-  aq.clamp = Clamp::saturate;
-  aq.zero_row = ZeroRow::zero_scale;
   at::Tensor qa = at::empty({M, C}, at::kChar);
   at::Tensor sa = at::empty({M}, at::kFloat);
   checked::FloatSpan ms{};
   if (L.migration_scale.defined()) ms = {L.migration_scale.data_ptr<float>(), C};
-  checked::quantize_per_token(*backend_, kernels::ConstMatrix{x.data_ptr<float>(), DType::f32, M, C, C}, ms, aq,
+  checked::quantize_per_token(*backend_, kernels::ConstMatrix{x.data_ptr<float>(), DType::f32, M, C, C}, ms, activation_,
                               kernels::MutMatrix{qa.data_ptr<int8_t>(), DType::i8, M, C, C},
                               checked::MutFloatSpan{sa.data_ptr<float>(), M});
   at::Tensor y = at::empty({M, O}, at::kFloat);
   checked::gemm_w8a8(*backend_, kernels::ConstMatrix{qa.data_ptr<int8_t>(), DType::i8, M, C, C},
                      kernels::ConstMatrix{L.q.data_ptr<int8_t>(), DType::i8, O, C, C},
                      checked::FloatSpan{sa.data_ptr<float>(), M}, checked::FloatSpan{L.scale.data_ptr<float>(), O},
-                     kernels::ConstVector{}, Epilogue::vllm,
+                     kernels::ConstVector{}, epilogue_,
                      kernels::MutMatrix{y.data_ptr<float>(), DType::f32, M, O, O});
   return y;
 }

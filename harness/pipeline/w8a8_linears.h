@@ -1,7 +1,7 @@
-// The quantised linears of an export, run the way an int8 engine runs them: dynamic per-token int8
-// activation quantisation (vLLM's rules: reciprocal multiply, round half to even, saturate; in migration
-// mode the activation is first divided by the linear's migration_scale) and an int8 GEMM with the vLLM
-// epilogue (scale_a · (scale_b · acc) in fp32), both on a production backend through
+// The quantised linears of an export, run the way its engine's runtime runs them (quantization_config's
+// activation options and epilogue, from the engine profile): dynamic per-token int8 activation
+// quantisation (in migration mode the activation is first divided by the linear's migration_scale)
+// and an int8 GEMM with the engine's epilogue, both on a production backend through
 // harness/checked_ops.h. Shared by the W8A8 LLaMA and BERT forward passes.
 #pragma once
 
@@ -12,6 +12,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "harness/checkpoint/checkpoint.h"
+#include "harness/pipeline/quantization_config.h"
 #include "harness/quantized_layout.h"
 #include "kernels/kernel_api.h"
 
@@ -23,8 +24,9 @@ class W8A8Linears {
   // each checked (CheckpointError naming the checkpoint and tensor). int8_activations false gives the
   // weight-only diagnostic (W8A32): the same dequantised weights (q·scale) applied to float activations
   // (divided by s in migration mode), so that verify can say which half of W8A8 costs the accuracy.
-  W8A8Linears(const checkpoint::Checkpoint& quantized, const std::vector<QuantizedLinear>& linears, SmoothMode mode,
-              kernels::Backend& backend, bool int8_activations = true);
+  // The runtime is qc's: its mode, activation options and epilogue.
+  W8A8Linears(const checkpoint::Checkpoint& quantized, const std::vector<QuantizedLinear>& linears,
+              const QuantizationConfig& qc, kernels::Backend& backend, bool int8_activations = true);
 
   // x [M, C] float32 contiguous -> x·Ŵᵀ [M, O] float32 (no bias).
   at::Tensor matmul(const std::string& name, const at::Tensor& x) const;
@@ -35,6 +37,8 @@ class W8A8Linears {
     at::Tensor dequantized;                // f32 [O, C] = q·scale (weight-only diagnostic)
   };
   bool int8_activations_;
+  ActQuantOptions activation_;
+  Epilogue epilogue_;
   kernels::Backend* backend_;
   std::map<std::string, QLinear> linears_;
 };

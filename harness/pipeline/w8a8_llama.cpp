@@ -88,11 +88,11 @@ at::Tensor llama_forward(const checkpoint::LlamaConfig& c, const LlamaNonLinearW
   return at::linear(x, w.lm_head);
 }
 
-W8A8Llama::W8A8Llama(const checkpoint::Checkpoint& ckpt, const checkpoint::LlamaConfig& c, SmoothMode mode,
-                     kernels::Backend& backend, bool int8_activations)
+W8A8Llama::W8A8Llama(const checkpoint::Checkpoint& ckpt, const checkpoint::LlamaConfig& c,
+                     const QuantizationConfig& qc, kernels::Backend& backend, bool int8_activations)
     : config_(c),
       w_(load_non_linear_weights(ckpt, c)),
-      linears_(ckpt, quantized_linears(layout_config_from(c, DType::f32)), mode, backend, int8_activations) {}
+      linears_(ckpt, quantized_linears(layout_config_from(c, DType::f32)), qc, backend, int8_activations) {}
 
 at::Tensor W8A8Llama::forward(const at::Tensor& tokens) const {
   return llama_forward(

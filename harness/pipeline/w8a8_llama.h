@@ -35,7 +35,7 @@ at::Tensor llama_forward(const checkpoint::LlamaConfig& c, const LlamaNonLinearW
 class W8A8Llama {
  public:
   // The linears as W8A8Linears loads them (int8_activations false: the weight-only diagnostic).
-  W8A8Llama(const checkpoint::Checkpoint& quantized, const checkpoint::LlamaConfig& c, SmoothMode mode,
+  W8A8Llama(const checkpoint::Checkpoint& quantized, const checkpoint::LlamaConfig& c, const QuantizationConfig& qc,
             kernels::Backend& backend, bool int8_activations = true);
   at::Tensor forward(const at::Tensor& tokens) const;
 
