@@ -150,8 +150,7 @@ CaseList rmsnorm_quantize_table() {
                  uint64_t seed) {
     cases.push_back(std::make_unique<RmsnormQuantizeCase>(t, c, pad, d, dist, o, eps, seed));
   };
-  const NamedActOptions lmdeploy_fused{"lmdeploy_fused",
-                                       {Rounding::half_even, ScaleMath::divide, Clamp::saturate, ZeroRow::zero_scale, 0.0f}};
+  const NamedActOptions lmdeploy_fused{"lmdeploy_fused", lmdeploy_fused_rmsnorm_act_quant()};
   for (int64_t c : hidden_sizes())
     for (DType d : {DType::f32, DType::f16, DType::bf16})
       for (int64_t t : {1, 7}) add(t, c, c % 2 ? 1 : 0, d, Distribution::outlier_channels, lmdeploy_fused, 1e-5, 1);

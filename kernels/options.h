@@ -73,6 +73,13 @@ constexpr ActQuantOptions trtllm_act_quant() {  // as vLLM, row max starting at 
 constexpr ActQuantOptions lmdeploy_triton_act_quant() {  // half away, x / scale, absmax floor 1e-7, no clamp
   return {Rounding::half_away, ScaleMath::divide, Clamp::none, ZeroRow::floor, 1e-7f};
 }
+// lmdeploy's fused rms_norm_dynamic_quant (pytorch/kernels/cuda/w8a8_triton_kernels.py): scale = max|y| / 127 with
+// no floor (an all-zero row divides by zero upstream; smoothcheck gives it scale 0), y / scale, Triton's
+// libdevice round (half away from zero), clamp. Matches lmdeploy 0.18.0's kernel run by Triton's
+// interpreter bit for bit (cases/upstream_known_answers/lmdeploy.json).
+constexpr ActQuantOptions lmdeploy_fused_rmsnorm_act_quant() {
+  return {Rounding::half_away, ScaleMath::divide, Clamp::saturate, ZeroRow::zero_scale, 0.0f};
+}
 constexpr ActQuantOptions vllm_static_act_quant() {  // half even, x / scale, saturate
   return {Rounding::half_even, ScaleMath::divide, Clamp::saturate, ZeroRow::zero_scale, 0.0f};
 }
