@@ -1,7 +1,9 @@
-// Each engine profile's CPU kernels (cpu-scalar and cpu-avx2) against the known answers upstream's own
-// code produced (cases/upstream_known_answers/: lmdeploy, compressed-tensors, llm-compressor, and a
-// port of the SmoothQuant authors' smooth.py), bit for bit, with the profile's options
-// (kernels/engine_profiles.h). vLLM's ports have their own test (cases/reference/).
+// Each engine profile's kernels against the known answers upstream's own code produced
+// (cases/upstream_known_answers/: lmdeploy, compressed-tensors, llm-compressor, and a port of the
+// SmoothQuant authors' smooth.py), bit for bit, with the profile's options
+// (kernels/engine_profiles.h): cpu-scalar, cpu-avx2, the CUDA source executed on the CPU
+// (cuda-emulated) and, where a GPU exists, the CUDA backend itself. vLLM's ports have their own test
+// (cases/reference/).
 //
 // A case upstream computes differently from smoothcheck today is a named divergence (kDivergences, the
 // reason and the issue that tracks it): it is reported as skipped with that reason, never as a pass,
@@ -82,7 +84,7 @@ std::vector<Row> all_rows() {
   std::vector<Row> rows;
   for (std::size_t i = 0; i < files.size(); ++i)
     for (const KnownCase& c : files[i].cases)
-      for (const char* backend : {"cpu-scalar", "cpu-avx2"}) rows.push_back({&c, kFiles[i].profile, backend});
+      for (const char* backend : {"cpu-scalar", "cpu-avx2", "cuda-emulated", "cuda"}) rows.push_back({&c, kFiles[i].profile, backend});
   return rows;
 }
 
