@@ -10,6 +10,9 @@
 
 #include "harness/checkpoint/checkpoint_error.h"
 #include "harness/checkpoint/model_dir.h"
+#include "harness/checkpoint/safetensors_writer.h"
+#include "harness/pipeline/calibrate.h"
+#include "harness/pipeline/calibration_stats.h"
 #include "harness/pipeline/quantization_config.h"
 #include "harness/pipeline/verify.h"
 #include "harness/pipeline/w8a8_llama.h"
@@ -82,6 +85,59 @@ INSTANTIATE_TEST_SUITE_P(Stories260K, EngineRoundTrip,
                          [](const auto& i) {
                            return std::string(to_string(std::get<0>(i.param))) + "_" + to_string(std::get<1>(i.param));
                          });
+
+// stories260K with every tensor stored as bfloat16 and config.json saying so: the model dtype most
+// checkpoints ship in. Written once per process.
+const fs::path& stories_bf16(const fs::path& shared) {
+  static const fs::path dir = [&] {
+    const fs::path hf = stories_layout(shared, "hf");
+    const fs::path out = process_scratch() / "stories260K-bf16";
+    fs::create_directories(out);
+    const auto m = checkpoint::open_model_dir(hf);
+    checkpoint::NamedTensors named;
+    for (const std::string& name : m.checkpoint->tensor_names())
+      named.push_back({name, m.checkpoint->tensor(name).to(at::kBFloat16)});
+    checkpoint::write_safetensors(out / "model.safetensors", named);
+    nlohmann::json config = nlohmann::json::parse(std::ifstream(hf / "config.json"));
+    config["torch_dtype"] = "bfloat16";
+    std::ofstream(out / "config.json") << config.dump(2);
+    return out;
+  }();
+  return dir;
+}
+
+// The bf16 copy through every engine: its own statistics, quantize, and verify re-deriving from it.
+TEST(EngineRoundTripBf16, EveryEngineOnABf16Model) {
+  SMOOTHCHECK_REQUIRE_SHARED_DIR(shared);
+  const fs::path model = stories_bf16(shared);
+  const fs::path stats = process_scratch() / "stories260K-bf16-stats.safetensors";
+  if (!fs::exists(stats)) {
+    const checkpoint::ModelDir m = checkpoint::open_model_dir(model);
+    pipeline::CalibrationOptions o;
+    o.samples = 4;
+    o.seq_len = 32;
+    o.seed = 7;
+    pipeline::write_calibration_stats(stats, pipeline::calibrate(*m.checkpoint, checkpoint::llama_config(m), cpu_backend(), o));
+  }
+  for (Engine engine : kEngines)
+    for (SmoothMode mode : {SmoothMode::fused, SmoothMode::migration}) {
+      pipeline::QuantizeOptions q = pipeline::options_for_engine(engine);
+      q.model = model;
+      q.stats = stats;
+      q.mode = mode;
+      q.out = process_scratch() / (std::string("bf16-engine-") + to_string(engine) + "-" + to_string(mode));
+      pipeline::quantize_and_export(cpu_backend(), q);
+      pipeline::VerifyOptions v;
+      v.original = model;
+      v.quantized = q.out;
+      v.tokens = 64;
+      v.seed = 3;
+      v.stats = stats;
+      const pipeline::VerifyReport r = pipeline::verify_export(cpu_backend(), v);
+      EXPECT_TRUE(r.passed()) << to_string(engine) << " " << to_string(mode) << ":\n" << engine_failures(r);
+      EXPECT_TRUE(r.complete()) << to_string(engine) << " " << to_string(mode);
+    }
+}
 
 // In migration mode every linear carries the s its columns were multiplied by. o_proj and down_proj
 // are smoothed only by lmdeploy's fc->fc pairs; the SmoothQuant authors and llm-compressor smooth the
