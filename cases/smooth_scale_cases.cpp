@@ -15,14 +15,17 @@ struct SmoothScaleCase final : Case {
   const Recipe recipe;
   const double alpha;
   const bool zero_channels;  // some activation statistics, weight statistics and norm weights are 0
+  // Every 7th w with w^(1-alpha) = 1e-5, in (0, 1e-4): lmdeploy's awq.py clamps every w^(1-alpha) to 1e-4
+  // only when the smallest is exactly 0 (numerics.md §3), so these stay 1e-5 unless zero_channels.
+  const bool tiny_w;
   const uint64_t case_seed;
 
-  SmoothScaleCase(int64_t c, Recipe rec, double a, bool z, uint64_t s)
-      : channels(c), recipe(rec), alpha(a), zero_channels(z), case_seed(s) {}
+  SmoothScaleCase(int64_t c, Recipe rec, double a, bool z, uint64_t s, bool tiny = false)
+      : channels(c), recipe(rec), alpha(a), zero_channels(z), tiny_w(tiny), case_seed(s) {}
 
   std::string name() const override {
     return "c" + std::to_string(channels) + "/" + to_string(recipe) + "/alpha" + std::to_string(int(alpha * 100)) +
-           "pct" + (zero_channels ? "/zeros" : "") + "/" + seed_name(case_seed);
+           "pct" + (zero_channels ? "/zeros" : "") + (tiny_w ? "/tinyw" : "") + "/" + seed_name(case_seed);
   }
   uint64_t seed() const override { return case_seed; }
   int64_t work() const override { return channels; }
@@ -37,6 +40,8 @@ struct SmoothScaleCase final : Case {
     for (double& v : a) v = std::fabs(v);
     if (recipe == Recipe::lmdeploy)
       for (double& v : w) v = double(float(v / 16.0));
+    if (tiny_w)
+      for (int64_t j = 3; j < channels; j += 7) w[std::size_t(j)] = double(float(std::pow(1e-5, 1.0 / (1.0 - alpha))));
     if (zero_channels)
       for (int64_t j = 0; j < channels; j += 5) {
         a[std::size_t(j)] = (j % 10 == 0) ? 0.0 : a[std::size_t(j)];
@@ -84,6 +89,12 @@ CaseList smooth_scale_table() {
       for (bool zeros : {false, true})
         for (int64_t c : {int64_t(1), int64_t(17), int64_t(4096), int64_t(11008)})
           cases.push_back(std::make_unique<SmoothScaleCase>(c, rec, alpha, zeros && c > 1, 1));
+  // lmdeploy's all-or-nothing clamp of w^(1-alpha): tiny w' beside a zero w' (clamped) and without one (not).
+  // alpha exact in f32: the kernels take float(alpha), and w' of a w near 1e-20 moves by |ln w| * that rounding.
+  for (double alpha : {0.0, 0.5, 0.75})
+    for (bool zeros : {false, true})
+      for (int64_t c : {int64_t(17), int64_t(4096)})
+        cases.push_back(std::make_unique<SmoothScaleCase>(c, Recipe::lmdeploy, alpha, zeros, 2, /*tiny_w=*/true));
   return cases;
 }
 

@@ -15,24 +15,27 @@ struct WeightStatCase final : Case {
   const DType dtype;
   const Distribution distribution;
   const Recipe recipe;
-  // Every other row scaled by 2^-16: row absmaxes below lmdeploy's 1e-4 clamp with no row zero. awq.py
-  // clamps only when the smallest absmax is exactly 0 (numerics.md §2); the reference and the kernels clamp
-  // every row (kernels/cpu/weight_stat.cpp says why), so these rows pin that choice: the clamp's effect is
-  // visible here, not only on zero rows.
+  // Every other row scaled by 2^-20: row absmaxes of a few 1e-6, below lmdeploy's 1e-4 clamp. lmdeploy's
+  // awq.py get_weight_scale clamps every absmax to 1e-4 only when the smallest is exactly 0 (numerics.md
+  // §2), so without a zero row no tiny row is clamped ...
   const bool tiny_rows;
+  // ... and with one (row 0 of the first fc zeroed, or only its first group when group_size > 0) every
+  // one is: these rows tell the all-or-nothing rule from "always clamp" and from "clamp the zero ones".
+  const bool zero_row;
   const uint64_t case_seed;
 
   WeightStatCase(std::vector<int64_t> o, int64_t i, int64_t p, int64_t g, DType d, Distribution dist, Recipe rec, uint64_t s,
-                 bool tiny = false)
+                 bool tiny = false, bool zero = false)
       : out_features(std::move(o)), in_features(i), pad(p), group_size(g), dtype(d), distribution(dist), recipe(rec),
-        tiny_rows(tiny), case_seed(s) {}
+        tiny_rows(tiny), zero_row(zero), case_seed(s) {}
 
   std::string name() const override {
     std::string fcs = "o";
     for (std::size_t i = 0; i < out_features.size(); ++i) fcs += (i ? "+" : "") + std::to_string(out_features[i]);
     return fcs + "_i" + std::to_string(in_features) + (pad ? "_pad" + std::to_string(pad) : "") + "/" +
            to_string(dtype) + "/" + to_string(distribution) + "/" + to_string(recipe) +
-           (group_size ? "/group" + std::to_string(group_size) : "") + (tiny_rows ? "/tinyrows" : "") + "/" +
+           (group_size ? "/group" + std::to_string(group_size) : "") + (tiny_rows ? "/tinyrows" : "") +
+           (zero_row ? (group_size ? "/zerogroup" : "/zerorow") : "") + "/" +
            seed_name(case_seed);
   }
   uint64_t seed() const override { return case_seed; }
@@ -53,7 +56,9 @@ struct WeightStatCase final : Case {
                                                    derive_seed(case_seed, "w" + std::to_string(f)), dtype);
       if (tiny_rows)
         for (int64_t row = 1; row < out_features[f]; row += 2)
-          for (int64_t j = 0; j < in_features; ++j) values[std::size_t(row * in_features + j)] *= std::ldexp(1.0, -16);
+          for (int64_t j = 0; j < in_features; ++j) values[std::size_t(row * in_features + j)] *= std::ldexp(1.0, -20);
+      if (zero_row && f == 0)
+        for (int64_t j = 0; j < (group_size ? group_size : in_features); ++j) values[std::size_t(j)] = 0.0;
       fcs.push_back(make_tensor(dtype, out_features[f], in_features, pad, values));
       total_rows += out_features[f];
     }
@@ -87,8 +92,8 @@ struct WeightStatCase final : Case {
 CaseList weight_stat_table() {
   CaseList cases;
   auto add = [&](std::vector<int64_t> o, int64_t i, int64_t pad, int64_t g, DType d, Distribution dist, Recipe rec,
-                 uint64_t seed, bool tiny_rows = false) {
-    cases.push_back(std::make_unique<WeightStatCase>(std::move(o), i, pad, g, d, dist, rec, seed, tiny_rows));
+                 uint64_t seed, bool tiny_rows = false, bool zero_row = false) {
+    cases.push_back(std::make_unique<WeightStatCase>(std::move(o), i, pad, g, d, dist, rec, seed, tiny_rows, zero_row));
   };
   const Recipe recipes[] = {Recipe::smoothquant, Recipe::lmdeploy, Recipe::llmcompressor};
   for (int64_t c : hidden_sizes())
@@ -99,6 +104,11 @@ CaseList weight_stat_table() {
   // lmdeploy's group_size reshapes rows into groups of channels before normalising.
   for (int64_t g : {32, 128}) add({48, 16}, 1024, 0, g, DType::bf16, Distribution::normal, Recipe::lmdeploy, 3);
   for (Recipe rec : recipes) add({16, 8}, 257, 1, 0, DType::f32, Distribution::normal, rec, 5, /*tiny_rows=*/true);
+  // lmdeploy's all-or-nothing absmax clamp: tiny rows with and without a zero row (group), whole rows and groups.
+  for (DType d : {DType::f32, DType::bf16})
+    for (int64_t g : {0, 32})
+      for (bool zero : {false, true})
+        add({16, 8}, 256, 1, g, d, Distribution::normal, Recipe::lmdeploy, 6, /*tiny_rows=*/true, zero);
   add({4096, 4096, 4096}, 4096, 0, 0, DType::f16, Distribution::normal, Recipe::lmdeploy, 4);  // LLaMA-2-7B q/k/v
   return cases;
 }

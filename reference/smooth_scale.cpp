@@ -36,13 +36,15 @@ at::Tensor smoothquant_scale(const at::Tensor& a, const at::Tensor& w, double al
   return (a.pow(alpha) / w.pow(1.0 - alpha)).clamp_min(1e-5);
 }
 
-// lmdeploy smooth_ln_fcs / smooth_fc_fcs with clamp_zeros: w' = max(w^(1-alpha), 1e-4),
-// s = max(a^alpha / w', 1e-4), then s / sqrt(max(s) * min(s)) over the channels whose norm weight is
-// non-zero (all channels for fc->fc, where there is no norm), so that max * min = 1 there; s = 1 where
-// the norm weight is 0. lmdeploy forms max*min in fp16 on the norm path, where it can overflow; in
-// float64 it cannot.
+// lmdeploy 0.18.0 lite/quantization/awq.py smooth_ln_fcs (lines 187-196) / smooth_fc_fcs (lines
+// 241-249): w' = w^(1-alpha), and only when min(w') is exactly 0 is every element of w' clamped to 1e-4
+// (all or nothing: a w' of 1e-6 beside no zero stays 1e-6); s = max(a^alpha / w', 1e-4), then
+// s / sqrt(max(s) * min(s)) over the channels whose norm weight is non-zero (all channels for fc->fc,
+// where there is no norm), so that max * min = 1 there; s = 1 where the norm weight is 0. lmdeploy
+// forms max*min in fp16 on the norm path, where it can overflow; in float64 it cannot.
 at::Tensor lmdeploy_scale(const at::Tensor& a, const at::Tensor& w, const Vector& norm_weight, double alpha) {
-  const at::Tensor w_power = w.pow(1.0 - alpha).clamp_min(1e-4);
+  at::Tensor w_power = w.pow(1.0 - alpha);
+  if (w_power.min().item<double>() == 0.0) w_power = w_power.clamp_min(1e-4);
   at::Tensor s = (a.pow(alpha) / w_power).clamp_min(1e-4);
   if (norm_weight.empty()) return s / (s.max() * s.min()).sqrt();
   const at::Tensor nonzero = internal::view_of(norm_weight).ne(0.0);

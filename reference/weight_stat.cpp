@@ -24,8 +24,10 @@ at::Tensor concatenate_rows(const std::vector<Matrix>& fcs) {
 }
 
 // lmdeploy get_weight_scale: |W| divided by the absmax of its row (of its group of group_size
-// consecutive elements when group_size > 0), averaged over rows. The row absmax is clamped to 1e-4
-// (lmdeploy's clamp_zeros path) so that a zero row gives 0, not 0/0.
+// consecutive elements when group_size > 0), averaged over rows. The 1e-4 clamp is all or nothing, as in
+// lmdeploy 0.18.0 lite/quantization/awq.py get_weight_scale (lines 150-153): every row (group) absmax
+// is clamped to 1e-4 only when the smallest of them is exactly 0 (`if abs_weight_amax.min().item() ==
+// 0`), so that a zero row gives 0, not 0/0; otherwise no absmax is clamped, however small.
 at::Tensor lmdeploy_normalised_mean(const at::Tensor& w, int64_t group_size) {
   const int64_t columns = w.size(1);
   at::Tensor abs = w.abs();
@@ -36,7 +38,9 @@ at::Tensor lmdeploy_normalised_mean(const at::Tensor& w, int64_t group_size) {
                                            " is not a multiple of group_size " + std::to_string(group_size));
     abs = abs.reshape({-1, group_size});
   }
-  const at::Tensor row_absmax = abs.amax(1, /*keepdim=*/true).clamp_min(1e-4);
+  at::Tensor row_absmax = abs.amax(1, /*keepdim=*/true);
+  // min() propagates NaN as torch's does, and NaN == 0 is false: no clamp then, as upstream.
+  if (row_absmax.min().item<double>() == 0.0) row_absmax = row_absmax.clamp_min(1e-4);
   return (abs / row_absmax).reshape({-1, columns}).mean(0);
 }
 

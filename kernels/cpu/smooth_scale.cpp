@@ -39,14 +39,24 @@ void CpuBackend::smooth_scale(const float* a, const float* w, const float* norm_
       return;
 
     case Recipe::lmdeploy: {
-      // lmdeploy smooth_ln_fcs: w' = w^(1-α) (1e-4 where 0), s = (a^α / w').clamp(min=1e-4), then
-      // s / sqrt(max(s[nz]) * min(s[nz])) with the product in fp32, and s = 1 where the norm weight is 0.
+      // lmdeploy 0.18.0 lite/quantization/awq.py smooth_ln_fcs (lines 187-194): w' = w^(1-α), clamped
+      // to 1e-4 everywhere only when min(w') is exactly 0 (all or nothing; torch's min() propagates NaN,
+      // and NaN == 0 is false), s = (a^α / w').clamp(min=1e-4), then s / sqrt(max(s[nz]) * min(s[nz]))
+      // with the product in fp32, and s = 1 where the norm weight is 0.
       const float beta = numerics::add_rn(1.0f, -alpha);
+      bool w_min_is_zero = false, w_has_nan = false, w_has_negative = false;
+      for (int64_t j = 0; j < channels; ++j) {
+        const float wp = std::pow(w[j], beta);
+        w_min_is_zero |= wp == 0.0f;
+        w_has_nan |= std::isnan(wp);
+        w_has_negative |= wp < 0.0f;
+      }
+      const bool clamp_w = w_min_is_zero && !w_has_nan && !w_has_negative;
       bool any_nz = false;
       float s_max = 0.0f, s_min = 0.0f;
       for (int64_t j = 0; j < channels; ++j) {
         float wp = std::pow(w[j], beta);
-        if (wp == 0.0f) wp = 1e-4f;
+        if (clamp_w) wp = clamp_min(wp, 1e-4f);
         s[j] = clamp_min(numerics::div_rn(std::pow(a[j], alpha), wp), 1e-4f);
         if (norm_weight && norm_weight[j] == 0.0f) continue;
         if (!any_nz) {

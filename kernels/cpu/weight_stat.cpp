@@ -1,11 +1,11 @@
 // numerics.md §2: the weight statistic w_j of the fcs that share one input, stacked along rows.
 //   smoothquant:   max(max_r |W[r,j]|, 1e-5)
 //   llmcompressor: 2 * max_r |W[r,j]|
-//   lmdeploy:      mean_r |W[r,j]| / max(absmax of W[r,j]'s row or group, 1e-4), the quotient in f32,
-//                  the mean accumulated in double over every row of every fc, rounded to f32 once.
-// The 1e-4 clamp is applied to every row absmax. (lmdeploy's get_weight_scale clamps only when some
-// row's absmax is exactly 0; the two differ only for rows with 0 < absmax < 1e-4 in a stack that also
-// holds an all-zero row.)
+//   lmdeploy:      mean_r |W[r,j]| / (absmax of W[r,j]'s row or group), the quotient in f32, the mean
+//                  accumulated in double over every row of every fc, rounded to f32 once.
+// lmdeploy's 1e-4 clamp of the absmax is all or nothing (lmdeploy 0.18.0 lite/quantization/awq.py
+// get_weight_scale, lines 150-153): every row (group) absmax of the whole stack is clamped to 1e-4 only
+// when the smallest of them is exactly 0, otherwise none is, however small.
 // With no rows at all (every fc [0, C]) nothing is written.
 #include <algorithm>
 #include <cmath>
@@ -109,12 +109,19 @@ void CpuBackend::weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe
       const ConstMatrix& fc = fcs[row_owner[std::size_t(g)].first];
       const char* row = static_cast<const char*>(cpu::row_ptr(fc, row_owner[std::size_t(g)].second));
       for (int64_t k = 0; k < groups; ++k) {
-        float m = cpu::absmax_row(row + k * group * int64_t(dtype_size(fc.dtype)), fc.dtype, nullptr, group,
-                                  use_avx2());
-        amax[std::size_t(g * groups + k)] = std::fmax(m, kLmdeployRowFloor);
+        amax[std::size_t(g * groups + k)] = cpu::absmax_row(row + k * group * int64_t(dtype_size(fc.dtype)),
+                                                            fc.dtype, nullptr, group, use_avx2());
       }
     }
   });
+  // torch's min() propagates NaN and NaN == 0 is false: a NaN absmax anywhere means no clamp.
+  bool any_zero = false, any_nan = false;
+  for (float m : amax) {
+    any_zero |= m == 0.0f;
+    any_nan |= std::isnan(m);
+  }
+  if (any_zero && !any_nan)
+    for (float& m : amax) m = std::fmax(m, kLmdeployRowFloor);
 
   std::vector<double> acc(padded, 0.0);
   cpu::parallel_for(blocks, cpu::grain_for_bytes(total_rows * kBlock * 2), threads(), [&](int64_t b0, int64_t b1) {

@@ -137,7 +137,7 @@ class CudaBackend final : public Backend {
   void weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w) override {
     require(fcs && fc_count > 0, "weight_stat", "no fc reads this input");
     const int64_t cols = fcs[0].cols;
-    int64_t total_rows = 0, scratch = 0;
+    int64_t total_rows = 0;
     int64_t groups = 1;
     if (recipe == Recipe::lmdeploy) {
       std::string why;
@@ -149,22 +149,35 @@ class CudaBackend final : public Backend {
       require(fcs[i].cols == cols, "weight_stat",
               "fcs disagree on in_features (" + std::to_string(fcs[i].cols) + " vs " + std::to_string(cols) + ")");
       total_rows += fcs[i].rows;
-      scratch = std::max(scratch, fcs[i].rows * groups);
     }
     require(total_rows > 0, "weight_stat", "the fcs have no rows");
     check_array(w, cols, "weight_stat", "w");
     if (cols == 0) return;
     activate();
-    DeviceBuffer acc(std::size_t(cols) * sizeof(double)), row_absmax(std::size_t(scratch) * sizeof(float));
-    bool first = true;
-    for (int i = 0; i < fc_count; ++i) {
-      if (fcs[i].rows == 0) continue;
-      const DeviceMatrix d = cuda_detail::upload(fcs[i]);
-      launch::weight_stat_accumulate(d.view(), recipe, group_size, row_absmax.as<float>(), acc.as<double>(), first,
-                                     stream());
-      first = false;
-      SC_CUDA_CHECK(cudaStreamSynchronize(stream()));  // before `d` is freed
+    const bool lmdeploy = recipe == Recipe::lmdeploy;
+    DeviceBuffer acc(std::size_t(cols) * sizeof(double));
+    DeviceBuffer row_absmax(lmdeploy ? std::size_t(total_rows * groups) * sizeof(float) : 0);
+    // lmdeploy clamps every row absmax to 1e-4 only when the smallest of the whole stack is 0 (awq.py
+    // get_weight_scale): every fc's absmax first, one clamp decision, then the columns.
+    std::vector<DeviceMatrix> uploaded;
+    for (int i = 0; i < fc_count; ++i)
+      if (fcs[i].rows > 0) uploaded.push_back(cuda_detail::upload(fcs[i]));
+    if (lmdeploy) {
+      int64_t offset = 0;
+      for (const DeviceMatrix& d : uploaded) {
+        launch::weight_stat_row_absmax(d.view(), group_size, row_absmax.as<float>() + offset, stream());
+        offset += d.rows * groups;
+      }
+      launch::weight_stat_clamp_row_absmax(row_absmax.as<float>(), total_rows * groups, stream());
     }
+    int64_t offset = 0;
+    for (std::size_t i = 0; i < uploaded.size(); ++i) {
+      launch::weight_stat_accumulate_columns(uploaded[i].view(), recipe, group_size,
+                                             lmdeploy ? row_absmax.as<float>() + offset : nullptr, acc.as<double>(),
+                                             i == 0, stream());
+      offset += uploaded[i].rows * groups;
+    }
+    SC_CUDA_CHECK(cudaStreamSynchronize(stream()));  // before `uploaded` is freed
     DeviceBuffer dw(std::size_t(cols) * sizeof(float));
     launch::weight_stat_finalize(acc.as<double>(), cols, recipe, total_rows, dw.as<float>(), stream());
     cuda_detail::download_array(dw, w, cols);

@@ -29,9 +29,17 @@ void rmsnorm_quantize(ConstMatrix x, const float* norm_w, float eps, const ActQu
 // channel_stats.cu. out: device float[C] each.
 void channel_stats(ConstMatrix x, ChannelStatsOut out, cudaStream_t stream);
 
-// weight_stat.cu. Called once per fc, in order, on one float64 accumulator acc[C]:
-//   weight_stat_accumulate(fc_i, ..., first = (i == 0)); then weight_stat_finalize.
-// row_absmax: device scratch float[rows * groups] (lmdeploy only; groups = C / group_size or 1).
+// weight_stat.cu, on one float64 accumulator acc[C], then weight_stat_finalize. lmdeploy's 1e-4 clamp
+// of the row absmax is decided over the whole stack (clamp all when the smallest is 0), so for a stack
+// of several fcs: weight_stat_row_absmax of every fc into one row_absmax[total_rows * groups], then
+// weight_stat_clamp_row_absmax over all of it, then weight_stat_accumulate_columns(fc_i, its slice of
+// row_absmax, first = (i == 0)). The other recipes need only the last step (row_absmax unused).
+// weight_stat_accumulate does the three for one fc that is the whole stack.
+// row_absmax: device float[rows * groups] (lmdeploy only; groups = C / group_size or 1).
+void weight_stat_row_absmax(ConstMatrix w, int64_t group_size, float* row_absmax, cudaStream_t stream);
+void weight_stat_clamp_row_absmax(float* row_absmax, int64_t count, cudaStream_t stream);
+void weight_stat_accumulate_columns(ConstMatrix w, Recipe recipe, int64_t group_size, const float* row_absmax,
+                                    double* acc, bool first, cudaStream_t stream);
 void weight_stat_accumulate(ConstMatrix w, Recipe recipe, int64_t group_size, float* row_absmax, double* acc,
                             bool first, cudaStream_t stream);
 void weight_stat_finalize(const double* acc, int64_t channels, Recipe recipe, int64_t total_rows, float* w,

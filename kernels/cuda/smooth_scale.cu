@@ -11,12 +11,13 @@ namespace {
 using namespace cuda_device;
 constexpr int kBlock = 256;
 
-__device__ __forceinline__ double raw_scale(float a, float w, Recipe recipe, double alpha) {
+// clamp_w: lmdeploy's all-or-nothing clamp of w^(1-alpha) to 1e-4 (see smooth_scale_kernel).
+__device__ __forceinline__ double raw_scale(float a, float w, Recipe recipe, double alpha, bool clamp_w = false) {
   const double pa = pow(double(a), alpha);
   const double pw = pow(double(w), 1.0 - alpha);
   switch (recipe) {
     case Recipe::smoothquant: return fmax(pa / pw, 1e-5);  // smooth_ln_fcs
-    case Recipe::lmdeploy: return fmax(pa / fmax(pw, 1e-4), 1e-4);  // clamp_zeros path
+    case Recipe::lmdeploy: return fmax(pa / (clamp_w ? fmax(pw, 1e-4) : pw), 1e-4);
     case Recipe::llmcompressor: return fmax(w > 0.0f ? pa / pw : double(a), 1e-5);  // s = a where w = 0
   }
   return 0.0;
@@ -29,17 +30,31 @@ __global__ void __launch_bounds__(kBlock)
     for (int64_t j = threadIdx.x; j < channels; j += blockDim.x) s[j] = float(raw_scale(a[j], w[j], recipe, alpha));
     return;
   }
-  // lmdeploy: s / sqrt(max(s[nz]) * min(s[nz])) over nz = channels whose norm weight is non-zero (all
+  // lmdeploy 0.18.0 lite/quantization/awq.py smooth_ln_fcs (lines 187-196) / smooth_fc_fcs (lines
+  // 241-249): w' = w^(1-alpha) is clamped to 1e-4 everywhere only when min(w') over all channels is
+  // exactly 0 (all or nothing). torch's min() propagates NaN and NaN == 0 is false, so a NaN (or a
+  // negative) w' stands in the reduction as -1: then no clamp.
+  using Reduce = cub::BlockReduce<double, kBlock>;
+  SC_SHARED(typename Reduce::TempStorage, temp);
+  SC_SHARED(bool, shared_clamp_w);
+  double w_min = INFINITY;
+  for (int64_t j = threadIdx.x; j < channels; j += blockDim.x) {
+    const double pw = pow(double(w[j]), 1.0 - alpha);
+    w_min = pw >= 0.0 ? fmin(w_min, pw) : -1.0;
+  }
+  const double block_w_min = Reduce(temp).Reduce(w_min, cuda::minimum<>{});
+  if (threadIdx.x == 0) shared_clamp_w = block_w_min == 0.0;
+  __syncthreads();
+  const bool clamp_w = shared_clamp_w;
+  // Then s / sqrt(max(s[nz]) * min(s[nz])) over nz = channels whose norm weight is non-zero (all
   // channels without a norm); s = 1 elsewhere, and everywhere when no channel is kept.
   double hi = -INFINITY, lo = INFINITY;
   for (int64_t j = threadIdx.x; j < channels; j += blockDim.x) {
     if (norm_weight && norm_weight[j] == 0.0f) continue;
-    const double v = raw_scale(a[j], w[j], recipe, alpha);
+    const double v = raw_scale(a[j], w[j], recipe, alpha, clamp_w);
     hi = fmax(hi, v);
     lo = fmin(lo, v);
   }
-  using Reduce = cub::BlockReduce<double, kBlock>;
-  SC_SHARED(typename Reduce::TempStorage, temp);
   SC_SHARED(double, shared_hi);
   SC_SHARED(double, shared_lo);
   const double block_hi = Reduce(temp).Reduce(hi, cuda::maximum<>{});
@@ -54,7 +69,7 @@ __global__ void __launch_bounds__(kBlock)
   const double denom = sqrt(shared_hi * shared_lo);
   for (int64_t j = threadIdx.x; j < channels; j += blockDim.x) {
     const bool kept = any_kept && !(norm_weight && norm_weight[j] == 0.0f);
-    s[j] = kept ? float(raw_scale(a[j], w[j], recipe, alpha) / denom) : 1.0f;
+    s[j] = kept ? float(raw_scale(a[j], w[j], recipe, alpha, clamp_w) / denom) : 1.0f;
   }
 }
 

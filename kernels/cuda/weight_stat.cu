@@ -1,8 +1,10 @@
 // numerics.md §2, the weight statistic w_j over the rows of every fc that reads one input (cat(dim=0)).
 // Column maxima are exact in any order. lmdeploy's mean of |W[r,j]| / rowmax is formed in float64
 // (each ratio and the running sum over rows in fc order, row order) and rounded to float once, which
-// is the reference's value rounded, not a replay of lmdeploy's fp16 arithmetic; the row absmax is
-// clamped to 1e-4 as lmdeploy's clamp_zeros path (and the reference) do.
+// is the reference's value rounded, not a replay of lmdeploy's fp16 arithmetic. lmdeploy's 1e-4 clamp
+// of the row (group) absmax is all or nothing over the whole stack (lmdeploy 0.18.0
+// lite/quantization/awq.py get_weight_scale, lines 150-153: every absmax is clamped only when the
+// smallest is exactly 0), so every fc's row absmax is known before any column is accumulated.
 #include "kernels/cuda/device_common.cuh"
 #include "kernels/cuda/launchers.h"
 
@@ -28,6 +30,22 @@ __global__ void __launch_bounds__(cuda_plan::kRowBlock)
   }
 }
 
+// One block: clamps every absmax to 1e-4 when the smallest is exactly 0, else leaves all as they are.
+// torch's min() propagates NaN and NaN == 0 is false, so a NaN stands in the reduction as -1: no clamp.
+__global__ void __launch_bounds__(cuda_plan::kRowBlock) clamp_row_absmax_kernel(float* absmax, int64_t count) {
+  float local = INFINITY;
+  for (int64_t i = threadIdx.x; i < count; i += blockDim.x)
+    local = absmax[i] >= 0.0f ? fminf(local, absmax[i]) : -1.0f;
+  using Reduce = cub::BlockReduce<float, cuda_plan::kRowBlock>;
+  SC_SHARED(typename Reduce::TempStorage, temp);
+  SC_SHARED(bool, shared_clamp);
+  const float smallest = Reduce(temp).Reduce(local, cuda::minimum<>{});
+  if (threadIdx.x == 0) shared_clamp = smallest == 0.0f;
+  __syncthreads();
+  if (!shared_clamp) return;
+  for (int64_t i = threadIdx.x; i < count; i += blockDim.x) absmax[i] = fmaxf(absmax[i], 1e-4f);
+}
+
 // One thread per channel, rows in order.
 template <class E>
 __global__ void column_accumulate_kernel(const void* w, int64_t rows, int64_t cols, int64_t stride, Recipe recipe,
@@ -39,7 +57,7 @@ __global__ void column_accumulate_kernel(const void* w, int64_t rows, int64_t co
       double sum = first ? 0.0 : acc[j];
       const int64_t g = j / group;
       for (int64_t r = 0; r < rows; ++r) {
-        const double denom = fmax(double(row_absmax[r * groups + g]), 1e-4);
+        const double denom = double(row_absmax[r * groups + g]);  // already clamped, or not, by the stack
         sum = __dadd_rn(sum, __ddiv_rn(double(fabsf(E::load(base[r * stride + j]))), denom));
       }
       acc[j] = sum;
@@ -63,27 +81,55 @@ __global__ void weight_stat_finalize_kernel(const double* acc, int64_t channels,
   }
 }
 
-}  // namespace
-
-void weight_stat_accumulate(ConstMatrix w, Recipe recipe, int64_t group_size, float* row_absmax, double* acc,
-                            bool first, cudaStream_t stream) {
-  if (w.cols == 0) return;
+// Groups per row: lmdeploy's group_size (0: the whole row); one for the other recipes.
+int64_t groups_of(ConstMatrix w, Recipe recipe, int64_t group_size) {
   std::string why;
   const int64_t groups =
       recipe == Recipe::lmdeploy ? cuda_plan::weight_groups_per_row(w.cols, group_size, &why) : 1;
   if (groups < 0) throw KernelError(why);
-  const int64_t group = w.cols / groups;
+  return groups;
+}
+
+}  // namespace
+
+void weight_stat_row_absmax(ConstMatrix w, int64_t group_size, float* row_absmax, cudaStream_t stream) {
+  if (w.cols == 0) return;
+  const int64_t groups = groups_of(w, Recipe::lmdeploy, group_size), group = w.cols / groups;
   const cuda_plan::Launch1D rows = cuda_plan::plan_rows(w.rows);
+  if (rows.grid == 0) return;
+  SC_DISPATCH_FLOAT_DTYPE(
+      w.dtype, "weight_stat", E,
+      SC_LAUNCH(unsigned(rows.grid), rows.block, stream, row_group_absmax_kernel<E>)(w.data, w.rows, w.row_stride,
+                                                                                 groups, group, row_absmax);
+      SC_CUDA_CHECK_LAUNCH("row_group_absmax_kernel"));
+}
+
+void weight_stat_clamp_row_absmax(float* row_absmax, int64_t count, cudaStream_t stream) {
+  if (count <= 0) return;
+  SC_LAUNCH(1, cuda_plan::kRowBlock, stream, clamp_row_absmax_kernel)(row_absmax, count);
+  SC_CUDA_CHECK_LAUNCH("clamp_row_absmax_kernel");
+}
+
+void weight_stat_accumulate_columns(ConstMatrix w, Recipe recipe, int64_t group_size, const float* row_absmax,
+                                    double* acc, bool first, cudaStream_t stream) {
+  if (w.cols == 0) return;
+  const int64_t groups = groups_of(w, recipe, group_size), group = w.cols / groups;
   const cuda_plan::Launch1D cols = cuda_plan::plan_elements(w.cols);
   SC_DISPATCH_FLOAT_DTYPE(
       w.dtype, "weight_stat", E,
-      if (recipe == Recipe::lmdeploy && rows.grid > 0) {
-        SC_LAUNCH(unsigned(rows.grid), rows.block, stream, row_group_absmax_kernel<E>)(w.data, w.rows, w.row_stride,
-                                                                                   groups, group, row_absmax);
-        SC_CUDA_CHECK_LAUNCH("row_group_absmax_kernel");
-      } SC_LAUNCH(unsigned(cols.grid), cols.block, stream, column_accumulate_kernel<E>)(
+      SC_LAUNCH(unsigned(cols.grid), cols.block, stream, column_accumulate_kernel<E>)(
           w.data, w.rows, w.cols, w.row_stride, recipe, row_absmax, groups, group, acc, first);
       SC_CUDA_CHECK_LAUNCH("column_accumulate_kernel"));
+}
+
+void weight_stat_accumulate(ConstMatrix w, Recipe recipe, int64_t group_size, float* row_absmax, double* acc,
+                            bool first, cudaStream_t stream) {
+  if (w.cols == 0) return;
+  if (recipe == Recipe::lmdeploy) {
+    weight_stat_row_absmax(w, group_size, row_absmax, stream);
+    weight_stat_clamp_row_absmax(row_absmax, w.rows * groups_of(w, recipe, group_size), stream);
+  }
+  weight_stat_accumulate_columns(w, recipe, group_size, row_absmax, acc, first, stream);
 }
 
 void weight_stat_finalize(const double* acc, int64_t channels, Recipe recipe, int64_t total_rows, float* w,

@@ -287,6 +287,32 @@ def lmdeploy_cases(versions):
                     {"group_size": group_size, "amax_clamp_branch_taken": fired},
                     {"weight": w}, {"w": out}))
 
+    # Upstream's absmax clamp is all or nothing (awq.py lines 150-153): a row of
+    # absmax ~1e-6 is clamped to 1e-4 only when some row (group) absmax is exactly 0.
+    tiny_variants = [(-1, None), (-1, "row"), (8, None), (8, "row"), (8, "group")]
+    for dname, dt in DTYPES.items():
+        for ti, (group_size, zero) in enumerate(tiny_variants):
+            g = gen(150 + ti)
+            w = randn(g, 6, 16)
+            w[3] = randn(g, 16) * 1e-6                 # the tiny row
+            w[3, 0], w[3, 8] = 3e-6, -2e-6             # each of its groups non-zero in every dtype
+            if zero == "row":
+                w[4, :] = 0.0
+            elif zero == "group":
+                w[4, 8:] = 0.0                         # one zero group, no zero row
+            w = w.to(dt)
+            tiny = w[3].abs().view(-1, 16 if group_size < 0 else group_size).amax(1)
+            assert bool(((tiny > 0) & (tiny < 1e-4)).all()), (dname, tiny)
+            out, printed = _quiet(awq.get_weight_scale, w.clone(), group_size)
+            fired = "clamping" in printed
+            assert fired == (zero is not None), (dname, group_size, zero, printed)
+            cases.append(case(
+                f"lmdeploy_weight_stat_{SHORT[dname]}_tiny_row_{'no_zero_row' if zero is None else 'zero_' + zero}"
+                f"_g{'all' if group_size < 0 else group_size}",
+                "weight_stat", up_ws, False,
+                {"group_size": group_size, "amax_clamp_branch_taken": fired},
+                {"weight": w}, {"w": out}))
+
     # --- smooth_ln_fcs ------------------------------------------------------
     def ln_inputs(seed, dt, C=32, outs=(8, 4, 4), zero_col=True, act_dtype=None):
         g = gen(seed)
@@ -330,6 +356,37 @@ def lmdeploy_cases(versions):
     fcs[0][0, 0] = 1.0            # channel 0 has w_0 = mean(|W|/rowmax) large -> s_0 the smallest
     cases.append(_lmdeploy_ln_case(awq, up_ln, "lmdeploy_smooth_ln_fcs_f16_maxmin_overflow_a050",
                                    act, norm, fcs, dict(alpha=0.5, group_size=-1)))
+    # Upstream's w^(1-α) clamp is all or nothing (awq.py lines 187-191): channel 25
+    # has 0 < w^(1-α) < 1e-4, clamped to 1e-4 only beside the zero column 21.
+    # Its w is one ratio of one row over the 16 rows: w = ratio / 16. α = 0.5 needs
+    # w ~ 1e-10, which fp16 cannot hold (its w would be a subnormal a few ulps wide,
+    # or 0), so fp16 takes α = 0 (w' = w) with w = 8e-5, a normal fp16 value.
+    tiny_col = 25
+    for dname, dt in DTYPES.items():
+        alpha, w_target = (0.0, 8e-5) if dt == torch.float16 else (0.5, 1e-10)
+        for zero_col in (True, False):
+            act, norm, fcs = ln_inputs(230, dt, zero_col=zero_col)
+            act = act.clone()
+            act[tiny_col] = 0.05                      # keeps a^α / w' inside fp16's range
+            tiny_fcs = []
+            for i, w in enumerate(fcs):
+                w = w.to(torch.float32)               # exact
+                w[:, tiny_col] = 0.0
+                if i == 0:
+                    w[1, tiny_col] = w[1].abs().max() * (w_target * 16)
+                tiny_fcs.append(w.to(dt))
+            w_pow = _quiet(awq.get_weight_scale, torch.cat(tiny_fcs, dim=0), -1)[0].pow(1 - alpha)
+            assert 0 < float(w_pow[tiny_col]) < 1e-4, (dname, float(w_pow[tiny_col]))
+            assert (float(w_pow.min()) == 0) == zero_col
+            c = _lmdeploy_ln_case(awq, up_ln,
+                                  f"lmdeploy_smooth_ln_fcs_{SHORT[dname]}_tiny_w_pow"
+                                  f"{'_zero_col' if zero_col else ''}_a{int(alpha * 100):03d}",
+                                  act, norm, tiny_fcs, dict(alpha=alpha, group_size=-1))
+            assert c["params"]["w_pow_clamp_branch_taken"] == zero_col
+            assert not c["params"]["amax_clamp_branch_taken"]
+            s_up = tensor_from_json(c["outputs"]["s"])
+            assert bool(torch.isfinite(s_up).all() & (s_up > 0).all()), (dname, s_up)
+            cases.append(c)
 
     # --- smooth_fc_fcs ------------------------------------------------------
     def fc_inputs(seed, dt, C=16, K=12, outs=(8,), zero_col=False, packed=1, big=False):
