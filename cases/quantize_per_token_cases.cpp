@@ -10,6 +10,26 @@
 namespace smoothcheck::cases {
 namespace {
 
+// NaN and ±inf written over generated rows, at the kernel level (harness/checked_ops.h refuses them at
+// the front door). vLLM's dynamic_scaled_int8_quant_kernel (int8_quant_kernels.cu): fmaxf skips NaN
+// in the absmax and cvt.rni.sat gives a NaN element code 0; a row holding ±inf has absmax inf,
+// 127 / inf = 0 and every code 0; an all-NaN row is a zero row. Every option set gives the same codes
+// here (kernels/numerics.h store_int8), each through its own scale rule. Rows: 0 NaN in the vector
+// body and in the tail; 1 +inf; 2 -inf and NaN; 3 all NaN; the rest as generated.
+void write_nan_inf_rows(std::vector<double>& x, int64_t tokens, int64_t hidden) {
+  const double nan = std::nan(""), inf = INFINITY;
+  auto at = [&](int64_t t, int64_t c) -> double& { return x[std::size_t(t * hidden + c)]; };
+  at(0, 1 % hidden) = nan;
+  at(0, hidden - 1) = nan;
+  if (tokens > 1) at(1, hidden / 2) = inf;
+  if (tokens > 2) {
+    at(2, 0) = -inf;
+    at(2, hidden - 1) = nan;
+  }
+  if (tokens > 3)
+    for (int64_t c = 0; c < hidden; ++c) at(3, c) = nan;
+}
+
 struct QuantizePerTokenCase final : Case {
   const int64_t tokens, hidden, pad;
   const DType dtype;
@@ -17,14 +37,16 @@ struct QuantizePerTokenCase final : Case {
   const NamedActOptions options;
   const bool migration;
   const uint64_t case_seed;
+  const bool nan_inf;  // write_nan_inf_rows over the generated values
 
   QuantizePerTokenCase(int64_t t, int64_t c, int64_t p, DType d, Distribution dist, NamedActOptions o, bool mig,
-                       uint64_t s)
-      : tokens(t), hidden(c), pad(p), dtype(d), distribution(dist), options(std::move(o)), migration(mig), case_seed(s) {}
+                       uint64_t s, bool nonfinite = false)
+      : tokens(t), hidden(c), pad(p), dtype(d), distribution(dist), options(std::move(o)), migration(mig), case_seed(s),
+        nan_inf(nonfinite) {}
 
   std::string name() const override {
     return shape_name("t", tokens, "c", hidden, pad) + "/" + to_string(dtype) + "/" + to_string(distribution) + "/" +
-           options.name + (migration ? "/migration" : "") + "/" + seed_name(case_seed);
+           options.name + (migration ? "/migration" : "") + (nan_inf ? "/nan_inf" : "") + "/" + seed_name(case_seed);
   }
   uint64_t seed() const override { return case_seed; }
   int64_t work() const override { return tokens * hidden; }
@@ -44,6 +66,7 @@ struct QuantizePerTokenCase final : Case {
             v = representable(v * s_values[std::size_t(c)], dtype);
           }
     }
+    if (nan_inf) write_nan_inf_rows(x_values, tokens, hidden);
     HostTensor x = make_tensor(dtype, tokens, hidden, pad, x_values);
     HostTensor s = make_tensor(DType::f32, 1, hidden, 0, migration ? s_values : std::vector<double>(std::size_t(hidden), 1.0));
     HostTensor q = make_output(DType::i8, tokens, hidden, pad);
@@ -95,6 +118,9 @@ CaseList quantize_per_token_table() {
                  uint64_t seed) {
     cases.push_back(std::make_unique<QuantizePerTokenCase>(t, c, pad, d, dist, o, mig, seed));
   };
+  auto add_nan_inf = [&](int64_t t, int64_t c, int64_t pad, DType d, const NamedActOptions& o, bool mig) {
+    cases.push_back(std::make_unique<QuantizePerTokenCase>(t, c, pad, d, Distribution::outlier_channels, o, mig, 5, true));
+  };
   const DType dtypes[] = {DType::f32, DType::f16, DType::bf16};
   // Every hidden size (vector heads and tails) and token count, every dtype, plain and migration.
   for (int64_t c : hidden_sizes())
@@ -111,6 +137,12 @@ CaseList quantize_per_token_table() {
   // Production-sized rows: 4096 tokens x 4096 and the down_proj input width.
   add(4096, 4096, 0, DType::bf16, Distribution::outlier_channels, preset_vllm_dynamic(), true, 4);
   add(512, 11008, 0, DType::f16, Distribution::heavy_tail, preset_vllm_dynamic(), false, 4);
+  // NaN and ±inf (write_nan_inf_rows) under every option combination, plain and migration, with vector
+  // tails and padded rows; and vLLM's preset at a row narrower than one vector.
+  for (const NamedActOptions& o : all_act_option_combinations())
+    for (DType d : dtypes)
+      for (bool mig : {false, true}) add_nan_inf(7, 1025, 3, d, o, mig);
+  for (DType d : dtypes) add_nan_inf(5, 7, 1, d, preset_vllm_dynamic(), false);
   // Rows where divide and reciprocal-multiply give different codes (cases/scale_math_split_cases.cpp).
   append_per_token_scale_math_rows(cases);
   return cases;

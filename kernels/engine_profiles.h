@@ -69,7 +69,7 @@ constexpr EngineProfile smoothquant_profile() {
 // quantization/utils/helpers.py and lifecycle/forward.py (int8 symmetric per channel: absmax/127.5,
 // clamp, round); vLLM runs the checkpoint: csrc/quantization/compressed_tensors/int8_quant_kernels.cu
 // (dynamic per token: x · (127/absmax), round half to even, saturate, zero row -> 0) and the CUTLASS
-// scaled-mm epilogue (sa · (sb · acc) + bias in fp32).
+// scaled-mm epilogue (scaled_mm_epilogues_c3x.hpp: fma(sa, sb · acc, bias) in fp32, one rounding).
 constexpr EngineProfile llmcompressor_profile() {
   return {Engine::llmcompressor,
           Recipe::llmcompressor,

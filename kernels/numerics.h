@@ -44,6 +44,15 @@ SC_HD float div_rn(float a, float b) {
   return a / b;
 #endif
 }
+// a * b + c with one rounding (IEEE fusedMultiplyAdd), named where a public implementation fuses
+// (vLLM's CUTLASS multiply_add): std::fmaf is correctly rounded on the host, FFMA on the device.
+SC_HD float fma_rn(float a, float b, float c) {
+#if defined(__CUDA_ARCH__)
+  return __fmaf_rn(a, b, c);
+#else
+  return std::fmaf(a, b, c);
+#endif
+}
 SC_HD float sqrt_rn(float a) {
 #if defined(__CUDA_ARCH__)
   return __fsqrt_rn(a);
@@ -124,12 +133,19 @@ SC_HD float round_with(float v, Rounding r) {
   return r == Rounding::half_even ? round_half_even(v) : round_half_away(v);
 }
 
-// The store of a rounded value as int8. With Clamp::saturate the value is clamped to [-128, 127];
-// NaN becomes -128 there (fmaxf drops it), though the harness checks inputs finite before any
-// kernel runs. With Clamp::none the value goes through int32 and keeps its low byte; NaN and values
-// outside int32 become INT32_MIN (x86 cvtps2dq's "integer indefinite"), whose low byte is 0.
+// The store of a rounded value as int8. With Clamp::saturate the value is clamped to [-128, 127] and
+// NaN stores 0: PTX cvt.rni.sat.s8.f32 (vLLM's float_to_int8_rn, csrc/quantization/compressed_tensors/
+// int8_quant_kernels.cu; TensorRT-LLM) gives 0 for NaN, and so does torch's .to(torch.int8) on x86
+// (lmdeploy QLinear), so the saturating store has one NaN rule. The harness's front door still refuses
+// non-finite inputs (harness/checked_ops.h); the kernel-level case tables feed NaN directly. With
+// Clamp::none the value goes through int32 and keeps its low byte; NaN and values outside int32 become
+// INT32_MIN (x86 cvtps2dq's "integer indefinite"), whose low byte is 0. That path (lmdeploy's Triton
+// per_token_quant_int8, the SmoothQuant authors' fake quant) keeps its existing rule: whether Triton's
+// NaN-to-int8 cast gives 0 on every GPU is not established here (LLVM's fptosi of NaN is poison);
+// PTX cvt.rzi of NaN gives 0, the same code.
 SC_HD int8_t store_int8(float rounded, Clamp clamp) {
   if (clamp == Clamp::saturate) {
+    if (rounded != rounded) return 0;  // NaN: cvt.rni.sat gives 0 (fmaxf would make it -128)
     float c = fminf(fmaxf(rounded, -128.0f), 127.0f);
     return int8_t(c);
   }
@@ -223,9 +239,14 @@ SC_HD float rms_inverse(float sum_squares, int64_t cols, float eps) {
 SC_HD float rms_normalized(float x, float w, float inv) { return mul_rn(w, mul_rn(x, inv)); }
 
 // ---- W8A8 epilogues (numerics.md §7) ----------------------------------------------------------------
-// vLLM: D = sa * (sb * float(acc)) + bias, in f32, rounded once to the output dtype by the caller.
+// vLLM: D = fma(sa, sb * float(acc), bias) in f32, rounded once more to the output dtype by the caller.
+// CUTLASS's multiply_add in ScaledEpilogueBias (csrc/cutlass_extensions/epilogue/
+// scaled_mm_epilogues_c3x.hpp: Compute0 = multiplies(scale_b, acc), Compute1 = multiply_add(scale_a,
+// Compute0, bias)) is one FFMA: the product sa * (sb * acc) is not rounded before the bias is added.
+// Callers without a bias pass -0.0f: fma(a, b, -0) is a * b rounded once, zeros' signs included
+// (ScaledEpilogue, vLLM's no-bias form, only multiplies).
 SC_HD float epilogue_vllm(int32_t acc, float sa, float sb, float bias) {
-  return add_rn(mul_rn(sa, mul_rn(sb, float(acc))), bias);
+  return fma_rn(sa, mul_rn(sb, float(acc)), bias);
 }
 // lmdeploy: float(acc) * sa * sb, left to right; the caller rounds it to the output dtype, then adds
 // the bias in the output dtype (epilogue_lmdeploy_bias).

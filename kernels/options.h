@@ -64,6 +64,7 @@ struct ActQuantOptions {
 
 // The per-token option sets of the public implementations (numerics.md §6), one definition for the
 // case tables, the benchmarks and the callgrind driver.
+// vLLM (int8_quant_kernels.cu): absmax by fmaxf (NaN skipped), cvt.rni.sat (NaN -> 0), a ±inf row -> 0.
 constexpr ActQuantOptions vllm_dynamic_act_quant() {  // half even, x * (127/absmax), saturate, zero row -> 0
   return {Rounding::half_even, ScaleMath::reciprocal_multiply, Clamp::saturate, ZeroRow::zero_scale, 0.0f};
 }
@@ -99,7 +100,7 @@ enum class SmoothMode { fused, migration };
 
 // numerics.md §7.
 enum class Epilogue {
-  vllm,     // D = sa[m] * (sb[n] * float(acc)) + bias[n] in fp32, one rounding to the output dtype
+  vllm,     // D = fma(sa[m], sb[n] * float(acc), bias[n]) in fp32 (CUTLASS multiply_add), then the output dtype
   lmdeploy  // y = out(float(acc) * sa[m] * sb[n]); D = out(y + bias[n]) with the bias in the output dtype
 };
 

@@ -22,7 +22,12 @@ double round_to_integer(double value, Rounding rounding) {
 }
 
 double store_int8(double integer, Clamp clamp) {
-  if (std::isnan(integer)) return 0.0;  // never reached: quantisers only see finite inputs
+  // NaN (a NaN element, or inf * 0 in a row whose absmax is inf) stores 0: PTX cvt.rni.sat.s8.f32 in
+  // vLLM's float_to_int8_rn (csrc/quantization/compressed_tensors/int8_quant_kernels.cu) and TensorRT-LLM;
+  // torch's .to(int8) of NaN on x86 (lmdeploy QLinear); and the unclamped store, whose int32 conversion
+  // gives INT32_MIN (low byte 0) on x86 and 0 by PTX cvt.rzi. Unclamped it is smoothcheck's kernels'
+  // rule; Triton's own NaN-to-int8 cast (lmdeploy per_token_quant_int8) is not pinned down upstream.
+  if (std::isnan(integer)) return 0.0;
   switch (clamp) {
     // cvt.rni.sat.s8 (vLLM, TensorRT-LLM) and torch.clamp(-128, 127) (lmdeploy, compressed-tensors).
     case Clamp::saturate: return std::min(std::max(integer, -128.0), 127.0);

@@ -27,6 +27,9 @@ inline void require_nonempty(const Matrix& m, const std::string& where) {
 // float64 result that lies exactly on a rounding boundary of the narrower type.
 double round_product_to_dtype(double a, double b, DType dtype);
 double round_quotient_to_dtype(double a, double b, DType dtype);
+// a + b correctly rounded to dtype (TwoSum's exact residual settles a float64 sum on a boundary): with a
+// an exact float64 product of two f32 values, a fused multiply-add's single rounding.
+double round_sum_to_dtype(double a, double b, DType dtype);
 
 // The integer a quantiser's rounding produces (numerics.md §6): half_even is std::nearbyint under
 // the default rounding mode (PyTorch's torch.round, PTX cvt.rni), half_away is std::round (C
@@ -34,8 +37,8 @@ double round_quotient_to_dtype(double a, double b, DType dtype);
 double round_to_integer(double value, Rounding rounding);
 
 // The int8 a store of an already-rounded integer produces: saturate clamps to [-128, 127]; none keeps
-// the low byte of the two's-complement int32 (values outside int32, and NaN, store 0, as the
-// kernels' conversion does).
+// the low byte of the two's-complement int32 (values outside int32 store 0, as the kernels'
+// conversion does). NaN stores 0 under both (cvt.rni.sat.s8.f32 and x86's INT32_MIN low byte).
 double store_int8(double integer, Clamp clamp);
 
 // The int8 code a weight variant gives to w / scale (numerics.md §5; quantize_weight.cpp, shared by

@@ -37,7 +37,13 @@ Quantized quantize_per_token(const Matrix& x, const Vector& migration_scale, con
   require(o.zero_row != ZeroRow::floor || (std::isfinite(o.absmax_floor) && o.absmax_floor > 0.0f),
           "quantize_per_token: ZeroRow::floor needs a positive absmax_floor");
   const Matrix& in = q.input;
-  const Vector absmax = internal::vector_from(internal::view_of(in).abs().amax(1));
+  // The row absmax skips NaN: vLLM's dynamic_scaled_int8_quant_kernel reduces with fmaxf from 0
+  // (int8_quant_kernels.cu), which drops a NaN operand, so a NaN element leaves its row's scale alone
+  // (its own code is 0, int8_codes.cpp) and an all-NaN row is a zero row. TensorRT-LLM's fmaxf from
+  // 1e-6 and the CPU and CUDA kernels' max do the same. A row holding ±inf has absmax inf, scale inf
+  // and x * 127 / inf = 0 (inf / inf = NaN -> 0): every code of that row is 0.
+  const at::Tensor magnitude = internal::view_of(in).abs();
+  const Vector absmax = internal::vector_from(magnitude.masked_fill(magnitude.isnan(), 0.0).amax(1));
   q.scale.resize(std::size_t(in.rows));
   q.scaled = Matrix(in.rows, in.cols);
   q.codes = Matrix(in.rows, in.cols);

@@ -21,6 +21,10 @@ using internal::require;
 // The f32 value the named formula gives for x / scale, where the f32 scale and reciprocal were rounded
 // from their exact definitions.
 double f32_scaled(double x, double scale_f32, double reciprocal_f32, ScaleMath math) {
+  // An infinite or NaN operand (a NaN element, a row holding ±inf: scale inf, reciprocal 0) gives 0, ±inf
+  // or NaN, exactly: no residual to take.
+  if (!std::isfinite(x) || !std::isfinite(scale_f32))
+    return math == ScaleMath::divide ? x / scale_f32 : x * reciprocal_f32;
   switch (math) {
     case ScaleMath::divide: return internal::round_quotient_to_dtype(x, scale_f32, DType::f32);
     case ScaleMath::reciprocal_multiply: return internal::round_product_to_dtype(x, reciprocal_f32, DType::f32);
@@ -29,10 +33,11 @@ double f32_scaled(double x, double scale_f32, double reciprocal_f32, ScaleMath m
   return 0.0;
 }
 
+// NaN and ±inf are f32 values too: vLLM's kernel gives them the codes of int8_codes.cpp (0).
 void require_f32_values(const Matrix& x, const std::string& where) {
   internal::require_nonempty(x, where);
   for (double v : x.values)
-    require(std::isfinite(v) && round_to_dtype(v, DType::f32) == v, where + ": x holds a value that is not an f32");
+    require(!std::isfinite(v) || round_to_dtype(v, DType::f32) == v, where + ": x holds a value that is not an f32");
 }
 
 }  // namespace
@@ -41,7 +46,9 @@ Quantized quantize_per_token_f32(const Matrix& x, const ActQuantOptions& o) {
   require_f32_values(x, "quantize_per_token_f32");
   require(o.zero_row != ZeroRow::floor || (std::isfinite(o.absmax_floor) && o.absmax_floor > 0.0f),
           "quantize_per_token_f32: ZeroRow::floor needs a positive absmax_floor");
-  const Vector absmax = internal::vector_from(internal::view_of(x).abs().amax(1));  // a selection: exact
+  // A selection, exact; NaN skipped as vLLM's fmaxf does (quantize_activation.cpp).
+  const at::Tensor magnitude = internal::view_of(x).abs();
+  const Vector absmax = internal::vector_from(magnitude.masked_fill(magnitude.isnan(), 0.0).amax(1));
   Quantized q;
   q.input = x;
   q.scale.resize(std::size_t(x.rows));
@@ -52,8 +59,9 @@ Quantized quantize_per_token_f32(const Matrix& x, const ActQuantOptions& o) {
     if (o.zero_row == ZeroRow::floor) row_max = std::max(row_max, static_cast<double>(o.absmax_floor));
     if (row_max == 0.0) continue;  // vLLM's zero reciprocal: scale 0, codes 0
     // scale = absmax / 127 and reciprocal = 127 / absmax, each one correctly rounded f32 division.
+    // A row holding ±inf: scale inf and reciprocal 127 / inf = 0 (vLLM), so every code is 0.
     const double scale = internal::round_quotient_to_dtype(row_max, 127.0, DType::f32);
-    const double reciprocal = internal::round_quotient_to_dtype(127.0, row_max, DType::f32);
+    const double reciprocal = std::isinf(row_max) ? 0.0 : internal::round_quotient_to_dtype(127.0, row_max, DType::f32);
     q.scale[std::size_t(t)] = scale;
     for (int64_t c = 0; c < x.cols; ++c) {
       const double scaled = f32_scaled(x.at(t, c), scale, reciprocal, o.math);

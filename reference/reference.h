@@ -99,7 +99,9 @@ Matrix gemm_exact(const Matrix& a, const Matrix& b);
 
 struct GemmOutput {
   Matrix exact;    // sa[m] * sb[n] * acc + bias[n] in exact arithmetic (float64)
-  Matrix rounded;  // exact rounded to out_dtype; lmdeploy rounds sa*sb*acc to out_dtype before the bias
+  Matrix rounded;  // vLLM: its f32 arithmetic step by step (float(acc), sb * acc, one fma with sa and the
+                   // bias), then out_dtype: the kernel's value bit for bit. lmdeploy: sa*sb*acc correctly
+                   // rounded to out_dtype, then the bias added in out_dtype.
 };
 // bias may be empty; out_dtype is f32, f16 or bf16 (the bias is taken as already in out_dtype).
 GemmOutput w8a8_epilogue(const Matrix& acc, const Vector& scale_a, const Vector& scale_b, const Vector& bias,

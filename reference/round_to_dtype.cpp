@@ -89,5 +89,14 @@ double round_quotient_to_dtype(double a, double b, DType dtype) {
   return round_with_residual(q, b > 0 ? r : -r, dtype);
 }
 
+double round_sum_to_dtype(double a, double b, DType dtype) {
+  const double s = a + b;
+  if (!std::isfinite(s)) return round_to_dtype(s, dtype);
+  // Knuth's TwoSum: a + b = s + e exactly (no branch on the magnitudes, no overflow for finite s).
+  const double bv = s - a;
+  const double e = (a - (s - bv)) + (b - bv);
+  return round_with_residual(s, e, dtype);
+}
+
 }  // namespace internal
 }  // namespace smoothcheck::reference

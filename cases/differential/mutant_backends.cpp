@@ -176,6 +176,19 @@ struct DropsBias final : CpuBackend {
   }
 };
 
+// Codes a NaN element −128 where the saturating store must give 0: fminf(fmaxf(v, −128), 127) without
+// cvt.rni.sat's NaN rule (vLLM's float_to_int8_rn, int8_quant_kernels.cu), smoothcheck's own rule
+// before vLLM's NaN handling was matched.
+struct NanCodedMinus128 final : CpuBackend {
+  void quantize_per_token(ConstMatrix x, const float* s, const ActQuantOptions& o, MutMatrix q, float* scale) override {
+    CpuBackend::quantize_per_token(x, s, o, q, scale);
+    if (o.clamp != Clamp::saturate) return;
+    for (int64_t t = 0; t < x.rows; ++t)
+      for (int64_t c = 0; c < x.cols; ++c)
+        if (std::isnan(load_float(x, t, c))) row_of<int8_t>(q, t)[c] = -128;
+  }
+};
+
 // Sums each channel in f32, in token order, where numerics.md §1 and the kernel sum in float64.
 struct ChannelSumsInF32 final : CpuBackend {
   void channel_stats(ConstMatrix x, kernels::ChannelStatsOut out) override {
@@ -196,6 +209,50 @@ struct ChannelSumsInF32 final : CpuBackend {
 struct WeightStatFirstFcOnly final : CpuBackend {
   void weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w) override {
     CpuBackend::weight_stat(fcs, std::min(fc_count, 1), recipe, group_size, w);
+  }
+};
+
+// lmdeploy's row (group) absmax clamp decided row by row, where awq.py get_weight_scale (lmdeploy 0.18.0,
+// lines 150-153) clamps every absmax to 1e-4 only when the smallest of the stack is exactly 0. kAlways:
+// every absmax floored at 1e-4 (smoothcheck's rule before issue 13); otherwise only the zero ones.
+enum class ClampRule { kAlways, kZerosOnly };
+template <ClampRule rule>
+struct LmdeployRowClampPerRow final : CpuBackend {
+  void weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w) override {
+    CpuBackend::weight_stat(fcs, fc_count, recipe, group_size, w);  // argument checks
+    if (recipe != Recipe::lmdeploy) return;
+    const int64_t cols = fcs[0].cols, group = group_size > 0 ? group_size : cols;
+    std::vector<double> sum(std::size_t(cols), 0.0);
+    int64_t rows = 0;
+    for (int i = 0; i < fc_count; ++i)
+      for (int64_t r = 0; r < fcs[i].rows; ++r, ++rows)
+        for (int64_t g0 = 0; g0 < cols; g0 += group) {
+          float m = 0.0f;
+          for (int64_t j = g0; j < g0 + group; ++j) m = std::max(m, std::fabs(load_float(fcs[i], r, j)));
+          m = rule == ClampRule::kAlways ? std::max(m, 1e-4f) : (m == 0.0f ? 1e-4f : m);
+          for (int64_t j = g0; j < g0 + group; ++j)
+            sum[std::size_t(j)] += double(std::fabs(load_float(fcs[i], r, j)) / m);
+        }
+    if (rows == 0) return;
+    for (int64_t j = 0; j < cols; ++j) w[j] = float(sum[std::size_t(j)] / double(rows));
+  }
+};
+
+// lmdeploy's clamp of w' = w^(1-alpha) to 1e-4 decided element by element, where awq.py smooth_ln_fcs /
+// smooth_fc_fcs (lmdeploy 0.18.0, lines 187-191 / 241-245) clamp every element only when min(w') is exactly
+// 0. Done by raising w to t = 1e-4^(1/(1-alpha)) before the kernel runs (then no w' is 0, so the kernel
+// clamps none): kAlways every w below t (the reference's rule before issue 13), otherwise only w = 0 (the
+// CPU kernel's).
+template <ClampRule rule>
+struct LmdeployWPowClampPerElement final : CpuBackend {
+  void smooth_scale(const float* a, const float* w, const float* norm, int64_t c, Recipe recipe, float alpha,
+                    float* s) override {
+    const float beta = 1.0f - alpha;
+    if (recipe != Recipe::lmdeploy || !(beta > 0.0f)) return CpuBackend::smooth_scale(a, w, norm, c, recipe, alpha, s);
+    const float t = float(std::pow(1e-4, 1.0 / double(beta)));
+    std::vector<float> raised(w, w + std::max<int64_t>(c, 0));
+    for (float& v : raised) v = rule == ClampRule::kAlways ? std::max(v, t) : (v == 0.0f ? t : v);
+    CpuBackend::smooth_scale(a, raised.data(), norm, c, recipe, alpha, s);
   }
 };
 
@@ -221,10 +278,22 @@ std::vector<Mutant> all_mutants() {
       mutant<SwappedAlpha>("swapped_alpha", "smooth_scale", "*alpha85pct*", "bound: s"),
       mutant<MigrationMultiplies>("migration_multiplies_by_s", "quantize_per_token", "*migration*", "codes: q"),
       mutant<DropsBias>("drops_the_bias", "gemm_w8a8", "*/bias/*", "bound: out"),
+      mutant<NanCodedMinus128>("nan_coded_minus_128_where_saturation_gives_0", "quantize_per_token", "*/vllm/nan_inf/*",
+                               "codes: q"),
 
       // Statistics with less than the numerics they claim.
       mutant<ChannelSumsInF32>("channel_sums_in_f32_where_float64_is_specified", "channel_stats", "t64_*", "bound: mean"),
       mutant<WeightStatFirstFcOnly>("weight_stat_of_the_first_fc_only", "weight_stat", "o64+32+32*", "bound: w"),
+      // lmdeploy's all-or-nothing 1e-4 clamps (awq.py) decided per row or per element.
+      mutant<LmdeployRowClampPerRow<ClampRule::kAlways>>("lmdeploy_row_clamp_always_applied", "weight_stat",
+                                                        "*/lmdeploy/*tinyrows/s*", "bound: w"),
+      mutant<LmdeployRowClampPerRow<ClampRule::kZerosOnly>>("lmdeploy_row_clamp_on_zero_rows_only", "weight_stat",
+                                                              "*/lmdeploy/*tinyrows/zero*", "bound: w"),
+      mutant<LmdeployWPowClampPerElement<ClampRule::kAlways>>("lmdeploy_w_pow_clamp_always_applied", "smooth_scale",
+                                                             "*lmdeploy*pct/tinyw/*", "bound: s"),
+      mutant<LmdeployWPowClampPerElement<ClampRule::kZerosOnly>>("lmdeploy_w_pow_clamp_on_zeros_only",
+                                                                   "smooth_scale", "*lmdeploy*/zeros/tinyw/*",
+                                                                   "bound: s"),
   };
   // Each named option of kernels/options.h ignored or swapped for its neighbour (option_mutant_backends.cpp).
   for (Mutant& m : option_mutants()) all.push_back(std::move(m));

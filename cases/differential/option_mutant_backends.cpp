@@ -155,6 +155,15 @@ struct VllmExtraOutputRounding {
     return numerics::add_rn(product, hb ? bias : -0.0f);
   }
 };
+// vLLM's epilogue unfused: sa * (sb * acc) rounded to f32 before the bias is added, where CUTLASS's
+// multiply_add (vLLM's scaled_mm_epilogues_c3x.hpp ScaledEpilogueBias) is one fma. The f32 rows with a
+// bias show it directly; f16/bf16 only where the bias cancels the product (bias_cancels_row0 rows).
+struct VllmProductRoundedBeforeBias {
+  float operator()(int32_t acc, float sa, float sb, bool hb, float bias, Epilogue e, DType out) const {
+    if (e != Epilogue::vllm) return lmdeploy_value(acc, sa, sb, hb, bias, out);
+    return numerics::add_rn(numerics::mul_rn(sa, numerics::mul_rn(sb, float(acc))), hb ? bias : -0.0f);
+  }
+};
 template <Epilogue named>
 struct OneEpilogueSwapped {
   float operator()(int32_t acc, float sa, float sb, bool hb, float bias, Epilogue e, DType out) const {
@@ -252,15 +261,25 @@ std::vector<Mutant> option_mutants() {
           option_name("WeightQuant", WeightQuant::compressed_tensors)),
       // Epilogue: each swapped for the other, and vLLM's with an extra rounding to the output dtype.
       mutant<EpilogueRewritten<OneEpilogueSwapped<Epilogue::vllm>>>("lmdeploy_epilogue_where_vllm_is_named", "gemm_w8a8",
-                                                                    "*/vllm/bf16/bias/*", "rounded: out",
+                                                                    "*/vllm/bf16/bias/*", "exact: out",
                                                                     option_name("Epilogue", Epilogue::vllm)),
       mutant<EpilogueRewritten<OneEpilogueSwapped<Epilogue::lmdeploy>>>("vllm_epilogue_where_lmdeploy_is_named",
                                                                         "gemm_w8a8", "*/lmdeploy/f16/bias/*",
                                                                         "rounded: out",
                                                                         option_name("Epilogue", Epilogue::lmdeploy)),
       mutant<EpilogueRewritten<VllmExtraOutputRounding>>("vllm_epilogue_rounds_the_product_before_the_bias", "gemm_w8a8",
-                                                         "*/vllm/f16/bias/*", "rounded: out",
+                                                         "*/vllm/f16/bias/*", "exact: out",
                                                          option_name("Epilogue", Epilogue::vllm)),
+      // The fused multiply-add left out, caught in each output dtype on its own.
+      mutant<EpilogueRewritten<VllmProductRoundedBeforeBias>>("vllm_epilogue_unfused_f32_out", "gemm_w8a8",
+                                                              "*/vllm/f32/bias/*", "exact: out",
+                                                              option_name("Epilogue", Epilogue::vllm)),
+      mutant<EpilogueRewritten<VllmProductRoundedBeforeBias>>("vllm_epilogue_unfused_f16_out", "gemm_w8a8",
+                                                              "*/vllm/f16/bias_cancels_row0/*", "exact: out",
+                                                              option_name("Epilogue", Epilogue::vllm)),
+      mutant<EpilogueRewritten<VllmProductRoundedBeforeBias>>("vllm_epilogue_unfused_bf16_out", "gemm_w8a8",
+                                                              "*/vllm/bf16/bias_cancels_row0/*", "exact: out",
+                                                              option_name("Epilogue", Epilogue::vllm)),
       // Recipe: each weight statistic and smoothing scale computed by its neighbour's rule.
       mutant<WeightStatRecipeSwapped<Recipe::smoothquant, Recipe::llmcompressor>>(
           "smoothquant_weight_stat_by_the_llmcompressor_rule", "weight_stat", "*/smoothquant/*", "bound: w",

@@ -112,12 +112,20 @@ inline __m128i low_bytes(__m256i i) {
   return _mm_unpacklo_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
 }
 
-// numerics::store_int8 of eight rounded values. saturate: fminf(fmaxf(v, -128), 127) (maxps returns
-// its second operand for NaN, as fmaxf drops the NaN); none: cvtps2dq (NaN and out-of-range give
-// INT32_MIN, as the scalar code spells out) and the low byte.
+// The saturating clamp fminf(fmaxf(v, -128), 127) with NaN kept: maxps and minps return their second
+// operand when either is NaN, so with the bound first a NaN lane stays NaN, and cvttps2dq turns it into
+// INT32_MIN, whose low byte is 0: the saturating store's NaN rule (numerics::store_int8, cvt.rni.sat.s8.f32
+// gives 0 for NaN) at no extra instruction. Every other lane is in [-128, 127].
+inline __m256 clamp_keeping_nan(__m256 v) {
+  return _mm256_min_ps(_mm256_set1_ps(127.0f), _mm256_max_ps(_mm256_set1_ps(-128.0f), v));
+}
+
+// numerics::store_int8 of eight rounded values, as the low byte of an int32 lane. saturate:
+// clamp_keeping_nan (NaN -> INT32_MIN -> 0); none: cvtps2dq (NaN and out-of-range give INT32_MIN, as the
+// scalar code spells out).
 inline __m128i store_int8(__m256 rounded, Clamp clamp) {
   if (clamp == Clamp::saturate) {
-    __m256 c = _mm256_min_ps(_mm256_max_ps(rounded, _mm256_set1_ps(-128.0f)), _mm256_set1_ps(127.0f));
+    const __m256 c = clamp_keeping_nan(rounded);
     return low_bytes(_mm256_cvttps_epi32(c));
   }
   return low_bytes(_mm256_cvtps_epi32(rounded));

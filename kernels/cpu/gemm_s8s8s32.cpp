@@ -126,7 +126,8 @@ void epilogue_row(const int32_t* acc, int64_t n, float sa, const float* sb, cons
                   Epilogue kind, typename IO::storage* out) {
   for (int64_t j = 0; j < n; ++j) {
     if (kind == Epilogue::vllm) {
-      // Without a bias, + (-0.0f) leaves every value, zeros' signs included, unchanged.
+      // fma(sa, sb * acc, bias), one rounding (numerics::epilogue_vllm, vLLM's CUTLASS multiply_add).
+      // Without a bias the addend -0.0f leaves the rounded product, zeros' signs included, as it is.
       IO::store(out + j, numerics::epilogue_vllm(acc[j], sa, sb[j], bias ? IO::load(bias + j) : -0.0f));
     } else {
       float y = numerics::epilogue_lmdeploy(acc[j], sa, sb[j]);

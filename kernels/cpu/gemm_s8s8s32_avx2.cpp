@@ -1,5 +1,5 @@
 // The AVX2 int8 GEMM pieces (GotoBLAS structure, driven by gemm_s8s8s32.cpp): int8 -> int16 panel
-// packing, a 6x16 microkernel on vpmaddwd, and the fused epilogue.
+// packing, a 6x16 microkernel on vpmaddwd, and the fused epilogue (vLLM's: one vfmadd).
 //
 // vpmaddwd multiplies sign-extended int16 pairs and adds each pair into an int32 exactly
 // (|a0*b0 + a1*b1| <= 2 * 128 * 128), so the accumulators are exact while K * 128 * 128 < 2^31.
@@ -112,12 +112,13 @@ void epilogue(const int32_t* acc, int64_t n, float sa, const float* sb, const ty
               Epilogue kind, typename IO::storage* out) {
   const __m256 vsa = _mm256_set1_ps(sa);
   auto value = [&](__m256 accf, __m256 vsb, __m256 vbias) {
-    if (kind == Epilogue::vllm)  // sa * (sb * acc) + bias in f32, one rounding (the store)
-      return _mm256_add_ps(_mm256_mul_ps(vsa, _mm256_mul_ps(vsb, accf)), vbias);
+    // vLLM: fma(sa, sb * acc, bias) in f32, the product not rounded before the bias (numerics::
+    // epilogue_vllm; CUTLASS multiply_add in vLLM's scaled_mm_epilogues_c3x.hpp ScaledEpilogueBias).
+    if (kind == Epilogue::vllm) return _mm256_fmadd_ps(vsa, _mm256_mul_ps(vsb, accf), vbias);
     __m256 y = _mm256_mul_ps(_mm256_mul_ps(accf, vsa), vsb);  // lmdeploy: out(acc * sa * sb) ...
     return bias ? _mm256_add_ps(IO::round_trip(y), vbias) : y;  // ... then + bias in the output dtype
   };
-  // Without a bias the vLLM sum adds -0.0f, which leaves every value (zeros' signs included) as is.
+  // Without a bias the vLLM fma adds -0.0f, which leaves the rounded product (zeros' signs included) as is.
   const __m256 no_bias = _mm256_set1_ps(-0.0f);
   int64_t j = 0;
   for (; j + 8 <= n; j += 8) {

@@ -2,11 +2,13 @@
 // numerics::quantize_value on eight lanes, with the caller's options made template parameters so
 // that the inner loop carries no option branches, and 32 codes assembled per store by integer packs.
 //
-// The packs change only how the bytes are gathered, never a value: with Clamp::saturate every lane is
-// already in [-128, 127] (clamped as float before the conversion, as store_int8 does), so the signed
-// saturating packs are exact; with Clamp::none the code is the low byte of the int32 (numerics.h's
-// wrap-around store), taken by a mask to [0, 255] before unsigned saturating packs, which are then
-// exact too. Include from *_avx2.cpp files only (internal linkage, like dtype_io_avx2.h).
+// The packs change only how the bytes are gathered, never a value. With Clamp::saturate every lane is
+// in [-128, 127] (clamped as float before the conversion, as store_int8 does) or INT32_MIN for NaN
+// (dtype_io_avx2.h clamp_keeping_nan): the signed saturating int32 -> int16 pack keeps the first and
+// makes the second -32768, and the code is then the low byte of each int16 (NaN -> 0, cvt.rni.sat),
+// taken by a mask before the unsigned int16 -> int8 pack. With Clamp::none the code is the low byte of
+// the int32 (numerics.h's wrap-around store), masked to [0, 255] before unsigned saturating packs,
+// which are then exact too. Include from *_avx2.cpp files only (internal linkage, like dtype_io_avx2.h).
 #pragma once
 
 #include <type_traits>
@@ -26,8 +28,8 @@ struct CodeMath {
   __m256i lanes(__m256 v) const {
     v = kMath == ScaleMath::divide ? _mm256_div_ps(v, by) : _mm256_mul_ps(v, by);
     const __m256 r = kRounding == Rounding::half_even ? round_half_even(v) : round_half_away(v);
-    if (kClamp == Clamp::saturate)  // the same min/max operand order as store_int8 (NaN -> -128)
-      return _mm256_cvttps_epi32(_mm256_min_ps(_mm256_max_ps(r, _mm256_set1_ps(-128.0f)), _mm256_set1_ps(127.0f)));
+    if (kClamp == Clamp::saturate)  // as store_int8: [-128, 127], NaN -> INT32_MIN (low byte 0)
+      return _mm256_cvttps_epi32(clamp_keeping_nan(r));
     return _mm256_and_si256(_mm256_cvtps_epi32(r), _mm256_set1_epi32(0xff));
   }
 };
@@ -54,7 +56,9 @@ template <Clamp kClamp>
 __m256i pack32(__m256i a, __m256i b, __m256i c, __m256i d) {
   __m256i bytes;
   if (kClamp == Clamp::saturate) {
-    bytes = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+    const __m256i low = _mm256_set1_epi16(0xff);
+    bytes = _mm256_packus_epi16(_mm256_and_si256(_mm256_packs_epi32(a, b), low),
+                                _mm256_and_si256(_mm256_packs_epi32(c, d), low));
   } else {
     bytes = _mm256_packus_epi16(_mm256_packus_epi32(a, b), _mm256_packus_epi32(c, d));
   }

@@ -44,9 +44,11 @@ void CpuBackend::smooth_scale(const float* a, const float* w, const float* norm_
       // and NaN == 0 is false), s = (a^α / w').clamp(min=1e-4), then s / sqrt(max(s[nz]) * min(s[nz]))
       // with the product in fp32, and s = 1 where the norm weight is 0.
       const float beta = numerics::add_rn(1.0f, -alpha);
+      // s holds w' between the two passes (one pow per channel; s is the kernel's own output, never an
+      // input: the harness passes separate buffers).
       bool w_min_is_zero = false, w_has_nan = false, w_has_negative = false;
       for (int64_t j = 0; j < channels; ++j) {
-        const float wp = std::pow(w[j], beta);
+        const float wp = s[j] = std::pow(w[j], beta);
         w_min_is_zero |= wp == 0.0f;
         w_has_nan |= std::isnan(wp);
         w_has_negative |= wp < 0.0f;
@@ -55,7 +57,7 @@ void CpuBackend::smooth_scale(const float* a, const float* w, const float* norm_
       bool any_nz = false;
       float s_max = 0.0f, s_min = 0.0f;
       for (int64_t j = 0; j < channels; ++j) {
-        float wp = std::pow(w[j], beta);
+        float wp = s[j];
         if (clamp_w) wp = clamp_min(wp, 1e-4f);
         s[j] = clamp_min(numerics::div_rn(std::pow(a[j], alpha), wp), 1e-4f);
         if (norm_weight && norm_weight[j] == 0.0f) continue;

@@ -27,7 +27,9 @@ __device__ __forceinline__ typename OutE::Storage epilogue_element(int32_t acc, 
     return acc;
   } else {
     const float sa = ep.scale_a[row], sb = ep.scale_b[col];
-    if (ep.kind == Epilogue::vllm) return OutE::store(nx::epilogue_vllm(acc, sa, sb, ep.bias ? ep.bias[col] : 0.0f));
+    // vLLM: one __fmaf_rn (CUTLASS multiply_add, scaled_mm_epilogues_c3x.hpp); without a bias the addend
+    // -0.0f leaves the rounded product as it is, zeros' signs included, as on the CPU.
+    if (ep.kind == Epilogue::vllm) return OutE::store(nx::epilogue_vllm(acc, sa, sb, ep.bias ? ep.bias[col] : -0.0f));
     // lmdeploy: rounded to the output dtype, then the bias added in the output dtype (an f32 sum of two
     // values of a 16-bit float type, rounded once, is that type's correctly rounded sum).
     float y = round_to<OutE>(nx::epilogue_lmdeploy(acc, sa, sb));

@@ -34,13 +34,15 @@
 inline void __syncthreads() { ::smoothcheck::cuda_emulation::sync_block(); }
 
 // The correctly rounded arithmetic intrinsics: IEEE operations on the host, which the emulated
-// backend compiles with -ffp-contract=off so that none is fused.
+// backend compiles with -ffp-contract=off so that none is fused except the one named fma.
 inline double __dadd_rn(double a, double b) { return a + b; }
 inline double __ddiv_rn(double a, double b) { return a / b; }
 inline float __fadd_rn(float a, float b) { return a + b; }
 inline float __fmul_rn(float a, float b) { return a * b; }
 inline float __fdiv_rn(float a, float b) { return a / b; }
 inline float __fsqrt_rn(float a) { return std::sqrt(a); }
+// FFMA: a * b + c rounded once; std::fmaf is IEEE fusedMultiplyAdd (glibc's is correctly rounded).
+inline float __fmaf_rn(float a, float b, float c) { return std::fmaf(a, b, c); }
 [[noreturn]] inline void __trap() { ::smoothcheck::cuda_emulation::report("__trap()"); }
 
 namespace smoothcheck::cuda_emulation {
