@@ -16,13 +16,18 @@ struct QuantizeWeightCase final : Case {
   const Distribution distribution;
   const WeightQuant variant;
   const uint64_t case_seed;
+  // Every other row scaled by 2^-24 (absmax ~1e-7): below compressed-tensors' 127.5·eps and the
+  // authors' 1e-5 floor, where an eps used as a floor instead of a zero replacement shows.
+  const bool tiny_rows;
 
-  QuantizeWeightCase(int64_t o, int64_t i, int64_t p, DType d, Distribution dist, WeightQuant v, uint64_t s)
-      : out_features(o), in_features(i), pad(p), dtype(d), distribution(dist), variant(v), case_seed(s) {}
+  QuantizeWeightCase(int64_t o, int64_t i, int64_t p, DType d, Distribution dist, WeightQuant v, uint64_t s,
+                     bool tiny = false)
+      : out_features(o), in_features(i), pad(p), dtype(d), distribution(dist), variant(v), case_seed(s), tiny_rows(tiny) {}
 
   std::string name() const override {
     return shape_name("o", out_features, "i", in_features, pad) + "/" + to_string(dtype) + "/" +
-           to_string(distribution) + "/" + to_string(variant) + "/" + seed_name(case_seed);
+           to_string(distribution) + "/" + to_string(variant) + (tiny_rows ? "/tinyrows" : "") + "/" +
+           seed_name(case_seed);
   }
   uint64_t seed() const override { return case_seed; }
   int64_t work() const override { return out_features * in_features; }
@@ -42,6 +47,9 @@ struct QuantizeWeightCase final : Case {
         for (int64_t i = 0; i < in_features; ++i)
           if (std::fabs(row[i]) == absmax) row[i] = std::copysign(absmax / 127.0 * 127.5, row[i]);  // exact: absmax / 127 = 2^e
       }
+    if (tiny_rows)
+      for (int64_t o = 1; o < out_features; o += 2)
+        for (int64_t i = 0; i < in_features; ++i) w_values[std::size_t(o * in_features + i)] *= 0x1p-24;  // exact
     HostTensor w = make_tensor(dtype, out_features, in_features, pad, w_values);
     HostTensor q = make_output(DType::i8, out_features, in_features, pad);
     HostTensor scale = make_output(DType::f32, 1, out_features);
@@ -95,6 +103,9 @@ CaseList quantize_weight_table() {
   for (Distribution dist : all_distributions())
     for (DType d : {DType::f32, DType::f16, DType::bf16})
       for (WeightQuant v : variants) add(65, 1025, 1, d, dist, v, 2);
+  for (DType d : {DType::f32, DType::bf16})
+    for (WeightQuant v : variants)
+      cases.push_back(std::make_unique<QuantizeWeightCase>(9, 33, 1, d, Distribution::normal, v, 4, /*tiny=*/true));
   // The LLaMA-2-7B linears: q/k/v/o (4096x4096), gate/up (11008x4096), down (4096x11008).
   add(4096, 4096, 0, DType::f16, Distribution::normal, WeightQuant::lmdeploy, 3);
   add(11008, 4096, 0, DType::bf16, Distribution::outlier_channels, WeightQuant::compressed_tensors, 3);

@@ -194,8 +194,13 @@ SC_HD float weight_row_scale(float absmax, WeightQuant variant) {
   switch (variant) {
     case WeightQuant::lmdeploy: return div_rn(absmax, 127.0f);                  // QLinear.from_float
     case WeightQuant::smoothquant: return div_rn(fmaxf(absmax, 1e-5f), 127.0f);  // fake_quant.py
-    case WeightQuant::compressed_tensors:
-      return fmaxf(div_rn(absmax, 127.5f), FLT_EPSILON);  // compressed-tensors calculate_qparams
+    case WeightQuant::compressed_tensors: {
+      // compressed-tensors 0.19.0 calculate_qparams (quantization/utils/helpers.py): absmax / 127.5,
+      // replaced by eps only where it is exactly 0 (torch.where, not a floor: a row of +-1e-30 keeps
+      // its scale 7.8e-33).
+      const float s = div_rn(absmax, 127.5f);
+      return s == 0.0f ? FLT_EPSILON : s;
+    }
   }
   return 0.0f;
 }

@@ -30,11 +30,12 @@ RowScale row_scale(double absmax, WeightQuant variant) {
       const double clamped = std::max(absmax, 1e-5);
       return {clamped / 127.0, 127.0, clamped};
     }
-    // compressed-tensors calculate_qparams: absmax / ((127 - (-128)) / 2) = absmax / 127.5, clamped to
-    // torch.finfo(float32).eps.
+    // compressed-tensors 0.19.0 calculate_qparams (quantization/utils/helpers.py): absmax /
+    // ((127 - (-128)) / 2) = absmax / 127.5, replaced by torch.finfo(float32).eps only where the stored
+    // f32 scale is exactly 0 (torch.where): a zero row, or one so small that the quotient underflows.
     case WeightQuant::compressed_tensors: {
       const double eps = FLT_EPSILON;
-      if (absmax / 127.5 <= eps) return {eps, 1.0, eps};
+      if (internal::round_quotient_to_dtype(absmax, 127.5, DType::f32) == 0.0) return {eps, 1.0, eps};
       return {absmax / 127.5, 255.0, 2.0 * absmax};
     }
   }

@@ -22,8 +22,10 @@ double f32_row_scale(double absmax, WeightQuant variant) {
     // fake_quant.py: clamp(min=1e-5) on the f32 tensor, so the floor is 1e-5 rounded to f32.
     case WeightQuant::smoothquant:
       return internal::round_quotient_to_dtype(std::max(absmax, round_to_dtype(1e-5, DType::f32)), 127.0, DType::f32);
-    case WeightQuant::compressed_tensors:
-      return std::max(internal::round_quotient_to_dtype(absmax, 127.5, DType::f32), double(FLT_EPSILON));
+    case WeightQuant::compressed_tensors: {  // eps only where the f32 scale is 0 (torch.where)
+      const double s = internal::round_quotient_to_dtype(absmax, 127.5, DType::f32);
+      return s == 0.0 ? double(FLT_EPSILON) : s;
+    }
   }
   internal::require(false, "quantize_weight_f32: unknown WeightQuant");
   return 0.0;

@@ -1,6 +1,7 @@
 #include "cases/differential/mutant_backends.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -34,6 +35,23 @@ struct MissingClamp final : CpuBackend {
     ActQuantOptions wrong = o;
     wrong.clamp = Clamp::none;
     CpuBackend::quantize_per_tensor(x, s, scale, wrong, q);
+  }
+};
+
+// compressed-tensors' eps used as a floor (max(absmax/127.5, eps)), where calculate_qparams only replaces
+// a scale of exactly 0: rows of absmax below 127.5·eps get scale eps and codes near 0.
+struct CompressedTensorsEpsAsFloor final : CpuBackend {
+  void quantize_weight(ConstMatrix w, WeightQuant variant, MutMatrix q, float* scale) override {
+    CpuBackend::quantize_weight(w, variant, q, scale);
+    if (variant != WeightQuant::compressed_tensors) return;
+    for (int64_t r = 0; r < w.rows; ++r) {
+      if (!(scale[r] < FLT_EPSILON)) continue;
+      scale[r] = FLT_EPSILON;
+      for (int64_t c = 0; c < w.cols; ++c) {
+        const float v = std::clamp(load_float(w, r, c) / FLT_EPSILON, -128.0f, 127.0f);
+        row_of<int8_t>(q, r)[c] = int8_t(std::nearbyint(v));
+      }
+    }
   }
 };
 
@@ -267,6 +285,8 @@ std::vector<Mutant> all_mutants() {
       mutant<MissingClamp>("missing_clamp", "quantize_per_tensor", "*scale_x50pct*", "codes: q",
                            option_name("Clamp", Clamp::saturate)),
       mutant<PerColumnWeightScale>("per_column_instead_of_per_row_weight_scale", "quantize_weight", "o65_*", "bound: scale"),
+      mutant<CompressedTensorsEpsAsFloor>("compressed_tensors_eps_as_a_floor", "quantize_weight",
+                                          "*/compressed_tensors/tinyrows/*", "bound: scale"),
       mutant<DividesInsteadOfMultiplies>("divides_by_s_instead_of_multiplying", "apply_smoothing", "scale_columns/r33*",
                                          "exact: w"),
       mutant<MissingVectorTail>("wrong_tail_for_sizes_not_a_multiple_of_8", "quantize_per_token", "t17_c1025*", "codes: q"),

@@ -49,9 +49,6 @@ const Divergence kDivergences[] = {
                                                "lifecycle/forward.py _quantize); smoothcheck in float32 (issue 13)"},
     {"compressed_tensors_quantize_weight_bf16", "compressed-tensors computes the scale absmax/127.5, stores it and divides "
                                                 "in the weight's dtype; smoothcheck in float32 (issue 13)"},
-    {"compressed_tensors_quantize_weight_f32_zero_row",
-     "compressed-tensors replaces a scale by eps only where it is exactly 0 (torch.where in calculate_qparams); "
-     "smoothcheck floors every scale at FLT_EPSILON, so a row of +-1e-30 gets another scale and codes (issue 13)"},
     {"llmcompressor_smooth_ln_fcs_f16", "llm-compressor forms a^α / w^(1-α) in the model's dtype before "
                                         "torch.maximum promotes it to float32 (modifiers/transform/smoothquant/base.py "
                                         "_calculate_smoothing_scales); smoothcheck in float32 (issue 13)"},

@@ -25,7 +25,7 @@ const char* variant_formula(WeightQuant v) {
   switch (v) {
     case WeightQuant::lmdeploy: return "absmax/127";
     case WeightQuant::smoothquant: return "max(absmax, 1e-5)/127";
-    case WeightQuant::compressed_tensors: return "max(absmax/127.5, FLT_EPSILON)";
+    case WeightQuant::compressed_tensors: return "absmax/127.5 (FLT_EPSILON where that is 0)";
   }
   return "?";
 }
