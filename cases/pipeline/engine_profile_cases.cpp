@@ -55,6 +55,21 @@ std::string engine_failures(const pipeline::VerifyReport& r) {
   return s;
 }
 
+// Every choice a profile makes, as a quantization_config records it.
+void expect_same_profile(const pipeline::QuantizationConfig& got, const pipeline::QuantizationConfig& want) {
+  EXPECT_EQ(got.engine, want.engine);
+  EXPECT_EQ(got.recipe, want.recipe);
+  EXPECT_EQ(got.alpha, want.alpha);
+  EXPECT_EQ(got.weight_variant, want.weight_variant);
+  EXPECT_EQ(got.fc_to_fc_pairs, want.fc_to_fc_pairs);
+  EXPECT_EQ(got.activation.rounding, want.activation.rounding);
+  EXPECT_EQ(got.activation.math, want.activation.math);
+  EXPECT_EQ(got.activation.clamp, want.activation.clamp);
+  EXPECT_EQ(got.activation.zero_row, want.activation.zero_row);
+  EXPECT_EQ(got.activation.absmax_floor, want.activation.absmax_floor);
+  EXPECT_EQ(got.epilogue, want.epilogue);
+}
+
 class EngineRoundTrip : public ::testing::TestWithParam<std::tuple<Engine, SmoothMode>> {};
 
 TEST_P(EngineRoundTrip, QuantizeRecordsTheProfileAndVerifyPasses) {
@@ -62,17 +77,7 @@ TEST_P(EngineRoundTrip, QuantizeRecordsTheProfileAndVerifyPasses) {
   const auto [engine, mode] = GetParam();
   const fs::path dir = engine_export(shared, engine, mode);
   const pipeline::QuantizationConfig qc = *pipeline::read_quantization_config(dir / "config.json");
-  const EngineProfile p = engine_profile(engine);
-  EXPECT_EQ(qc.engine, engine);
-  EXPECT_EQ(qc.recipe, p.recipe);
-  EXPECT_EQ(qc.weight_variant, p.weight);
-  EXPECT_EQ(qc.fc_to_fc_pairs, p.fc_to_fc_pairs);
-  EXPECT_EQ(qc.activation.rounding, p.activation.rounding);
-  EXPECT_EQ(qc.activation.math, p.activation.math);
-  EXPECT_EQ(qc.activation.clamp, p.activation.clamp);
-  EXPECT_EQ(qc.activation.zero_row, p.activation.zero_row);
-  EXPECT_EQ(qc.activation.absmax_floor, p.activation.absmax_floor);
-  EXPECT_EQ(qc.epilogue, p.epilogue);
+  expect_same_profile(qc, pipeline::config_of_profile(engine_profile(engine)));
 
   const pipeline::VerifyReport r = verify(shared, dir);
   EXPECT_TRUE(r.passed()) << engine_failures(r);
@@ -199,15 +204,7 @@ TEST(EngineRuntimes, TheRecordedRuntimeIsTheOneThatRuns) {
 TEST(EngineQuantizationConfig, RoundTripsAndReadsOlderExports) {
   for (Engine e : kEngines) {
     const pipeline::QuantizationConfig q = pipeline::config_of_profile(engine_profile(e));
-    const pipeline::QuantizationConfig back = pipeline::quantization_config_from_json(pipeline::to_json(q), "config.json");
-    EXPECT_EQ(back.engine, e);
-    EXPECT_EQ(back.fc_to_fc_pairs, q.fc_to_fc_pairs);
-    EXPECT_EQ(back.activation.rounding, q.activation.rounding);
-    EXPECT_EQ(back.activation.math, q.activation.math);
-    EXPECT_EQ(back.activation.clamp, q.activation.clamp);
-    EXPECT_EQ(back.activation.zero_row, q.activation.zero_row);
-    EXPECT_EQ(back.activation.absmax_floor, q.activation.absmax_floor);
-    EXPECT_EQ(back.epilogue, q.epilogue);
+    expect_same_profile(pipeline::quantization_config_from_json(pipeline::to_json(q), "config.json"), q);
   }
   nlohmann::json old = pipeline::to_json(pipeline::config_of_profile(lmdeploy_profile()));
   for (const char* key : {"engine", "fc_to_fc_pairs", "activation", "epilogue"}) old.erase(key);
