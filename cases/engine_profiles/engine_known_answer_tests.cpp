@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <iterator>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -74,10 +75,18 @@ struct Row {
 
 void PrintTo(const Row& r, std::ostream* os) { *os << r.c->file << " " << r.c->name << " on " << r.backend; }
 
+// The files of kFiles, in its order, read once per process.
+const std::vector<KnownAnswerFile>& known_files() {
+  static const std::vector<KnownAnswerFile> files = [] {
+    std::vector<KnownAnswerFile> read;
+    for (const EngineFile& f : kFiles) read.push_back(read_known_answer_file(kDir / f.file));
+    return read;
+  }();
+  return files;
+}
+
 std::vector<Row> all_rows() {
-  static std::vector<KnownAnswerFile> files;
-  if (files.empty())
-    for (const EngineFile& f : kFiles) files.push_back(read_known_answer_file(kDir / f.file));
+  const std::vector<KnownAnswerFile>& files = known_files();
   std::vector<Row> rows;
   for (std::size_t i = 0; i < files.size(); ++i)
     for (const KnownCase& c : files[i].cases)
@@ -285,13 +294,12 @@ TEST(UpstreamKnownAnswerCanFail, CatchesEveryProfileChoiceMadeWrong) {
   };
   auto backend = make_backend("cpu");
   for (const Wrong& w : wrongs) {
-    const EngineFile* f = nullptr;
-    for (const EngineFile& e : kFiles)
-      if (std::string(e.file) == w.file) f = &e;
-    ASSERT_TRUE(f) << w.file;
-    EngineProfile profile = f->profile;
+    std::size_t i = 0;
+    while (i < std::size(kFiles) && std::string(kFiles[i].file) != w.file) ++i;
+    ASSERT_LT(i, std::size(kFiles)) << w.file;
+    EngineProfile profile = kFiles[i].profile;
     w.change(profile);
-    const KnownAnswerFile k = read_known_answer_file(kDir / w.file);
+    const KnownAnswerFile& k = known_files()[i];
     int cases = 0, caught = 0;
     for (const KnownCase& c : k.cases) {
       if (c.step != w.step || divergence_of(c.name)) continue;
@@ -308,10 +316,9 @@ TEST(UpstreamKnownAnswerCanFail, CatchesEveryProfileChoiceMadeWrong) {
 
 // The files carry what produced them; a file without versions cannot be reproduced.
 TEST(UpstreamKnownAnswerFiles, NameThePackagesThatProducedThem) {
-  for (const EngineFile& f : kFiles) {
-    const KnownAnswerFile k = read_known_answer_file(kDir / f.file);
-    EXPECT_TRUE(k.packages.contains("torch")) << f.file;
-    EXPECT_FALSE(k.cases.empty()) << f.file;
+  for (const KnownAnswerFile& k : known_files()) {
+    EXPECT_TRUE(k.packages.contains("torch")) << k.file;
+    EXPECT_FALSE(k.cases.empty()) << k.file;
   }
 }
 
