@@ -59,23 +59,25 @@ struct QuantizeWeightCase final : Case {
     check_guards(r, "scale", scale);
     check_unmodified(r, "w", w_sum, w);
 
-    // Constant f32 rows: under compressed-tensors every exact value is a tie (+-127.5), so the f32 roundings
-    // of the scale and of w / scale decide each code, and whole rows would otherwise pass as "off by one at
-    // a midpoint". For an f32 weight those roundings are the public quantisers' own arithmetic, so the
-    // reference models them (reference::quantize_weight_f32) and the codes get zero allowance. f16/bf16
-    // constant rows keep the allowance: compressed-tensors divides in the weight's dtype there (numerics.md
-    // §5), which neither the kernel (f32 after an exact load) nor the reference models.
-    const bool f32_model = distribution == Distribution::constant_rows && dtype == DType::f32;
-    reference::Quantized ref = f32_model ? reference::quantize_weight_f32(to_reference(w), variant)
-                                         : reference::quantize_weight(to_reference(w), variant);
+    // The authors' fake quant and compressed-tensors divide in a f16/bf16 weight's own dtype (numerics.md
+    // §5): the scale and every quotient are rounded to it, which moves codes by one wherever a quotient
+    // rounds across a half. Constant f32 rows: under compressed-tensors every exact value is a tie
+    // (+-127.5), so the f32 roundings of the scale and of w / scale decide each code, and whole rows would
+    // otherwise pass as "off by one at a midpoint". In both, the reference models the quantisers' own
+    // roundings step by step (reference::quantize_weight_stepwise) and scales and codes get zero
+    // allowance (the reference's own tests hold that model to the ideal).
+    const DType arithmetic = reference::weight_arithmetic_dtype(variant, dtype);
+    const bool stepwise = arithmetic != DType::f32 || (distribution == Distribution::constant_rows && dtype == DType::f32);
+    const reference::Quantized ref = stepwise ? reference::quantize_weight_stepwise(to_reference(w), variant, dtype)
+                                              : reference::quantize_weight(to_reference(w), variant);
     std::vector<double> actual_scale = scale.to_doubles(), actual_codes = q.to_doubles();
     const double u = unit_roundoff(DType::f32);
     compare_within_bound(r, "scale", actual_scale, ref.scale, out_features,
-                         [&](std::size_t i) { return 2 * u * std::fabs(ref.scale[i]); });
+                         [&](std::size_t i) { return stepwise ? 0.0 : 2 * u * std::fabs(ref.scale[i]); });
     // Midpoint rows: every variant's scale is 2^e (absmax / 127, or 127.5 * 2^e / 127.5) and w / scale is
     // exact, so ties must follow the rounding (and compressed-tensors' clamp) with zero allowance.
     const bool exact_arithmetic = distribution == Distribution::midpoints;
-    const double code_rel = exact_arithmetic || f32_model ? 0.0 : 3 * u;  // fl(scale), then fl(w / scale)
+    const double code_rel = exact_arithmetic || stepwise ? 0.0 : 3 * u;  // fl(scale), then fl(w / scale)
     const CodeRule rule = weight_code_rule(variant);
     compare_codes(r, "q", actual_codes, ref.codes.values, ref.scaled.values, in_features, rule,
                   [&](std::size_t i) { return code_rel * std::fabs(ref.scaled.values[i]); });

@@ -19,13 +19,18 @@ struct SmoothScaleCase final : Case {
   // only when the smallest is exactly 0 (numerics.md §3), so these stay 1e-5 unless zero_channels.
   const bool tiny_w;
   const uint64_t case_seed;
+  // f32, or the bf16/f16 dtype every step is rounded to (a model of that dtype, SmoothingArithmetic::
+  // model_dtype): then the inputs are values of it and the expectation is the reference's step-by-step
+  // model of the public tools' roundings (reference::smooth_scale_stepwise).
+  const DType arithmetic;
 
-  SmoothScaleCase(int64_t c, Recipe rec, double a, bool z, uint64_t s, bool tiny = false)
-      : channels(c), recipe(rec), alpha(a), zero_channels(z), tiny_w(tiny), case_seed(s) {}
+  SmoothScaleCase(int64_t c, Recipe rec, double a, bool z, uint64_t s, bool tiny = false, DType arith = DType::f32)
+      : channels(c), recipe(rec), alpha(a), zero_channels(z), tiny_w(tiny), case_seed(s), arithmetic(arith) {}
 
   std::string name() const override {
     return "c" + std::to_string(channels) + "/" + to_string(recipe) + "/alpha" + std::to_string(int(alpha * 100)) +
-           "pct" + (zero_channels ? "/zeros" : "") + (tiny_w ? "/tinyw" : "") + "/" + seed_name(case_seed);
+           "pct" + (zero_channels ? "/zeros" : "") + (tiny_w ? "/tinyw" : "") +
+           (arithmetic != DType::f32 ? std::string("/in_") + to_string(arithmetic) : "") + "/" + seed_name(case_seed);
   }
   uint64_t seed() const override { return case_seed; }
   int64_t work() const override { return channels; }
@@ -50,22 +55,41 @@ struct SmoothScaleCase final : Case {
         if (recipe != Recipe::smoothquant && j % 15 == 0) w[std::size_t(j)] = 0.0;
         norm[std::size_t(j)] = 0.0;
       }
+    for (std::vector<double>* v : {&a, &w, &norm})
+      for (double& x : *v) x = reference::round_to_dtype(x, arithmetic);  // values of the model's dtype
     HostTensor a_t = make_tensor(DType::f32, 1, channels, 0, a), w_t = make_tensor(DType::f32, 1, channels, 0, w);
     HostTensor norm_t = make_tensor(DType::f32, 1, channels, 0, norm);
     HostTensor s = make_output(DType::f32, 1, channels);
     const bool with_norm = recipe == Recipe::lmdeploy;
     if (!run_kernel(r, [&] {
           backend.smooth_scale(a_t.f32(), w_t.f32(), with_norm ? norm_t.f32() : nullptr, channels, recipe, float(alpha),
-                               s.f32());
+                               s.f32(), arithmetic);
         }))
       return r;
     check_guards(r, "s", s);
-    reference::Vector expected = reference::smooth_scale(a, w, with_norm ? norm : reference::Vector{}, recipe, alpha);
+    const reference::Vector no_norm;
+    const reference::Vector expected =
+        arithmetic == DType::f32
+            ? reference::smooth_scale(a, w, with_norm ? norm : no_norm, recipe, alpha)
+            : reference::smooth_scale_stepwise(a, w, with_norm ? norm : no_norm, recipe, float(alpha), arithmetic);
     std::vector<double> actual = s.to_doubles();
-    // f32 powf (< 1 ulp each), the quotient and the floors; lmdeploy adds the max*min product, its square
-    // root and the division: 16u covers both with room for powf's last-bit differences between libms.
-    const double u = unit_roundoff(DType::f32);
-    compare_within_bound(r, "s", actual, expected, channels, [&](std::size_t j) { return 16 * u * std::fabs(expected[j]); });
+    if (arithmetic == DType::f32) {
+      // f32 powf (< 1 ulp each), the quotient and the floors; lmdeploy adds the max*min product, its square
+      // root and the division: 16u covers both with room for powf's last-bit differences between libms.
+      const double u = unit_roundoff(DType::f32);
+      compare_within_bound(r, "s", actual, expected, channels, [&](std::size_t j) { return 16 * u * std::fabs(expected[j]); });
+    } else {
+      // The same roundings on both sides; a libm's powf may differ from the correctly rounded pow by an f32
+      // ulp, which the rounding to the dtype almost always absorbs: one ulp of the dtype (2u relative).
+      const double u = unit_roundoff(arithmetic);
+      compare_within_bound(r, "s", actual, expected, channels, [&](std::size_t j) { return 2 * u * std::fabs(expected[j]); });
+      for (std::size_t j = 0; j < actual.size(); ++j)
+        if (reference::round_to_dtype(actual[j], arithmetic) != actual[j] && actual[j] != double(1e-5f)) {
+          r.fail("dtype", "s[" + std::to_string(j) + "] = " + std::to_string(actual[j]) + " is not a value of " +
+                              to_string(arithmetic) + " (only llm-compressor's float32 floor 1e-5 may be)");
+          break;
+        }
+    }
     for (std::size_t j = 0; j < actual.size(); ++j)
       if (!(actual[j] > 0)) {
         r.fail("positive", "s[" + std::to_string(j) + "] = " + std::to_string(actual[j]) + " is not positive");
@@ -95,6 +119,13 @@ CaseList smooth_scale_table() {
     for (bool zeros : {false, true})
       for (int64_t c : {int64_t(17), int64_t(4096)})
         cases.push_back(std::make_unique<SmoothScaleCase>(c, Recipe::lmdeploy, alpha, zeros, 2, /*tiny_w=*/true));
+  // In a bf16/f16 model's dtype, every recipe.
+  for (DType arithmetic : {DType::f16, DType::bf16})
+    for (Recipe rec : {Recipe::smoothquant, Recipe::lmdeploy, Recipe::llmcompressor})
+      for (double alpha : {0.5, 0.85})
+        for (bool zeros : {false, true})
+          for (int64_t c : {int64_t(17), int64_t(4096)})
+            cases.push_back(std::make_unique<SmoothScaleCase>(c, rec, alpha, zeros, 3, false, arithmetic));
   return cases;
 }
 

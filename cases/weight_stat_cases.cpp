@@ -23,11 +23,14 @@ struct WeightStatCase final : Case {
   // one is: these rows tell the all-or-nothing rule from "always clamp" and from "clamp the zero ones".
   const bool zero_row;
   const uint64_t case_seed;
+  // Every step in the weights' own bf16/f16 dtype (SmoothingArithmetic::model_dtype), measured against the
+  // reference's step-by-step model (reference::weight_stat_stepwise); otherwise f32 and the ideal.
+  const bool in_weight_dtype;
 
   WeightStatCase(std::vector<int64_t> o, int64_t i, int64_t p, int64_t g, DType d, Distribution dist, Recipe rec, uint64_t s,
-                 bool tiny = false, bool zero = false)
+                 bool tiny = false, bool zero = false, bool in_dtype = false)
       : out_features(std::move(o)), in_features(i), pad(p), group_size(g), dtype(d), distribution(dist), recipe(rec),
-        tiny_rows(tiny), zero_row(zero), case_seed(s) {}
+        tiny_rows(tiny), zero_row(zero), case_seed(s), in_weight_dtype(in_dtype) {}
 
   std::string name() const override {
     std::string fcs = "o";
@@ -35,7 +38,7 @@ struct WeightStatCase final : Case {
     return fcs + "_i" + std::to_string(in_features) + (pad ? "_pad" + std::to_string(pad) : "") + "/" +
            to_string(dtype) + "/" + to_string(distribution) + "/" + to_string(recipe) +
            (group_size ? "/group" + std::to_string(group_size) : "") + (tiny_rows ? "/tinyrows" : "") +
-           (zero_row ? (group_size ? "/zerogroup" : "/zerorow") : "") + "/" +
+           (zero_row ? (group_size ? "/zerogroup" : "/zerorow") : "") + (in_weight_dtype ? "/in_dtype" : "") + "/" +
            seed_name(case_seed);
   }
   uint64_t seed() const override { return case_seed; }
@@ -67,11 +70,32 @@ struct WeightStatCase final : Case {
       ref_fcs.push_back(to_reference(t));
     }
     HostTensor w = make_output(DType::f32, 1, in_features);
-    if (!run_kernel(r, [&] { backend.weight_stat(views.data(), int(views.size()), recipe, group_size, w.f32()); }))
+    const DType arithmetic = in_weight_dtype ? dtype : DType::f32;
+    if (!run_kernel(r, [&] {
+          backend.weight_stat(views.data(), int(views.size()), recipe, group_size, w.f32(), arithmetic);
+        }))
       return r;
     check_guards(r, "w", w);
-    reference::Vector expected = reference::weight_stat(ref_fcs, recipe, group_size);
     std::vector<double> actual = w.to_doubles();
+    if (in_weight_dtype) {
+      // The same roundings on both sides; lmdeploy's mean is a sum of values of the dtype, whose float32
+      // order (the kernels': float64) can move the rounded mean by one ulp of the dtype.
+      const reference::Vector expected = reference::weight_stat_stepwise(ref_fcs, recipe, group_size, dtype);
+      const double rel = recipe == Recipe::lmdeploy ? 2 * unit_roundoff(dtype) : 0.0;
+      compare_within_bound(r, "w", actual, expected, in_features, [&](std::size_t j) { return rel * std::fabs(expected[j]); });
+      for (std::size_t j = 0; j < actual.size(); ++j)
+        if (reference::round_to_dtype(actual[j], dtype) != actual[j]) {
+          r.fail("dtype", "w[" + std::to_string(j) + "] = " + std::to_string(actual[j]) + " is not a value of " + to_string(dtype));
+          break;
+        }
+      check_not_all_zero(r, "w", actual);
+      if (!r.failures.empty()) {
+        r.keep("expected_w", {in_features}, expected);
+        r.keep("actual_w", {in_features}, actual);
+      }
+      return r;
+    }
+    reference::Vector expected = reference::weight_stat(ref_fcs, recipe, group_size);
     // smoothquant and llmcompressor select a maximum (and double it): one rounding at most, for the
     // 1e-5 floor's own f32 rounding. lmdeploy averages total_rows ratios, each one division: a sum of
     // positive terms, within gamma_rows, plus the division and the mean.
@@ -110,6 +134,17 @@ CaseList weight_stat_table() {
       for (bool zero : {false, true})
         add({16, 8}, 256, 1, g, d, Distribution::normal, Recipe::lmdeploy, 6, /*tiny_rows=*/true, zero);
   add({4096, 4096, 4096}, 4096, 0, 0, DType::f16, Distribution::normal, Recipe::lmdeploy, 4);  // LLaMA-2-7B q/k/v
+  // In the weights' own dtype, as the public tools compute on a bf16/f16 model.
+  for (DType d : {DType::f16, DType::bf16})
+    for (Recipe rec : recipes) {
+      for (Distribution dist : {Distribution::normal, Distribution::outlier_channels})
+        cases.push_back(std::make_unique<WeightStatCase>(std::vector<int64_t>{64, 32, 32}, 1025, 3, 0, d, dist, rec, 7,
+                                                         false, false, /*in_dtype=*/true));
+      if (rec == Recipe::lmdeploy)
+        for (int64_t g : {0, 32})
+          cases.push_back(std::make_unique<WeightStatCase>(std::vector<int64_t>{16, 8}, 256, 1, g, d, Distribution::normal,
+                                                           rec, 8, /*tiny=*/d == DType::bf16, /*zero=*/true, true));
+    }
   return cases;
 }
 

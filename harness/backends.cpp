@@ -24,8 +24,8 @@ class UnavailableBackend final : public kernels::Backend {
     return false;
   }
   void channel_stats(kernels::ConstMatrix, kernels::ChannelStatsOut) override { refuse(); }
-  void weight_stat(const kernels::ConstMatrix*, int, Recipe, int64_t, float*) override { refuse(); }
-  void smooth_scale(const float*, const float*, const float*, int64_t, Recipe, float, float*) override { refuse(); }
+  void weight_stat(const kernels::ConstMatrix*, int, Recipe, int64_t, float*, DType) override { refuse(); }
+  void smooth_scale(const float*, const float*, const float*, int64_t, Recipe, float, float*, DType) override { refuse(); }
   void scale_columns(kernels::MutMatrix, const float*) override { refuse(); }
   void divide_rows(kernels::MutMatrix, const float*) override { refuse(); }
   void divide_vector(kernels::MutVector, const float*) override { refuse(); }

@@ -123,7 +123,7 @@ void channel_stats(kernels::Backend& b, ConstMatrix x, kernels::ChannelStatsOut 
 }
 
 void smooth_scale(kernels::Backend& b, FloatSpan a, FloatSpan w, FloatSpan norm_weight, Recipe recipe, float alpha,
-                  MutFloatSpan s) {
+                  MutFloatSpan s, DType arithmetic) {
   const char* op = "smooth_scale";
   if (a.size <= 0) refuse(op, "a", "is empty (zero channels)");
   require_values(op, "a (activation statistic)", a, 0.0, false);
@@ -140,7 +140,9 @@ void smooth_scale(kernels::Backend& b, FloatSpan a, FloatSpan w, FloatSpan norm_
   if (!(alpha >= 0.0f && alpha <= 1.0f)) refuse(op, "alpha", "= " + std::to_string(alpha) + " is outside [0, 1]");
   require_length(op, "s", s.size, a.size, "a");
   require_data(op, "s", s.data, s.size);
-  b.smooth_scale(a.data, w.data, norm_weight.size ? norm_weight.data : nullptr, a.size, recipe, alpha, s.data);
+  if (!(arithmetic == DType::f32 || arithmetic == DType::f16 || arithmetic == DType::bf16))
+    refuse(op, "arithmetic", std::string("is ") + to_string(arithmetic) + ", not f32, f16 or bf16");
+  b.smooth_scale(a.data, w.data, norm_weight.size ? norm_weight.data : nullptr, a.size, recipe, alpha, s.data, arithmetic);
   require_finite_output(op, "s", s.data, s.size);
   for (int64_t j = 0; j < s.size; ++j)
     if (!(s.data[j] > 0.0f))

@@ -31,7 +31,7 @@ void channel_stats(kernels::Backend& b, kernels::ConstMatrix x, kernels::Channel
 
 // §3: a (>= 0, finite) and w (> 0 finite) of one length; norm_weight empty or of that length; alpha in [0, 1].
 void smooth_scale(kernels::Backend& b, FloatSpan a, FloatSpan w, FloatSpan norm_weight, Recipe recipe, float alpha,
-                  MutFloatSpan s);
+                  MutFloatSpan s, DType arithmetic = DType::f32);
 
 // §4: W[:, j] *= s_j; s has W's cols elements, each finite and > 0.
 void scale_columns(kernels::Backend& b, kernels::MutMatrix w, FloatSpan s);

@@ -14,8 +14,8 @@ namespace {
 
 const char* kQuantizeUsage = R"(usage: smoothcheck quantize MODEL --stats STATS --out DIR [--engine E] [--recipe R]
                              [--alpha A] [--mode fused|migration] [--format safetensors|bin]
-                             [--weight-variant V] [--max-shard-bytes N] [--no-migration-scales] [--no-smoothing]
-                             [--force]
+                             [--weight-variant V] [--smoothing-arithmetic model_dtype|float32]
+                             [--max-shard-bytes N] [--no-migration-scales] [--no-smoothing] [--force]
 
 Smooths a LLaMA or BERT checkpoint with calibration statistics (numerics.md §2-4) the way an engine
 does (--engine: its recipe, α, smoothing groups, weight quantiser and runtime), quantises every linear
@@ -43,7 +43,12 @@ The export is written beside DIR and renamed into place when complete; MODEL is 
                        migration: norms untouched, the runtime divides each linear's input by s
   --format F           safetensors (default: model-0000K-of-0000N.safetensors + index) or bin
                        (pytorch_model-0000K-of-0000N.bin + pytorch_model.bin.index.json)
-  --weight-variant V   lmdeploy (absmax/127, clamp), smoothquant, compressed_tensors; default: the engine's
+  --weight-variant V   lmdeploy (absmax/127, clamp, in float32), smoothquant, compressed_tensors (both in
+                       the weight's dtype); default: the engine's
+  --smoothing-arithmetic A
+                       model_dtype (every engine's): for a bf16/f16 model, s and every smoothed tensor
+                       are rounded to the model's dtype, as the engines work in place; float32: every
+                       smoothing step kept in float32. No difference for a float32 model
   --max-shard-bytes N  shard size limit (default 5 GiB)
   --no-migration-scales  the pre-seed layout without <linear>.migration_scale (fused mode only)
   --no-smoothing       s = 1 everywhere: the plain W8A8 baseline that shows what smoothing buys
@@ -60,6 +65,7 @@ int command_quantize(int argc, char** argv) {
   std::optional<Recipe> recipe;
   std::optional<float> alpha;
   std::optional<WeightQuant> weight_variant;
+  std::optional<SmoothingArithmetic> smoothing_arithmetic;
   for (cli::ArgReader args(argc, argv); args.next();) {
     const std::string arg = args.current();
     const auto value = [&args] { return args.value(); };
@@ -72,6 +78,7 @@ int command_quantize(int argc, char** argv) {
     else if (arg == "--mode") o.mode = pipeline::parse_mode(value());
     else if (arg == "--format") o.format = pipeline::parse_export_format(value());
     else if (arg == "--weight-variant") weight_variant = pipeline::parse_weight_variant(value());
+    else if (arg == "--smoothing-arithmetic") smoothing_arithmetic = pipeline::parse_smoothing_arithmetic(value());
     else if (arg == "--max-shard-bytes") o.max_shard_bytes = static_cast<uint64_t>(cli::parse_int(arg, value(), 1));
     else if (arg == "--no-migration-scales") o.migration_scales = false;
     else if (arg == "--no-smoothing") o.smooth = false;
@@ -86,12 +93,14 @@ int command_quantize(int argc, char** argv) {
   o.alpha = alpha.value_or(profile.alpha);
   o.weight_variant = weight_variant.value_or(profile.weight_variant);
   o.fc_to_fc_pairs = profile.fc_to_fc_pairs;
+  o.smoothing_arithmetic = smoothing_arithmetic.value_or(profile.smoothing_arithmetic);
   auto backend = make_backend("cpu");
   const pipeline::ExportSummary s = pipeline::quantize_and_export(*backend, o);
   std::cout << "wrote " << s.dir.string() << ": " << s.linears << " quantised linears, " << s.shards.size()
             << " shard(s), index " << s.index_file.filename().string() << " total_size " << s.total_size
             << " (engine " << to_string(o.engine) << ", recipe " << to_string(o.recipe) << ", alpha " << o.alpha << ", mode " << to_string(o.mode)
-            << ", weights " << to_string(o.weight_variant) << ")\n";
+            << ", weights " << to_string(o.weight_variant) << ", smoothing in " << to_string(o.smoothing_arithmetic)
+            << ")\n";
   return 0;
 }
 

@@ -184,7 +184,7 @@ double code_of(double v, const CodeRule& rule) {
 }
 
 CodeRule weight_code_rule(WeightQuant variant) {
-  return CodeRule{Rounding::half_even, variant == WeightQuant::smoothquant ? Clamp::none : Clamp::saturate,
+  return CodeRule{Rounding::half_even, Clamp::saturate,
                   variant == WeightQuant::compressed_tensors};
 }
 

@@ -76,14 +76,17 @@ class Backend {
 
   // §2: the weight statistic of the fcs that share one input, stacked along rows (cat(dim=0)); each
   // fc is [O_i, C] with the same C. group_size > 0 (lmdeploy only) normalises groups of that many
-  // channels by their own absmax instead of whole rows. Writes w[C].
-  virtual void weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size,
-                           float* w) = 0;
+  // channels by their own absmax instead of whole rows. Writes w[C]. arithmetic f16/bf16: every
+  // step in that dtype as the public tools compute it on a model of that dtype (numerics.h, "smoothing
+  // in the model's dtype"; SmoothingArithmetic::model_dtype); f32: float32 (double sums), rounded once.
+  virtual void weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w,
+                           DType arithmetic = DType::f32) = 0;
 
   // §3: s[C] from the activation statistic a[C] (absmax, or max - min for llmcompressor) and w[C].
-  // norm_weight[C] (may be nullptr) drives lmdeploy's normalisation over non-zero-norm channels.
+  // norm_weight[C] (may be nullptr) drives lmdeploy's normalisation over non-zero-norm channels, and
+  // marks a norm source (smooth_ln_fcs) rather than an fc (smooth_fc_fcs). arithmetic as weight_stat's.
   virtual void smooth_scale(const float* a, const float* w, const float* norm_weight, int64_t channels,
-                            Recipe recipe, float alpha, float* s) = 0;
+                            Recipe recipe, float alpha, float* s, DType arithmetic = DType::f32) = 0;
 
   // §4, in place, computed in f32 and rounded once to the tensor's dtype.
   virtual void scale_columns(MutMatrix w, const float* s) = 0;  // W[:, j] *= s_j (every fc after s)

@@ -190,33 +190,121 @@ SC_HD int8_t quantize_value(float x, RowScale rs, const ActQuantOptions& o) {
 SC_HD float migration_reciprocal(float s) { return div_rn(1.0f, s); }
 
 // ---- weight quantisation (numerics.md §5) ---------------------------------------------------------
-SC_HD float weight_row_scale(float absmax, WeightQuant variant) {
+// A value rounded to `t` (f32: itself; f16/bf16: to nearest even), still held as a float.
+SC_HD float round_to(float v, DType t) {
+  if (t == DType::bf16) return bf16_to_float(float_to_bf16(v));
+  if (t == DType::f16) return f16_to_float(float_to_f16(v));
+  return v;
+}
+
+// The dtype a weight quantiser computes its scale and quotients in, for a weight stored as `weight`.
+// lmdeploy casts the weight to float32 first (pytorch/kernels/default/w8a8_kernels.py per_channel_quant).
+// The SmoothQuant authors' fake quant (smoothquant/fake_quant.py quantize_weight_per_channel_absmax)
+// and compressed-tensors (quantization/utils/helpers.py calculate_qparams, lifecycle/forward_helpers.py
+// _quantize) work in place in the weight's own dtype: each operation is done in float32 and rounded to
+// it, which is what torch's CPU kernels for float16 and bfloat16 tensors compute.
+SC_HD DType weight_arithmetic(WeightQuant variant, DType weight) {
+  if (variant == WeightQuant::lmdeploy) return DType::f32;
+  return weight == DType::f16 || weight == DType::bf16 ? weight : DType::f32;
+}
+
+// torch.finfo(t).eps: compressed-tensors' replacement for a zero scale is the eps of the scale's dtype.
+SC_HD float dtype_epsilon(DType t) {
+  if (t == DType::bf16) return 0.0078125f;       // 2^-7
+  if (t == DType::f16) return 0.0009765625f;     // 2^-10
+  return FLT_EPSILON;
+}
+
+SC_HD float weight_row_scale(float absmax, WeightQuant variant, DType arithmetic) {
   switch (variant) {
-    case WeightQuant::lmdeploy: return div_rn(absmax, 127.0f);                  // QLinear.from_float
-    case WeightQuant::smoothquant: return div_rn(fmaxf(absmax, 1e-5f), 127.0f);  // fake_quant.py
+    case WeightQuant::lmdeploy: return div_rn(absmax, 127.0f);  // QLinear.from_float
+    case WeightQuant::smoothquant:  // fake_quant.py: clamp_(min=1e-5) (the bound cast to the dtype), div_(127)
+      return round_to(div_rn(fmaxf(absmax, round_to(1e-5f, arithmetic)), 127.0f), arithmetic);
     case WeightQuant::compressed_tensors: {
-      // compressed-tensors 0.19.0 calculate_qparams (quantization/utils/helpers.py): absmax / 127.5,
-      // replaced by eps only where it is exactly 0 (torch.where, not a floor: a row of +-1e-30 keeps
+      // compressed-tensors 0.19.0 calculate_qparams: absmax / 127.5 in the weight's dtype, replaced by
+      // that dtype's eps only where it is exactly 0 (torch.where, not a floor: a row of +-1e-30 keeps
       // its scale 7.8e-33).
-      const float s = div_rn(absmax, 127.5f);
-      return s == 0.0f ? FLT_EPSILON : s;
+      const float s = round_to(div_rn(absmax, 127.5f), arithmetic);
+      return s == 0.0f ? dtype_epsilon(arithmetic) : s;
     }
   }
   return 0.0f;
 }
 
 // An all-zero row under lmdeploy has scale 0; lmdeploy would store NaN codes (0/0). smoothcheck
-// stores code 0, which dequantises to the row's true value.
-SC_HD int8_t weight_code(float w, float scale, WeightQuant variant) {
+// stores code 0, which dequantises to the row's true value. The authors' fake quant keeps its rounded
+// quotient as a float with no clamp; in bfloat16 that quotient can round up to 127.5 and then to 128,
+// which an int8 cannot hold, so the int8 store saturates (in float32 and float16 |w / scale| stays
+// below 127.5 and the clamp is idle).
+SC_HD int8_t weight_code(float w, float scale, WeightQuant variant, DType arithmetic) {
   if (scale == 0.0f) return 0;
-  float v = div_rn(w, scale);
+  float v = round_to(div_rn(w, scale), arithmetic);
   switch (variant) {
-    case WeightQuant::lmdeploy: return store_int8(round_half_even(v), Clamp::saturate);
-    case WeightQuant::smoothquant: return store_int8(round_half_even(v), Clamp::none);
+    case WeightQuant::lmdeploy:
+    case WeightQuant::smoothquant: return store_int8(round_half_even(v), Clamp::saturate);
     case WeightQuant::compressed_tensors:
       return store_int8(round_half_even(fminf(fmaxf(v, -128.0f), 127.0f)), Clamp::saturate);
   }
   return 0;
+}
+
+// ---- smoothing in the model's dtype (SmoothingArithmetic::model_dtype) ----------------------------
+// Every public tool forms the statistics and s of a bf16/f16 model with that dtype's tensors: each
+// torch operation computes in float32 and rounds to the dtype (its CPU kernels for reduced floats; a
+// CUDA run does the same per element). These are those steps, shared by the CPU and CUDA kernels'
+// arithmetic-dtype paths (weight_stat and smooth_scale with arithmetic f16/bf16).
+
+// llm-compressor's floor of s (MINIMUM_SMOOTHING_SCALE), a float32 even in a bf16/f16 model.
+constexpr float kLlmcompressorFloor = 1e-5f;
+
+// x.pow(e) of a bf16/f16 tensor: torch casts the python-float exponent to the tensor's dtype, computes
+// in float32 and rounds to it (aten/src/ATen/native/cpu/PowKernel.cpp pow_tensor_scalar_kernel; checked
+// on 200,000 inputs per dtype with torch 2.12.1: the exponent 0.85 is bf16's 0.8515625). The exponent
+// 1 - α then loses the difference between Python's 1 - 0.85 (0.15) and the float 1 - 0.85f
+// (0.14999998): both round to one bf16/f16 value. sqrt for the exponent 0.5 gives the same rounded value.
+SC_HD float pow_in(float x, float e, DType t) {
+  const float exponent = round_to(e, t);
+#if defined(__CUDA_ARCH__)
+  return round_to(powf(x, exponent), t);
+#else
+  return round_to(std::pow(x, exponent), t);
+#endif
+}
+
+// The SmoothQuant ratio a^α / w^(1-α) with each of the three operations rounded to t.
+SC_HD float migration_ratio_in(float a, float w, float alpha, DType t) {
+  return round_to(div_rn(pow_in(a, alpha, t), pow_in(w, add_rn(1.0f, -alpha), t)), t);
+}
+
+// A python-float bound of torch.clamp(min=...) on a tensor of dtype t is cast to t first.
+SC_HD float clamp_min_in(float v, float lo, DType t) {
+  const float bound = round_to(lo, t);
+  return v < bound ? bound : v;  // torch.clamp keeps a NaN
+}
+
+// s of the authors' and llm-compressor's recipes for one channel, in dtype t (lmdeploy's needs the
+// whole vector: its kernels apply lmdeploy_normalized_in after a reduction).
+//   authors (smoothquant/smooth.py): (a^α / w^(1-α)).clamp(min=1e-5), w already clamped (weight_stat);
+//   llm-compressor (modifiers/transform/smoothquant/base.py): the ratio, or a where w is 0 (its
+//   torch.where(w > 0, ...) for a w that is never negative), then torch.maximum with a float32 tensor of
+//   1e-5 (_apply_smoothing): that floor stays a float32 value; maximum keeps a NaN, as clamp does.
+SC_HD float smooth_scale_in(float a, float w, float alpha, Recipe recipe, DType t) {
+  if (recipe == Recipe::llmcompressor) {
+    const float v = w == 0.0f ? a : migration_ratio_in(a, w, alpha, t);
+    return v < kLlmcompressorFloor ? kLlmcompressorFloor : v;
+  }
+  return clamp_min_in(migration_ratio_in(a, w, alpha, t), 1e-5f, t);
+}
+
+// lmdeploy's normalisation s / sqrt(max(s) * min(s)) in dtype t. smooth_ln_fcs (a norm source, awq.py
+// line 194) forms the product and its root in t; smooth_fc_fcs (line 248) in float32 "to prevent
+// inf". Where t's product overflows (fp16: max * min > 65504) smoothcheck keeps the float32 product,
+// as smooth_fc_fcs does, rather than reproduce lmdeploy's fp16 overflow (every s 0, the norm weight
+// inf: a broken model; engine_known_answer_tests names this divergence).
+SC_HD float lmdeploy_denominator_in(float s_max, float s_min, bool norm_source, DType t) {
+  const float product = mul_rn(s_max, s_min);
+  if (!norm_source || !(round_to(product, t) <= FLT_MAX)) return sqrt_rn(product);
+  return round_to(sqrt_rn(round_to(product, t)), t);
 }
 
 // ---- fused RMSNorm (numerics.md §6, lmdeploy rms_norm_dynamic_quant) ---------------------------------

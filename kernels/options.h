@@ -87,9 +87,9 @@ constexpr ActQuantOptions vllm_static_act_quant() {  // half even, x / scale, sa
 
 // numerics.md §5, the three per-output-channel weight quantisers.
 enum class WeightQuant {
-  lmdeploy,           // scale = absmax/127, no epsilon, q = clamp(rne(w/scale))
-  smoothquant,        // scale = max(absmax, 1e-5)/127, q = rne(w/scale), no clamp
-  compressed_tensors  // scale = max(absmax/127.5, FLT_EPSILON), q = rne(clamp(w/scale, -128, 127))
+  lmdeploy,           // in f32: scale = absmax/127, no epsilon, q = clamp(rne(w/scale))
+  smoothquant,        // in the weight's dtype: scale = max(absmax, 1e-5)/127, q = rne(w/scale) (int8 saturates)
+  compressed_tensors  // in the weight's dtype: scale = absmax/127.5 (eps where 0), q = rne(clamp(w/scale, -128, 127))
 };
 
 // numerics.md §2-3.
@@ -97,6 +97,14 @@ enum class Recipe { smoothquant, lmdeploy, llmcompressor };
 
 // numerics.md §4.
 enum class SmoothMode { fused, migration };
+
+// The dtype smoothing computes s in and applies it in. model_dtype: s rounded to the model's dtype and
+// every smoothed tensor (norm / s, W[:, j] * s_j, a previous fc's rows / s_j) rounded to it, as every
+// public tool does by working in place on the model's tensors (lmdeploy lite/quantization/awq.py
+// smooth_ln_fcs, the authors' smoothquant/smooth.py, llm-compressor's _apply_smoothing). float32:
+// every step kept in float32 (smoothcheck before engine profiles; for experiments). The same for a
+// float32 model.
+enum class SmoothingArithmetic { model_dtype, float32 };
 
 // numerics.md §7.
 enum class Epilogue {
@@ -148,6 +156,13 @@ inline const char* to_string(Recipe v) {
     case Recipe::smoothquant: return "smoothquant";
     case Recipe::lmdeploy: return "lmdeploy";
     case Recipe::llmcompressor: return "llmcompressor";
+  }
+  return "?";
+}
+inline const char* to_string(SmoothingArithmetic v) {
+  switch (v) {
+    case SmoothingArithmetic::model_dtype: return "model_dtype";
+    case SmoothingArithmetic::float32: return "float32";
   }
   return "?";
 }

@@ -42,7 +42,7 @@ double round_to_integer(double value, Rounding rounding);
 double store_int8(double integer, Clamp clamp);
 
 // The int8 code a weight variant gives to w / scale (numerics.md §5; quantize_weight.cpp, shared by
-// the f32-arithmetic model quantize_weight_f32.cpp).
+// the stepwise model quantize_weight_stepwise.cpp).
 double weight_code(double scaled, WeightQuant variant);
 
 }  // namespace smoothcheck::reference::internal

@@ -50,10 +50,11 @@ double internal::weight_code(double scaled, WeightQuant variant) {
     // torch.round (ties to even), then clamp to [-128, 127]; |scaled| <= 127 so the clamp is idle.
     case WeightQuant::lmdeploy:
       return internal::store_int8(internal::round_to_integer(scaled, Rounding::half_even), Clamp::saturate);
-    // torch.round without a clamp (fake quant keeps the float); |scaled| <= 127 here too, so the
-    // two's-complement store never wraps.
+    // torch.round without a clamp (fake quant keeps the float): |scaled| <= 127 exactly, but a bfloat16
+    // quotient (quantize_weight_stepwise) can round to 127.5 and then to 128, which the int8 store
+    // saturates to 127 (kernels/numerics.h weight_code).
     case WeightQuant::smoothquant:
-      return internal::store_int8(internal::round_to_integer(scaled, Rounding::half_even), Clamp::none);
+      return internal::store_int8(internal::round_to_integer(scaled, Rounding::half_even), Clamp::saturate);
     // Clamp to [-128, 127] before torch.round: |scaled| reaches 127.5 at the row's absmax, so the
     // clamp matters; -127.5 rounds (to even) to -128, +127.5 clamps to 127.
     case WeightQuant::compressed_tensors:

@@ -60,6 +60,11 @@ class ActivationStatsAccumulator {
 Vector weight_stat(const std::vector<Matrix>& fcs, Recipe recipe, int64_t group_size);
 // a: absmax (smoothquant, lmdeploy) or max - min (llmcompressor). norm_weight may be empty.
 Vector smooth_scale(const Vector& a, const Vector& w, const Vector& norm_weight, Recipe recipe, double alpha);
+// The same two as the public tools compute them on a model of dtype t (f32, f16 or bf16): every step
+// a float32 operation rounded to t (smoothing_stepwise.cpp), on a and weights that hold values of t.
+Vector weight_stat_stepwise(const std::vector<Matrix>& fcs, Recipe recipe, int64_t group_size, DType t);
+Vector smooth_scale_stepwise(const Vector& a, const Vector& w, const Vector& norm_weight, Recipe recipe, double alpha,
+                             DType t);
 
 // ---- §4 applying s; each result is rounded to the tensor's dtype -------------------------------------
 Matrix scale_columns(const Matrix& w, const Vector& s, DType dtype);   // W[:, j] * s_j
@@ -75,10 +80,12 @@ struct Quantized {
 };
 
 Quantized quantize_weight(const Matrix& w, WeightQuant variant);
-// The same with the scale and w / scale each rounded to f32, as the public quantisers compute them for an
-// f32 weight: for rows whose exact values are ties (constant rows under compressed-tensors). w must hold
-// f32 values.
-Quantized quantize_weight_f32(const Matrix& w, WeightQuant variant);
+// The same with the scale and w / scale each rounded as the public quantisers compute them for a weight
+// stored as `stored` (weight_arithmetic_dtype: lmdeploy in f32, the authors and compressed-tensors in
+// the weight's dtype): for rows whose exact values are ties (constant rows under compressed-tensors) and
+// for f16/bf16 weights under the quantisers that divide in that dtype. w must hold `stored` values.
+Quantized quantize_weight_stepwise(const Matrix& w, WeightQuant variant, DType stored);
+DType weight_arithmetic_dtype(WeightQuant variant, DType stored);
 // migration_scale: empty, or s[C] (the activation is divided by s first).
 Quantized quantize_per_token(const Matrix& x, const Vector& migration_scale, const ActQuantOptions& o);
 Quantized quantize_per_tensor(const Matrix& x, const Vector& migration_scale, double scale,

@@ -84,6 +84,8 @@ double round_product_to_dtype(double a, double b, DType dtype) {
 
 double round_quotient_to_dtype(double a, double b, DType dtype) {
   const double q = a / b;
+  // An infinite or NaN operand: the quotient is exact (0, ±inf or NaN), and fma would make a NaN residual.
+  if (!std::isfinite(q) || !std::isfinite(b)) return round_to_dtype(q, dtype);
   // a - q*b exactly; the exact quotient is q + r/b, so its side of q is the sign of r/b.
   const double r = std::fma(-q, b, a);
   return round_with_residual(q, b > 0 ? r : -r, dtype);

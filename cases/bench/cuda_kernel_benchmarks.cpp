@@ -346,8 +346,8 @@ void bm_weight_stat(State& st, DType dt, Recipe recipe) {
   for (auto _ : st) {
     CudaEventTimer timer(st, g_flusher.get(), kStream, &seconds);
     launch::weight_stat_accumulate(ConstMatrix{w.data(), dt, r, c, c}, recipe, 0, row_absmax.as<float>(),
-                                   acc.as<double>(), true, kStream);
-    launch::weight_stat_finalize(acc.as<double>(), c, recipe, r, out.as<float>(), kStream);
+                                   acc.as<double>(), true, DType::f32, kStream);
+    launch::weight_stat_finalize(acc.as<double>(), c, recipe, r, out.as<float>(), DType::f32, kStream);
   }
   report_bytes(st, seconds, double(r * c) * dtype_size(dt) + double(c) * 4);
 }
@@ -414,7 +414,7 @@ void bm_smooth_scale(State& st, Recipe recipe) {
   double seconds = 0.0;
   for (auto _ : st) {
     CudaEventTimer timer(st, g_flusher.get(), kStream, &seconds);
-    launch::smooth_scale(a.as<float>(), w.as<float>(), norm_weight, c, recipe, 0.5f, s.as<float>(), kStream);
+    launch::smooth_scale(a.as<float>(), w.as<float>(), norm_weight, c, recipe, 0.5f, s.as<float>(), DType::f32, kStream);
   }
   report_bytes(st, seconds, double(c) * 4 * (norm_weight ? 4 : 3));
 }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <cstdio>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -21,6 +22,7 @@
 #include "harness/models/bert.h"
 #include "harness/pipeline/bert_calibrate.h"
 #include "harness/pipeline/bert_layout.h"
+#include "harness/pipeline/quantization_config.h"
 #include "harness/pipeline/quantize_export.h"
 #include "harness/pipeline/verify.h"
 #include "harness/pipeline/w8a8_linears.h"
@@ -122,6 +124,29 @@ TEST_P(MiniLMPipeline, MigrationExportVerifies) {
 INSTANTIATE_TEST_SUITE_P(Recipes, MiniLMPipeline,
                          ::testing::Values(Recipe::smoothquant, Recipe::lmdeploy, Recipe::llmcompressor),
                          [](const auto& info) { return std::string(to_string(info.param)); });
+
+// Every engine profile (kernels/engine_profiles.h) on MiniLM: `quantize --engine E` (BERT: migration
+// mode, smoothcheck's own groups) records the profile, and verify re-derives with it and runs its runtime.
+TEST(MiniLMEngines, EveryEngineRoundTripsThroughVerify) {
+  SMOOTHCHECK_REQUIRE_MINILM_DIR(minilm);
+  Fixture& f = fixture(minilm);
+  for (Engine engine : {Engine::lmdeploy, Engine::smoothquant, Engine::llmcompressor}) {
+    QuantizeOptions o = options_for_engine(engine);
+    o.model = f.minilm;
+    o.stats = f.stats;
+    o.out = f.scratch / (std::string("engine-") + to_string(engine));
+    o.mode = SmoothMode::migration;
+    quantize_and_export(backend(), o);
+    const QuantizationConfig qc = *read_quantization_config(o.out / "config.json");
+    EXPECT_EQ(qc.engine, engine);
+    EXPECT_EQ(qc.weight_variant, engine_profile(engine).weight);
+    EXPECT_EQ(qc.epilogue, engine_profile(engine).epilogue);
+    const VerifyReport r = verify(f, o.out);
+    EXPECT_TRUE(r.passed()) << to_string(engine) << ":\n" << failures(r);
+    std::printf("[ engine    ] MiniLM %s: min embedding cosine %.6f over %lld sentences\n", to_string(engine),
+                r.min_embedding_cosine, static_cast<long long>(r.sentences));
+  }
+}
 
 TEST(MiniLMPipelineRefusals, FusedModeIsAnInvalidMapping) {
   SMOOTHCHECK_REQUIRE_MINILM_DIR(minilm);

@@ -217,9 +217,10 @@ TEST_P(CudaSmoke, QuantizeWeightMatchesNumerics) {
     for (int64_t r = 0; r < w.rows; ++r) {
       float absmax = 0.0f;
       for (int64_t c = 0; c < w.cols; ++c) absmax = std::fmax(absmax, std::fabs(w.get(r, c)));
-      const float sc = nx::weight_row_scale(absmax, v);
+      const DType arithmetic = nx::weight_arithmetic(v, w.dtype);
+      const float sc = nx::weight_row_scale(absmax, v, arithmetic);
       ASSERT_EQ(nx::float_bits(scale[r]), nx::float_bits(sc));
-      for (int64_t c = 0; c < w.cols; ++c) ASSERT_EQ(q.get(r, c), float(nx::weight_code(w.get(r, c), sc, v)));
+      for (int64_t c = 0; c < w.cols; ++c) ASSERT_EQ(q.get(r, c), float(nx::weight_code(w.get(r, c), sc, v, arithmetic)));
     }
     EXPECT_TRUE(q.padding_untouched());
   }

@@ -55,6 +55,30 @@ struct CompressedTensorsEpsAsFloor final : CpuBackend {
   }
 };
 
+// Quantises every weight in float32 after loading it, as smoothcheck did before the engine profiles:
+// compressed-tensors and the authors divide a bf16/f16 weight in its own dtype.
+struct WeightQuantisedInFloat32 final : CpuBackend {
+  void quantize_weight(ConstMatrix w, WeightQuant variant, MutMatrix q, float* scale) override {
+    std::vector<float> f32(std::size_t(std::max<int64_t>(w.rows * w.cols, 0)));
+    for (int64_t r = 0; r < w.rows; ++r)
+      for (int64_t c = 0; c < w.cols; ++c) f32[std::size_t(r * w.cols + c)] = load_float(w, r, c);
+    CpuBackend::quantize_weight(ConstMatrix{f32.data(), DType::f32, w.rows, w.cols, w.cols}, variant, q, scale);
+  }
+};
+
+// The weight statistic and s computed in float32 whatever arithmetic dtype is named: a model of
+// bf16/f16 smoothed with smoothcheck's float32 numbers instead of the tools' own (issue 13).
+struct SmoothingArithmeticIgnored final : CpuBackend {
+  void weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w,
+                   DType = DType::f32) override {
+    CpuBackend::weight_stat(fcs, fc_count, recipe, group_size, w, DType::f32);
+  }
+  void smooth_scale(const float* a, const float* w, const float* norm, int64_t c, Recipe recipe, float alpha, float* s,
+                    DType = DType::f32) override {
+    CpuBackend::smooth_scale(a, w, norm, c, recipe, alpha, s, DType::f32);
+  }
+};
+
 // Reduces the weight absmax per input column instead of per output row.
 struct PerColumnWeightScale final : CpuBackend {
   void quantize_weight(ConstMatrix w, WeightQuant variant, MutMatrix q, float* scale) override {
@@ -171,8 +195,8 @@ struct MinMaxStartAtZero final : CpuBackend {
 // Uses 1 - alpha for the activation exponent and alpha for the weight's.
 struct SwappedAlpha final : CpuBackend {
   void smooth_scale(const float* a, const float* w, const float* norm, int64_t c, Recipe recipe, float alpha,
-                    float* s) override {
-    CpuBackend::smooth_scale(a, w, norm, c, recipe, 1.0f - alpha, s);
+                    float* s, DType arithmetic = DType::f32) override {
+    CpuBackend::smooth_scale(a, w, norm, c, recipe, 1.0f - alpha, s, arithmetic);
   }
 };
 
@@ -225,8 +249,9 @@ struct ChannelSumsInF32 final : CpuBackend {
 
 // The weight statistic of a stacked group (q/k/v, gate/up) from its first fc only (views[0]).
 struct WeightStatFirstFcOnly final : CpuBackend {
-  void weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w) override {
-    CpuBackend::weight_stat(fcs, std::min(fc_count, 1), recipe, group_size, w);
+  void weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w,
+                   DType arithmetic = DType::f32) override {
+    CpuBackend::weight_stat(fcs, std::min(fc_count, 1), recipe, group_size, w, arithmetic);
   }
 };
 
@@ -236,9 +261,10 @@ struct WeightStatFirstFcOnly final : CpuBackend {
 enum class ClampRule { kAlways, kZerosOnly };
 template <ClampRule rule>
 struct LmdeployRowClampPerRow final : CpuBackend {
-  void weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w) override {
-    CpuBackend::weight_stat(fcs, fc_count, recipe, group_size, w);  // argument checks
-    if (recipe != Recipe::lmdeploy) return;
+  void weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w,
+                   DType arithmetic = DType::f32) override {
+    CpuBackend::weight_stat(fcs, fc_count, recipe, group_size, w, arithmetic);  // argument checks
+    if (recipe != Recipe::lmdeploy || arithmetic != DType::f32) return;
     const int64_t cols = fcs[0].cols, group = group_size > 0 ? group_size : cols;
     std::vector<double> sum(std::size_t(cols), 0.0);
     int64_t rows = 0;
@@ -264,13 +290,14 @@ struct LmdeployRowClampPerRow final : CpuBackend {
 template <ClampRule rule>
 struct LmdeployWPowClampPerElement final : CpuBackend {
   void smooth_scale(const float* a, const float* w, const float* norm, int64_t c, Recipe recipe, float alpha,
-                    float* s) override {
+                    float* s, DType arithmetic = DType::f32) override {
     const float beta = 1.0f - alpha;
-    if (recipe != Recipe::lmdeploy || !(beta > 0.0f)) return CpuBackend::smooth_scale(a, w, norm, c, recipe, alpha, s);
+    if (recipe != Recipe::lmdeploy || !(beta > 0.0f))
+      return CpuBackend::smooth_scale(a, w, norm, c, recipe, alpha, s, arithmetic);
     const float t = float(std::pow(1e-4, 1.0 / double(beta)));
     std::vector<float> raised(w, w + std::max<int64_t>(c, 0));
     for (float& v : raised) v = rule == ClampRule::kAlways ? std::max(v, t) : (v == 0.0f ? t : v);
-    CpuBackend::smooth_scale(a, raised.data(), norm, c, recipe, alpha, s);
+    CpuBackend::smooth_scale(a, raised.data(), norm, c, recipe, alpha, s, arithmetic);
   }
 };
 
@@ -287,6 +314,12 @@ std::vector<Mutant> all_mutants() {
       mutant<PerColumnWeightScale>("per_column_instead_of_per_row_weight_scale", "quantize_weight", "o65_*", "bound: scale"),
       mutant<CompressedTensorsEpsAsFloor>("compressed_tensors_eps_as_a_floor", "quantize_weight",
                                           "*/compressed_tensors/tinyrows/*", "bound: scale"),
+      mutant<WeightQuantisedInFloat32>("weights_quantised_in_float32_not_their_dtype", "quantize_weight",
+                                       "*/bf16/normal/compressed_tensors/*", "codes: q"),
+      mutant<SmoothingArithmeticIgnored>("smooth_scale_in_float32_not_the_named_dtype", "smooth_scale", "*/in_bf16/*",
+                                         "dtype: s"),
+      mutant<SmoothingArithmeticIgnored>("weight_stat_in_float32_not_the_weights_dtype", "weight_stat", "*/in_dtype/*",
+                                         "dtype: w"),
       mutant<DividesInsteadOfMultiplies>("divides_by_s_instead_of_multiplying", "apply_smoothing", "scale_columns/r33*",
                                          "exact: w"),
       mutant<MissingVectorTail>("wrong_tail_for_sizes_not_a_multiple_of_8", "quantize_per_token", "t17_c1025*", "codes: q"),

@@ -78,7 +78,7 @@ struct LmdeployWeightScaleOver127_5 final : CpuBackend {
       for (int64_t c = 0; c < w.cols; ++c) absmax = std::max(absmax, std::fabs(load_float(w, r, c)));
       scale[r] = absmax / 127.5f;
       for (int64_t c = 0; c < w.cols; ++c)
-        row_of<int8_t>(q, r)[c] = scale[r] == 0.0f ? 0 : numerics::weight_code(load_float(w, r, c), scale[r], variant);
+        row_of<int8_t>(q, r)[c] = scale[r] == 0.0f ? 0 : numerics::weight_code(load_float(w, r, c), scale[r], variant, DType::f32);
     }
   }
 };
@@ -175,8 +175,9 @@ struct OneEpilogueSwapped {
 // One recipe's weight statistic computed by its neighbour's rule.
 template <Recipe from, Recipe as>
 struct WeightStatRecipeSwapped final : CpuBackend {
-  void weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w) override {
-    CpuBackend::weight_stat(fcs, fc_count, recipe == from ? as : recipe, group_size, w);
+  void weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w,
+                   DType arithmetic = DType::f32) override {
+    CpuBackend::weight_stat(fcs, fc_count, recipe == from ? as : recipe, group_size, w, arithmetic);
   }
 };
 
@@ -184,8 +185,8 @@ struct WeightStatRecipeSwapped final : CpuBackend {
 template <Recipe from, Recipe as>
 struct SmoothScaleRecipeSwapped final : CpuBackend {
   void smooth_scale(const float* a, const float* w, const float* norm, int64_t c, Recipe recipe, float alpha,
-                    float* s) override {
-    CpuBackend::smooth_scale(a, w, norm, c, recipe == from ? as : recipe, alpha, s);
+                    float* s, DType arithmetic = DType::f32) override {
+    CpuBackend::smooth_scale(a, w, norm, c, recipe == from ? as : recipe, alpha, s, arithmetic);
   }
 };
 

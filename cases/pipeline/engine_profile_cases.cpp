@@ -2,7 +2,9 @@
 // each engine round-trips through `verify`; quantization_config records the profile and its runtime;
 // verify re-derives with the recorded smoothing groups and runs the recorded runtime, so that an
 // export whose config misstates either is caught.
+#include <cstdio>
 #include <fstream>
+#include <map>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -10,7 +12,6 @@
 
 #include "harness/checkpoint/checkpoint_error.h"
 #include "harness/checkpoint/model_dir.h"
-#include "harness/checkpoint/safetensors_writer.h"
 #include "harness/pipeline/calibrate.h"
 #include "harness/pipeline/calibration_stats.h"
 #include "harness/pipeline/quantization_config.h"
@@ -62,6 +63,7 @@ void expect_same_profile(const pipeline::QuantizationConfig& got, const pipeline
   EXPECT_EQ(got.alpha, want.alpha);
   EXPECT_EQ(got.weight_variant, want.weight_variant);
   EXPECT_EQ(got.fc_to_fc_pairs, want.fc_to_fc_pairs);
+  EXPECT_EQ(got.smoothing_arithmetic, want.smoothing_arithmetic);
   EXPECT_EQ(got.activation.rounding, want.activation.rounding);
   EXPECT_EQ(got.activation.math, want.activation.math);
   EXPECT_EQ(got.activation.clamp, want.activation.clamp);
@@ -91,39 +93,26 @@ INSTANTIATE_TEST_SUITE_P(Stories260K, EngineRoundTrip,
                            return std::string(to_string(std::get<0>(i.param))) + "_" + to_string(std::get<1>(i.param));
                          });
 
-// stories260K with every tensor stored as bfloat16 and config.json saying so: the model dtype most
-// checkpoints ship in. Written once per process.
-const fs::path& stories_bf16(const fs::path& shared) {
-  static const fs::path dir = [&] {
-    const fs::path hf = stories_layout(shared, "hf");
-    const fs::path out = process_scratch() / "stories260K-bf16";
-    fs::create_directories(out);
-    const auto m = checkpoint::open_model_dir(hf);
-    checkpoint::NamedTensors named;
-    for (const std::string& name : m.checkpoint->tensor_names())
-      named.push_back({name, m.checkpoint->tensor(name).to(at::kBFloat16)});
-    checkpoint::write_safetensors(out / "model.safetensors", named);
-    nlohmann::json config = nlohmann::json::parse(std::ifstream(hf / "config.json"));
-    config["torch_dtype"] = "bfloat16";
-    std::ofstream(out / "config.json") << config.dump(2);
-    return out;
+// The bf16 copy's own statistics, written once per process.
+const fs::path& stories_bf16_stats(const fs::path& shared) {
+  static const fs::path stats = [&] {
+    const fs::path file = process_scratch() / "stories260K-bf16-stats.safetensors";
+    const checkpoint::ModelDir m = checkpoint::open_model_dir(stories_bf16(shared));
+    pipeline::CalibrationOptions o;
+    o.samples = 4;
+    o.seq_len = 32;
+    o.seed = 7;
+    pipeline::write_calibration_stats(file, pipeline::calibrate(*m.checkpoint, checkpoint::llama_config(m), cpu_backend(), o));
+    return file;
   }();
-  return dir;
+  return stats;
 }
 
 // The bf16 copy through every engine: its own statistics, quantize, and verify re-deriving from it.
 TEST(EngineRoundTripBf16, EveryEngineOnABf16Model) {
   SMOOTHCHECK_REQUIRE_SHARED_DIR(shared);
   const fs::path model = stories_bf16(shared);
-  const fs::path stats = process_scratch() / "stories260K-bf16-stats.safetensors";
-  if (!fs::exists(stats)) {
-    const checkpoint::ModelDir m = checkpoint::open_model_dir(model);
-    pipeline::CalibrationOptions o;
-    o.samples = 4;
-    o.seq_len = 32;
-    o.seed = 7;
-    pipeline::write_calibration_stats(stats, pipeline::calibrate(*m.checkpoint, checkpoint::llama_config(m), cpu_backend(), o));
-  }
+  const fs::path stats = stories_bf16_stats(shared);
   for (Engine engine : kEngines)
     for (SmoothMode mode : {SmoothMode::fused, SmoothMode::migration}) {
       pipeline::QuantizeOptions q = pipeline::options_for_engine(engine);
@@ -142,6 +131,62 @@ TEST(EngineRoundTripBf16, EveryEngineOnABf16Model) {
       EXPECT_TRUE(r.passed()) << to_string(engine) << " " << to_string(mode) << ":\n" << engine_failures(r);
       EXPECT_TRUE(r.complete()) << to_string(engine) << " " << to_string(mode);
     }
+}
+
+// A bf16 model smoothed in its own dtype (every engine's way) or in float32 (the experiment): the two
+// exports differ, each verifies with the arithmetic its config records, and a config that states the
+// other one is caught. In the model's dtype every migration scale, smoothed norm and compressed-tensors
+// weight scale is a bf16 value.
+TEST(SmoothingArithmetic, ModelDtypeAndFloat32AreToldApart) {
+  SMOOTHCHECK_REQUIRE_SHARED_DIR(shared);
+  const fs::path model = stories_bf16(shared);
+  std::map<SmoothingArithmetic, fs::path> exports;
+  for (SmoothingArithmetic a : {SmoothingArithmetic::model_dtype, SmoothingArithmetic::float32}) {
+    pipeline::QuantizeOptions q = pipeline::options_for_engine(Engine::llmcompressor);
+    q.model = model;
+    q.stats = stories_bf16_stats(shared);
+    q.smoothing_arithmetic = a;
+    q.out = process_scratch() / (std::string("bf16-arithmetic-") + to_string(a));
+    fs::remove_all(q.out);
+    pipeline::quantize_and_export(cpu_backend(), q);
+    exports[a] = q.out;
+  }
+  const auto in_model_dtype = checkpoint::open_model_dir(exports[SmoothingArithmetic::model_dtype]);
+  const auto in_float32 = checkpoint::open_model_dir(exports[SmoothingArithmetic::float32]);
+  const std::string linear = "model.layers.1.mlp.gate_proj";
+  const at::Tensor s_model = in_model_dtype.checkpoint->tensor(linear + ".migration_scale");
+  const at::Tensor s_f32 = in_float32.checkpoint->tensor(linear + ".migration_scale");
+  EXPECT_TRUE(at::equal(s_model, s_model.to(at::kBFloat16).to(at::kFloat))) << "s was not rounded to bf16";
+  EXPECT_FALSE(at::equal(s_f32, s_f32.to(at::kBFloat16).to(at::kFloat))) << "float32 smoothing rounded s anyway";
+  const at::Tensor scale = in_model_dtype.checkpoint->tensor(linear + ".scale");
+  EXPECT_TRUE(at::equal(scale, scale.to(at::kBFloat16).to(at::kFloat)))
+      << "compressed-tensors' weight scale of a bf16 weight is computed in bf16";
+  EXPECT_FALSE(at::equal(in_model_dtype.checkpoint->tensor(linear + ".weight"), in_float32.checkpoint->tensor(linear + ".weight")));
+
+  for (SmoothingArithmetic a : {SmoothingArithmetic::model_dtype, SmoothingArithmetic::float32}) {
+    pipeline::VerifyOptions v;
+    v.original = model;
+    v.quantized = exports[a];
+    v.tokens = 32;
+    v.seed = 3;
+    v.stats = stories_bf16_stats(shared);
+    v.forward = false;
+    const pipeline::VerifyReport honest = pipeline::verify_export(cpu_backend(), v);
+    EXPECT_TRUE(honest.passed()) << to_string(a) << ":\n" << engine_failures(honest);
+
+    const fs::path lying = process_scratch() / (std::string("bf16-arithmetic-misstated-") + to_string(a));
+    fs::remove_all(lying);
+    fs::copy(exports[a], lying, fs::copy_options::recursive);
+    nlohmann::json config = nlohmann::json::parse(std::ifstream(exports[a] / "config.json"));
+    config["quantization_config"]["smoothing_arithmetic"] =
+        to_string(a == SmoothingArithmetic::model_dtype ? SmoothingArithmetic::float32 : SmoothingArithmetic::model_dtype);
+    std::ofstream(lying / "config.json") << config.dump(2);
+    v.quantized = lying;
+    const pipeline::VerifyReport r = pipeline::verify_export(cpu_backend(), v);
+    EXPECT_FALSE(r.passed()) << "an export made in " << to_string(a) << " passed as the other arithmetic";
+    std::printf("[ caught    ] %s export read as the other arithmetic: %s", to_string(a),
+                r.failures.empty() ? "\n" : (r.failures.front().substr(0, 160) + "\n").c_str());
+  }
 }
 
 // In migration mode every linear carries the s its columns were multiplied by. o_proj and down_proj
@@ -207,9 +252,10 @@ TEST(EngineQuantizationConfig, RoundTripsAndReadsOlderExports) {
     expect_same_profile(pipeline::quantization_config_from_json(pipeline::to_json(q), "config.json"), q);
   }
   nlohmann::json old = pipeline::to_json(pipeline::config_of_profile(lmdeploy_profile()));
-  for (const char* key : {"engine", "fc_to_fc_pairs", "activation", "epilogue"}) old.erase(key);
+  for (const char* key : {"engine", "fc_to_fc_pairs", "activation", "epilogue", "smoothing_arithmetic"}) old.erase(key);
   const pipeline::QuantizationConfig q = pipeline::quantization_config_from_json(old, "config.json");
   EXPECT_EQ(q.engine, Engine::lmdeploy);
+  EXPECT_EQ(q.smoothing_arithmetic, SmoothingArithmetic::float32);
   EXPECT_TRUE(q.fc_to_fc_pairs);
   EXPECT_EQ(q.activation.rounding, Rounding::half_even);
   EXPECT_EQ(q.activation.math, ScaleMath::reciprocal_multiply);
@@ -225,6 +271,9 @@ TEST(EngineQuantizationConfig, RoundTripsAndReadsOlderExports) {
               std::string::npos)
         << e.what();
   }
+  bad = pipeline::to_json(pipeline::config_of_profile(lmdeploy_profile()));
+  bad["smoothing_arithmetic"] = "float64";
+  EXPECT_THROW(pipeline::quantization_config_from_json(bad, "config.json"), checkpoint::CheckpointError);
   bad = pipeline::to_json(pipeline::config_of_profile(lmdeploy_profile()));
   bad["activation"]["rounding"] = "half_up";
   EXPECT_THROW(pipeline::quantization_config_from_json(bad, "config.json"), checkpoint::CheckpointError);

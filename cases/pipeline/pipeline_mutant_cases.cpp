@@ -125,9 +125,10 @@ TEST(PipelineMutant, CalibrationDroppingASequenceIsCaught) {
 
 // A CPU backend whose stacked weight statistic reads only the group's first fc (q_proj for q/k/v).
 struct FirstFcOnlyWeightStat final : kernels::CpuBackend {
-  void weight_stat(const kernels::ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w) override {
+  void weight_stat(const kernels::ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w,
+                   DType arithmetic = DType::f32) override {
     (void)fc_count;
-    CpuBackend::weight_stat(fcs, 1, recipe, group_size, w);
+    CpuBackend::weight_stat(fcs, 1, recipe, group_size, w, arithmetic);
   }
 };
 

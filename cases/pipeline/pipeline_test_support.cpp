@@ -1,10 +1,15 @@
 #include "pipeline_test_support.h"
 
+#include <fstream>
 #include <map>
 #include <memory>
 
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
 #include "harness/backends.h"
 #include "harness/checkpoint/model_dir.h"
+#include "harness/checkpoint/safetensors_writer.h"
 #include "harness/pipeline/calibrate.h"
 
 namespace smoothcheck::testing {
@@ -21,6 +26,24 @@ kernels::Backend& cpu_backend() {
 const std::filesystem::path& process_scratch() {
   static ScratchDir dir;
   return dir.path();
+}
+
+const std::filesystem::path& stories_bf16(const std::filesystem::path& shared) {
+  static const std::filesystem::path dir = [&] {
+    const std::filesystem::path hf = stories_layout(shared, "hf");
+    const std::filesystem::path out = process_scratch() / "stories260K-bf16";
+    std::filesystem::create_directories(out);
+    const auto m = checkpoint::open_model_dir(hf);
+    checkpoint::NamedTensors named;
+    for (const std::string& name : m.checkpoint->tensor_names())
+      named.push_back({name, m.checkpoint->tensor(name).to(at::kBFloat16)});
+    checkpoint::write_safetensors(out / "model.safetensors", named);
+    nlohmann::json config = nlohmann::json::parse(std::ifstream(hf / "config.json"));
+    config["torch_dtype"] = "bfloat16";
+    std::ofstream(out / "config.json") << config.dump(2);
+    return out;
+  }();
+  return dir;
 }
 
 const std::filesystem::path& small_stats(const std::filesystem::path& shared, const std::string& layout) {

@@ -23,4 +23,9 @@ const std::filesystem::path& small_stats(const std::filesystem::path& shared, co
 // A scratch directory living until exit, for exports several cases read.
 const std::filesystem::path& process_scratch();
 
+// stories260K ("hf") with every tensor stored as bfloat16 (rounded to nearest even, as torch's
+// .to(torch.bfloat16)) and config.json saying so: the model dtype most checkpoints ship in. Written
+// once per process.
+const std::filesystem::path& stories_bf16(const std::filesystem::path& shared);
+
 }  // namespace smoothcheck::testing

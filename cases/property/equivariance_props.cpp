@@ -173,6 +173,10 @@ void requantizing_dequantised_keeps_codes(StepRunner& runner, const ActQuantOpti
   const CodesResult qa = runner.quantize_per_token(x, dtype, {}, options);
   const CodesResult qa2 = runner.quantize_per_token(dequantise(qa), back, {}, options);
   RC_ASSERT(qa2.codes.values == qa.codes.values);
+  // A bf16/f16 weight under the authors' quantiser is divided in its own dtype, which can leave the row
+  // maximum at 126 (w/scale rounds below 126.5): the dequantised row then has another absmax and another
+  // scale in f32, so idempotence holds only where the arithmetic is f32 throughout.
+  if (reference::weight_arithmetic_dtype(variant, dtype) != DType::f32) return;
   const CodesResult qw = runner.quantize_weight(x, dtype, variant);
   const CodesResult qw2 = runner.quantize_weight(dequantise(qw), back, variant);
   RC_ASSERT(qw2.codes.values == qw.codes.values);

@@ -24,7 +24,10 @@ Vector per_token_scales_from_input(const Matrix& x, const Vector& migration_scal
   return scales;
 }
 
-Vector weight_scales_from_input(const Matrix& w, WeightQuant variant) {
+Vector weight_scales_from_input(const Matrix& w, WeightQuant variant, DType dtype) {
+  // The authors' fake quant and compressed-tensors evaluate the formula in a bf16/f16 weight's own dtype.
+  if (reference::weight_arithmetic_dtype(variant, dtype) != DType::f32)
+    return reference::quantize_weight_stepwise(w, variant, dtype).scale;
   Vector scales(std::size_t(w.rows), 0.0);
   for (int64_t r = 0; r < w.rows; ++r) {
     double absmax = 0.0;

@@ -31,7 +31,9 @@ Vector per_token_scales_from_input(const Matrix& x, const Vector& migration_scal
 //   lmdeploy            absmax/127                    (QLinear.from_float, no epsilon)
 //   smoothquant         max(absmax, 1e-5)/127         (the authors' quantize_weight_per_channel_absmax)
 //   compressed_tensors  max(absmax/127.5, FLT_EPSILON) (calculate_qparams)
-Vector weight_scales_from_input(const Matrix& w, WeightQuant variant);
+// For a bf16/f16 weight under smoothquant and compressed_tensors, which divide in the weight's dtype,
+// the formula with each step rounded to it (reference::quantize_weight_stepwise).
+Vector weight_scales_from_input(const Matrix& w, WeightQuant variant, DType dtype);
 
 // How far a kernel's f32 scale may lie from the derived one: kScaleRoundings·u32·derived, plus two
 // f32 subnormal roundings (an underflowing x·(1/s), then the division).

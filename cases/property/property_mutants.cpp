@@ -90,10 +90,10 @@ class RowMaxStartingAtOne final : public CpuBackend {
 class LmdeployNormaliserOverEveryChannel final : public CpuBackend {
  public:
   void smooth_scale(const float* a, const float* w, const float* norm_weight, int64_t channels, Recipe recipe,
-                    float alpha, float* s) override {
+                    float alpha, float* s, DType arithmetic = DType::f32) override {
     if (recipe != Recipe::lmdeploy || !norm_weight)
-      return CpuBackend::smooth_scale(a, w, norm_weight, channels, recipe, alpha, s);
-    CpuBackend::smooth_scale(a, w, nullptr, channels, recipe, alpha, s);  // nz = every channel
+      return CpuBackend::smooth_scale(a, w, norm_weight, channels, recipe, alpha, s, arithmetic);
+    CpuBackend::smooth_scale(a, w, nullptr, channels, recipe, alpha, s, arithmetic);  // nz = every channel
     for (int64_t j = 0; j < channels; ++j)
       if (norm_weight[j] == 0.0f) s[j] = 1.0f;
   }

@@ -12,6 +12,9 @@
 //    epilogue: float(acc), two f32 products and the bias add (≤ 4 u32 relative) and the rounding to
 //    the output dtype (u_out relative, twice for lmdeploy's bias added in the output dtype), relative
 //    to |ŷ| + |bias| ≤ |y| + the quantisation bound + |bias|.
+//  - weights in a bf16/f16 dtype under the variants that divide in it (the authors', compressed-tensors):
+//    the derived scale is the formula evaluated in that dtype, and w/k is rounded to it before its code,
+//    adding u_dtype·|w| per element (up to half a step more in bf16).
 #include <cmath>
 
 #include "cases/property/input_derived_scales.h"
@@ -23,6 +26,14 @@ namespace smoothcheck::property {
 namespace {
 
 constexpr double kElementRoundings = 4.0;  // see the header comment
+
+// The relative rounding of w / scale to the weight's dtype before the code is rounded (the variants
+// that divide in a bf16/f16 weight's own dtype, numerics.md §5): |fl(v) − v| ≤ u·|v|, so the
+// dequantised error grows by u·|w|; 0 where the quotient stays in f32.
+double quotient_rounding(WeightQuant variant, DType dtype) {
+  const DType arithmetic = reference::weight_arithmetic_dtype(variant, dtype);
+  return arithmetic == DType::f32 ? 0.0 : unit_roundoff(arithmetic);
+}
 
 void per_token_element_error_bounded(StepRunner& runner, const ActQuantOptions& options, bool with_migration) {
   const DType dtype = *property_gen::float_dtype(runner.supports(DType::f64)).as("dtype");
@@ -64,15 +75,17 @@ void weight_element_error_bounded(StepRunner& runner, WeightQuant variant) {
   RC_TAG(to_string(ws.distribution));
   const Matrix w = matrix_of(O, C, ws.values());
   const CodesResult q = runner.quantize_weight(w, dtype, variant);
-  const Vector derived = weight_scales_from_input(w, variant);
+  const Vector derived = weight_scales_from_input(w, variant, dtype);
   assert_scales_agree(q.scale, derived, "weight");
   const double u32 = unit_roundoff(DType::f32);
+  const double u_quotient = quotient_rounding(variant, dtype);
   for (int64_t r = 0; r < O; ++r) {
     const double kernel_scale = q.scale[std::size_t(r)], d = derived[std::size_t(r)];
     for (int64_t c = 0; c < C; ++c) {
       const double err = std::fabs(w.at(r, c) - kernel_scale * q.codes.at(r, c));
       // compressed-tensors' absmax/127.5 puts +absmax on 127.5, clamped to 127: still within scale/2.
-      const double bound = d / 2 + scale_tolerance(d) / 2 + kElementRoundings * u32 * std::fabs(w.at(r, c));
+      const double bound =
+          d / 2 + scale_tolerance(d) / 2 + (kElementRoundings * u32 + u_quotient) * std::fabs(w.at(r, c));
       if (err > bound)
         RC_LOG() << "w[" << r << ", " << c << "] = " << w.at(r, c) << " kernel scale " << kernel_scale
                  << " derived scale " << d << " code " << q.codes.at(r, c) << "\n";
@@ -97,7 +110,8 @@ void w8a8_output_error_bounded(StepRunner& runner, const ActQuantOptions& act, W
 
   const CodesResult qa = runner.quantize_per_token(x, dtype, {}, act);
   const CodesResult qw = runner.quantize_weight(w, dtype, variant);
-  const Vector a = per_token_scales_from_input(x, {}, act), b = weight_scales_from_input(w, variant);
+  const Vector a = per_token_scales_from_input(x, {}, act), b = weight_scales_from_input(w, variant, dtype);
+  const double u_quotient = quotient_rounding(variant, dtype);
   assert_scales_agree(qa.scale, a, "per-token");
   assert_scales_agree(qw.scale, b, "weight");
   const double u32 = unit_roundoff(DType::f32), u64 = unit_roundoff(DType::f64), u_out = unit_roundoff(out_dtype);
@@ -113,7 +127,7 @@ void w8a8_output_error_bounded(StepRunner& runner, const ActQuantOptions& act, W
       for (int64_t k = 0; k < K; ++k) {
         const double xk = std::fabs(x.at(m, k)), wk = std::fabs(w.at(n, k));
         const double e_x = a_m / 2 + scale_tolerance(a_m) / 2 + kElementRoundings * u32 * xk;
-        const double e_w = b_n / 2 + scale_tolerance(b_n) / 2 + kElementRoundings * u32 * wk;
+        const double e_w = b_n / 2 + scale_tolerance(b_n) / 2 + (kElementRoundings * u32 + u_quotient) * wk;
         y += x.at(m, k) * w.at(n, k);
         magnitude += xk * wk;
         quant += xk * e_w + (wk + e_w) * e_x;

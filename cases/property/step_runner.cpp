@@ -28,8 +28,11 @@ class ReferenceRunner final : public StepRunner {
   Matrix divide_rows(const Matrix& w, const Vector& s, DType dtype) override {
     return reference::divide_rows(w, s, dtype);
   }
-  CodesResult quantize_weight(const Matrix& w, DType, WeightQuant variant) override {
-    reference::Quantized q = reference::quantize_weight(w, variant);
+  CodesResult quantize_weight(const Matrix& w, DType dtype, WeightQuant variant) override {
+    // In the weight's dtype where the variant divides in it (numerics.md §5), else the float64 ideal.
+    reference::Quantized q = reference::weight_arithmetic_dtype(variant, dtype) != DType::f32
+                                 ? reference::quantize_weight_stepwise(w, variant, dtype)
+                                 : reference::quantize_weight(w, variant);
     return {q.codes, q.scale};
   }
   CodesResult quantize_per_token(const Matrix& x, DType, const Vector& s, const ActQuantOptions& o) override {

@@ -298,6 +298,28 @@ TEST(QuantizeWeight, CompressedTensorsClampsBeforeRounding) {
   expect_values(r0.codes, matrix({{127, -64, 1, 2}}));
 }
 
+// In a bfloat16 weight's own dtype (compressed-tensors, the authors' fake quant): absmax 191 gives
+// compressed-tensors the scale bf16(191 / 127.5 = 1.49804) = 1.5 (bf16 spacing 2^-7 near 1.5), so
+// 191 / 1.5 = 127.33 rounds to the bf16 127.5 and clamps to 127, -191 to -127.5 and then -128, and
+// 151 / 1.5 = 100.67 to 100.5 and then the even 100, where the ideal 151 / 1.49804 = 100.80 gives 101.
+// The authors' scale bf16(191 / 127) = 1.5078125 puts 191 at 126.67 -> 126.5 -> 126, not 127.
+TEST(QuantizeWeight, StepwiseInTheWeightsDtype) {
+  const Matrix w = matrix({{191, -191, 151, 1}});
+  const Quantized ct = quantize_weight_stepwise(w, WeightQuant::compressed_tensors, DType::bf16);
+  expect_values(ct.scale, {1.5});
+  expect_values(ct.codes, matrix({{127, -128, 100, 1}}));
+  expect_values(quantize_weight(w, WeightQuant::compressed_tensors).codes, matrix({{127, -128, 101, 1}}));
+  const Quantized sq = quantize_weight_stepwise(w, WeightQuant::smoothquant, DType::bf16);
+  expect_values(sq.scale, {1.5078125});
+  expect_values(sq.codes, matrix({{126, -126, 100, 1}}));
+  // float32 arithmetic for an f32 weight, and always for lmdeploy (its quantiser casts to float32 first).
+  expect_values(quantize_weight_stepwise(w, WeightQuant::compressed_tensors, DType::f32).codes,
+                matrix({{127, -128, 101, 1}}));
+  EXPECT_EQ(weight_arithmetic_dtype(WeightQuant::lmdeploy, DType::bf16), DType::f32);
+  EXPECT_EQ(weight_arithmetic_dtype(WeightQuant::smoothquant, DType::f16), DType::f16);
+  EXPECT_THROW(quantize_weight_stepwise(matrix({{1.001}}), WeightQuant::smoothquant, DType::bf16), std::invalid_argument);
+}
+
 TEST(QuantizeWeight, Errors) {
   EXPECT_THROW(quantize_weight(Matrix(0, 3), WeightQuant::lmdeploy), std::invalid_argument);
   Matrix bad(2, 2);

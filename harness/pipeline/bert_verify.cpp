@@ -12,6 +12,7 @@
 #include "harness/pipeline/bert_calibrate.h"
 #include "harness/pipeline/bert_layout.h"
 #include "harness/pipeline/export_checks.h"
+#include "harness/pipeline/smooth_model.h"
 #include "harness/pipeline/stacked_scales.h"
 #include "harness/pipeline/verify_rederivation.h"
 #include "harness/pipeline/w8a8_linears.h"
@@ -89,9 +90,13 @@ VerifyReport verify_bert_export(kernels::Backend& backend, const VerifyOptions& 
   const FloatWeights ow = load_float_weights(*orig.checkpoint, linears, bert_norms(config, prefix));
   const std::vector<SmoothingGroup> groups = bert_smoothing_groups(config, prefix, qc.mode);
   const std::map<std::string, std::vector<float>> s = stored_migration_scales(*quant.checkpoint, ow);
-  check_quantized_linears(*quant.checkpoint, ow, s, fused_row_divisors(groups, qc.mode), qc.weight_variant,
+  // The dtype smoothing rounded to: the linears' stored dtype under model_dtype arithmetic (quantize's
+  // prepare_bert takes the model dtype from them too).
+  const DType arithmetic =
+      smoothing_dtype(qc.smoothing_arithmetic, orig.checkpoint->info(linears.front().name + ".weight").dtype);
+  check_quantized_linears(*quant.checkpoint, ow, s, fused_row_divisors(groups, qc.mode), qc.weight_variant, arithmetic,
                           o.thresholds.max_weight_error_over_bound, r);
-  check_migration_scales(ow, groups, s, stats ? &*stats : nullptr, qc, r);
+  check_migration_scales(ow, groups, s, stats ? &*stats : nullptr, qc, arithmetic, r);
   std::vector<std::string> names;
   for (const QuantizedLinear& q : linears) names.push_back(q.name);
   check_smoothing_applied(*quant.checkpoint, names, qc, r);

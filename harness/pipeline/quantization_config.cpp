@@ -34,6 +34,7 @@ QuantizationConfig config_of_profile(const EngineProfile& profile) {
   q.recipe = profile.recipe;
   q.alpha = profile.alpha;
   q.fc_to_fc_pairs = profile.fc_to_fc_pairs;
+  q.smoothing_arithmetic = profile.smoothing_arithmetic;
   q.weight_variant = profile.weight;
   q.activation = profile.activation;
   q.epilogue = profile.epilogue;
@@ -41,6 +42,10 @@ QuantizationConfig config_of_profile(const EngineProfile& profile) {
 }
 
 Engine parse_engine(const std::string& s) { return parse_named<Engine>(s, "engine"); }
+
+SmoothingArithmetic parse_smoothing_arithmetic(const std::string& s) {
+  return parse_named<SmoothingArithmetic>(s, "smoothing arithmetic");
+}
 
 Recipe parse_recipe(const std::string& s) {
   for (Recipe r : {Recipe::smoothquant, Recipe::lmdeploy, Recipe::llmcompressor})
@@ -68,6 +73,7 @@ nlohmann::json to_json(const QuantizationConfig& q) {
   j["alpha"] = q.alpha;
   j["mode"] = to_string(q.mode);
   j["fc_to_fc_pairs"] = q.fc_to_fc_pairs;
+  j["smoothing_arithmetic"] = to_string(q.smoothing_arithmetic);
   j["weight_variant"] = to_string(q.weight_variant);
   j["rounding"] = to_string(q.rounding);
   j["weight_scheme"] = "int8 symmetric per output channel, scale [out_features, 1] float32";
@@ -101,6 +107,9 @@ QuantizationConfig quantization_config_from_json(const nlohmann::json& j, const 
     q.mode = parse_mode(str("mode"));
     q.weight_variant = parse_weight_variant(str("weight_variant"));
     if (j.contains("epilogue")) q.epilogue = parse_named<Epilogue>(str("epilogue"), "epilogue");
+    q.smoothing_arithmetic = j.contains("smoothing_arithmetic")
+                                 ? parse_named<SmoothingArithmetic>(str("smoothing_arithmetic"), "smoothing_arithmetic")
+                                 : SmoothingArithmetic::float32;
     if (j.contains("activation")) {
       const nlohmann::json& a = j["activation"];
       if (!a.is_object()) throw CheckpointError(file, "quantization_config.activation is not an object");

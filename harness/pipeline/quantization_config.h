@@ -27,6 +27,9 @@ struct QuantizationConfig {
   float alpha = 0.5f;
   SmoothMode mode = SmoothMode::fused;
   bool fc_to_fc_pairs = true;  // v -> o and up -> down smoothed besides the norm groups
+  // The dtype s was computed and applied in. An export without the field was made before profiles
+  // existed, in float32 (what it is read as).
+  SmoothingArithmetic smoothing_arithmetic = SmoothingArithmetic::model_dtype;
   WeightQuant weight_variant = WeightQuant::lmdeploy;
   // Weight codes are rne (every §5 variant).
   Rounding rounding = Rounding::half_even;
@@ -52,6 +55,7 @@ QuantizationConfig require_export_quantization_config(const std::filesystem::pat
 QuantizationConfig config_of_profile(const EngineProfile& profile);
 
 Engine parse_engine(const std::string& s);            // std::invalid_argument for an unknown name
+SmoothingArithmetic parse_smoothing_arithmetic(const std::string& s);
 Recipe parse_recipe(const std::string& s);
 SmoothMode parse_mode(const std::string& s);
 WeightQuant parse_weight_variant(const std::string& s);

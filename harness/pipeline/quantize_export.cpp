@@ -196,6 +196,10 @@ std::map<std::string, ProducedTensor> produce_unit(kernels::Backend& backend, co
                                                    const SmoothingUnit& unit, const PreparedModel& p,
                                                    const QuantizeOptions& o, FloatBufferPool& pool) {
   FloatWeights w = load_float_weights(ckpt, unit.linears, unit.norms, &pool);
+  // In the model's dtype (SmoothingArithmetic::model_dtype) the smoothed weights hold values of that
+  // dtype and are quantised as such, so that the quantisers that work in the weight's dtype
+  // (numerics::weight_arithmetic) do; in float32 they are quantised as the f32 values they are.
+  const DType arithmetic = smoothing_dtype(o.smoothing_arithmetic, p.dtype);
   SmoothingResult smoothing;
   if (o.smooth) {
     SmoothingOptions so;
@@ -203,6 +207,7 @@ std::map<std::string, ProducedTensor> produce_unit(kernels::Backend& backend, co
     so.alpha = o.alpha;
     so.mode = o.mode;
     so.fc_to_fc_pairs = o.fc_to_fc_pairs;
+    so.arithmetic = arithmetic;
     smoothing = smooth_groups(backend, unit.groups, p.stats, so, w);
   } else {
     for (const auto& [name, m] : w.linears) smoothing.migration_scales[name] = std::vector<float>(m.cols, 1.0f);
@@ -212,9 +217,16 @@ std::map<std::string, ProducedTensor> produce_unit(kernels::Backend& backend, co
     ProducedTensor& q = out[name + ".weight"];
     q = ProducedTensor{DType::i8, {m.rows, m.cols}, std::vector<uint8_t>(m.data.size())};
     std::vector<float> scale(static_cast<std::size_t>(m.rows));
-    checked::quantize_weight(backend, m.view().as_const(), o.weight_variant,
-                             kernels::MutMatrix{q.bytes.data(), DType::i8, m.rows, m.cols, m.cols},
-                             checked::MutFloatSpan{scale.data(), m.rows});
+    const kernels::MutMatrix codes{q.bytes.data(), DType::i8, m.rows, m.cols, m.cols};
+    if (arithmetic == DType::f32) {
+      checked::quantize_weight(backend, m.view().as_const(), o.weight_variant, codes,
+                               checked::MutFloatSpan{scale.data(), m.rows});
+    } else {
+      const at::Tensor t = at::from_blob(m.data.data(), {m.rows, m.cols}, at::kFloat)
+                               .to(checkpoint::to_scalar_type(arithmetic));  // exact: the values are of that dtype
+      checked::quantize_weight(backend, kernels::ConstMatrix{t.data_ptr(), arithmetic, m.rows, m.cols, m.cols},
+                               o.weight_variant, codes, checked::MutFloatSpan{scale.data(), m.rows});
+    }
     pool.give(std::move(m.data));  // the float copy is done with: the next unit's load reuses it
     out[name + ".scale"] = produced_tensor(DType::f32, {m.rows, 1}, scale.data(), scale.size());
     if (o.migration_scales) {
@@ -296,6 +308,7 @@ QuantizeOptions options_for_engine(Engine engine) {
   o.recipe = profile.recipe;
   o.alpha = profile.alpha;
   o.fc_to_fc_pairs = profile.fc_to_fc_pairs;
+  o.smoothing_arithmetic = profile.smoothing_arithmetic;
   o.weight_variant = profile.weight;
   return o;
 }
@@ -332,6 +345,7 @@ ExportSummary quantize_and_export(kernels::Backend& backend, const QuantizeOptio
   qc.mode = o.mode;
   qc.fc_to_fc_pairs = arch == Architecture::bert || o.fc_to_fc_pairs;  // BERT's groups are smoothcheck's own
   qc.weight_variant = o.weight_variant;
+  qc.smoothing_arithmetic = o.smoothing_arithmetic;
   qc.migration_scales = o.migration_scales;
   qc.smoothing = o.smooth;
   qc.stats_file = fs::absolute(o.stats).string();

@@ -33,6 +33,7 @@ struct QuantizeOptions {
   float alpha = 0.5f;
   SmoothMode mode = SmoothMode::fused;
   bool fc_to_fc_pairs = true;  // LLaMA v -> o and up -> down; BERT keeps smoothcheck's own groups
+  SmoothingArithmetic smoothing_arithmetic = SmoothingArithmetic::model_dtype;
   WeightQuant weight_variant = WeightQuant::lmdeploy;
   ExportFormat format = ExportFormat::safetensors;
   // Without migration scales the export is the pre-seed layout (fused mode only: a migration-mode
@@ -54,8 +55,9 @@ struct ExportSummary {
   int64_t linears = 0;
 };
 
-// Options with `engine`'s profile applied: its recipe, α, fc->fc pairs and weight quantiser. Callers
-// then override single steps (the command line's --recipe, --alpha, --weight-variant).
+// Options with `engine`'s profile applied: its recipe, α, fc->fc pairs, smoothing arithmetic and weight
+// quantiser. Callers then override single steps (the command line's --recipe, --alpha,
+// --smoothing-arithmetic, --weight-variant).
 QuantizeOptions options_for_engine(Engine engine);
 
 // Throws CheckpointError (input or statistics problems, naming file and tensor) or std::invalid_argument

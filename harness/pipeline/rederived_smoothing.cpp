@@ -44,37 +44,73 @@ GroupInputs group_inputs(const SmoothingGroup& g, const FloatWeights& original, 
   return in;
 }
 
-reference::Vector group_scale(const GroupInputs& in, Recipe recipe, double alpha) {
-  return reference::smooth_scale(recipe_activation_statistic(*in.stats, recipe),
-                                 reference::weight_stat(in.fcs, recipe, /*group_size=*/0), in.norm, recipe, alpha);
+// The weight statistic and s as the recipe computes them: the float64 ideal in float32 arithmetic; in a
+// bf16/f16 model's dtype the reference's step-by-step model of the tools' own roundings.
+reference::Vector weight_statistic(const GroupInputs& in, Recipe recipe, DType arithmetic) {
+  return arithmetic == DType::f32 ? reference::weight_stat(in.fcs, recipe, /*group_size=*/0)
+                                  : reference::weight_stat_stepwise(in.fcs, recipe, 0, arithmetic);
+}
+reference::Vector scale_of(const reference::Vector& a, const reference::Vector& w, const GroupInputs& in, Recipe recipe,
+                           double alpha, DType arithmetic) {
+  return arithmetic == DType::f32 ? reference::smooth_scale(a, w, in.norm, recipe, alpha)
+                                  : reference::smooth_scale_stepwise(a, w, in.norm, recipe, alpha, arithmetic);
+}
+reference::Vector group_scale(const GroupInputs& in, Recipe recipe, double alpha, DType arithmetic) {
+  return scale_of(recipe_activation_statistic(*in.stats, recipe, arithmetic), weight_statistic(in, recipe, arithmetic),
+                  in, recipe, alpha, arithmetic);
 }
 
-bool matches(const std::vector<float>& stored, const reference::Vector& s) {
+// The spacing of a bf16/f16 value at |x| (normal range; s is far from the subnormals).
+double ulp_in(double x, DType t) {
+  int e = 0;
+  std::frexp(x, &e);
+  return std::ldexp(1.0, e - 1 - (t == DType::f16 ? 10 : 7));
+}
+
+bool matches(const std::vector<float>& stored, const reference::Vector& s, DType arithmetic) {
   if (stored.size() != s.size()) return false;
   for (std::size_t j = 0; j < s.size(); ++j)
-    if (!(std::fabs(stored[j] - s[j]) <= kMigrationScaleTolerance * std::fabs(s[j]))) return false;
+    if (!migration_scale_allowed(stored[j], s[j], arithmetic)) return false;
   return true;
 }
 
 }  // namespace
 
-std::vector<double> recipe_activation_statistic(const LinearStats& stats, Recipe recipe) {
+bool migration_scale_allowed(float stored, double recipe, DType arithmetic) {
+  const double v = stored;
+  if (arithmetic == DType::f32) return std::fabs(v - recipe) <= kMigrationScaleTolerance * std::fabs(recipe);
+  // The step-by-step model and the kernels take the same roundings; only float32 pow (glibc's or CUDA's
+  // powf against the correctly rounded one) can differ by an f32 ulp, which a rounding to the dtype
+  // almost always absorbs: one ulp of the dtype. llm-compressor's float32 floor is the one s that is
+  // not a value of the dtype, and is then equal.
+  if (v == recipe) return true;
+  return reference::round_to_dtype(v, arithmetic) == v && std::fabs(v - recipe) <= ulp_in(recipe, arithmetic);
+}
+
+std::vector<double> recipe_activation_statistic(const LinearStats& stats, Recipe recipe, DType arithmetic) {
+  const auto in = [arithmetic](float x) { return reference::round_to_dtype(static_cast<double>(x), arithmetic); };
   std::vector<double> a(stats.absmax.size());
-  for (std::size_t j = 0; j < a.size(); ++j)
-    a[j] = recipe == Recipe::llmcompressor ? static_cast<double>(stats.max[j]) - static_cast<double>(stats.min[j])
-                                           : static_cast<double>(stats.absmax[j]);
+  for (std::size_t j = 0; j < a.size(); ++j) {
+    if (recipe != Recipe::llmcompressor) {
+      a[j] = in(stats.absmax[j]);
+    } else if (arithmetic == DType::f32) {
+      a[j] = static_cast<double>(stats.max[j]) - static_cast<double>(stats.min[j]);
+    } else {
+      a[j] = reference::round_to_dtype(in(stats.max[j]) - in(stats.min[j]), arithmetic);
+    }
+  }
   return a;
 }
 
 std::map<std::string, std::vector<double>> rederive_migration_scales(const std::vector<SmoothingGroup>& groups,
                                                                     const FloatWeights& original,
                                                                     const CalibrationStats& stats,
-                                                                    const QuantizationConfig& qc) {
+                                                                    const QuantizationConfig& qc, DType arithmetic) {
   std::map<std::string, std::vector<double>> s;
   if (qc.smoothing)
     for (const SmoothingGroup& g : groups) {
       // alpha as recorded: the float the export was made with, exactly (0.85f, not 0.85).
-      const reference::Vector gs = group_scale(group_inputs(g, original, stats), qc.recipe, static_cast<double>(qc.alpha));
+      const reference::Vector gs = group_scale(group_inputs(g, original, stats), qc.recipe, static_cast<double>(qc.alpha), arithmetic);
       for (const std::string& fc : g.fcs) s[fc] = gs;
     }
   for (const auto& [name, m] : original.linears)
@@ -83,14 +119,14 @@ std::map<std::string, std::vector<double>> rederive_migration_scales(const std::
 }
 
 std::string explain_migration_scale(const SmoothingGroup& group, const FloatWeights& original,
-                                    const CalibrationStats& stats, const std::vector<float>& stored) {
+                                    const CalibrationStats& stats, const std::vector<float>& stored, DType arithmetic) {
   const GroupInputs in = group_inputs(group, original, stats);
   for (Recipe recipe : {Recipe::smoothquant, Recipe::lmdeploy, Recipe::llmcompressor}) {
-    const reference::Vector a = recipe_activation_statistic(*in.stats, recipe);
-    const reference::Vector w = reference::weight_stat(in.fcs, recipe, 0);
+    const reference::Vector a = recipe_activation_statistic(*in.stats, recipe, arithmetic);
+    const reference::Vector w = weight_statistic(in, recipe, arithmetic);
     for (int step = 0; step <= 20; ++step) {
       const float alpha = static_cast<float>(step) / 20.0f;
-      if (matches(stored, reference::smooth_scale(a, w, in.norm, recipe, alpha))) {
+      if (matches(stored, scale_of(a, w, in, recipe, alpha, arithmetic), arithmetic)) {
         char text[96];
         std::snprintf(text, sizeof text, "recipe %s, alpha %.2f", to_string(recipe), static_cast<double>(alpha));
         return text;

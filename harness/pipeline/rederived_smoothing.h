@@ -26,9 +26,15 @@ namespace smoothcheck::pipeline {
 // another layer's s lands orders of magnitude outside.
 inline constexpr double kMigrationScaleTolerance = 16 * 0x1.0p-24;
 
+// Whether a stored s agrees with the recipe's: within kMigrationScaleTolerance of the float64 one in
+// float32; in a bf16/f16 model's dtype (SmoothingArithmetic::model_dtype), a value of that dtype within
+// one of its ulps of the reference's step-by-step one (reference::smooth_scale_stepwise), or equal to it.
+bool migration_scale_allowed(float stored, double recipe, DType arithmetic);
+
 // The activation statistic a recipe smooths by (numerics.md §1, §3): absmax for the SmoothQuant
-// authors and lmdeploy, the range max − min for llm-compressor.
-std::vector<double> recipe_activation_statistic(const LinearStats& stats, Recipe recipe);
+// authors and lmdeploy, the range max − min for llm-compressor; in a bf16/f16 arithmetic dtype rounded
+// as the engines hold it there (absmax cast to it; min and max cast, subtracted, rounded).
+std::vector<double> recipe_activation_statistic(const LinearStats& stats, Recipe recipe, DType arithmetic = DType::f32);
 
 // s for every linear of `original` ([in_features], float64). `groups` hold full tensor names (a norm
 // source in original.norms, a linear source in original.linears); every group's statistics are taken
@@ -41,12 +47,12 @@ std::vector<double> recipe_activation_statistic(const LinearStats& stats, Recipe
 std::map<std::string, std::vector<double>> rederive_migration_scales(const std::vector<SmoothingGroup>& groups,
                                                                     const FloatWeights& original,
                                                                     const CalibrationStats& stats,
-                                                                    const QuantizationConfig& qc);
+                                                                    const QuantizationConfig& qc, DType arithmetic);
 
 // For a group whose stored s disagrees with the recorded recipe and α: the recipe and α on a 0.05 grid
 // whose s the stored one matches within kMigrationScaleTolerance, as "recipe smoothquant, alpha 0.85",
 // or "" when none does. Costs one weight statistic per recipe and one s per grid point.
 std::string explain_migration_scale(const SmoothingGroup& group, const FloatWeights& original,
-                                    const CalibrationStats& stats, const std::vector<float>& stored);
+                                    const CalibrationStats& stats, const std::vector<float>& stored, DType arithmetic);
 
 }  // namespace smoothcheck::pipeline

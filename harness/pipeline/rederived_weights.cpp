@@ -23,7 +23,8 @@ constexpr int64_t kRowsPerBlock = 64;
 // carries k·u from w_s, (k + 1)·u from the scale and ≤ 2u from the quotient or the reciprocal and
 // its product: (2k + 3)·u·|v|, the width around a midpoint where either neighbour is a correct code.
 RederivedWeights rederive_weights(const FloatMatrix& original, const at::Tensor& codes, const at::Tensor& scale,
-                                  const std::vector<float>& s, const std::vector<float>* rowdiv, WeightQuant variant) {
+                                  const std::vector<float>& s, const std::vector<float>* rowdiv, WeightQuant variant,
+                                  DType arithmetic) {
   const int64_t rows = original.rows, cols = original.cols;
   if (codes.numel() != rows * cols || scale.numel() != rows || static_cast<int64_t>(s.size()) != cols ||
       (rowdiv && static_cast<int64_t>(rowdiv->size()) != rows))
@@ -33,10 +34,11 @@ RederivedWeights rederive_weights(const FloatMatrix& original, const at::Tensor&
   const at::Tensor sc = scale.contiguous();
   const int8_t* qp = q.data_ptr<int8_t>();
   const float* sp = sc.data_ptr<float>();
+  const bool stepwise = arithmetic != DType::f32;
   const double k = rowdiv ? 2.0 : 1.0;
   RederivedWeights out;
-  out.scale_tolerance_u = k + 1;
-  const double code_eps = (2 * k + 3) * kU32;
+  out.scale_tolerance_u = stepwise ? 0.0 : k + 1;
+  const double code_eps = stepwise ? 0.0 : (2 * k + 3) * kU32;
   const CodeRule rule = weight_code_rule(variant);
 
   for (int64_t r0 = 0; r0 < rows; r0 += kRowsPerBlock) {
@@ -45,9 +47,20 @@ RederivedWeights rederive_weights(const FloatMatrix& original, const at::Tensor&
     for (int64_t i = 0; i < n; ++i) {
       const double d = rowdiv ? static_cast<double>((*rowdiv)[r0 + i]) : 1.0;
       const float* w = original.data.data() + (r0 + i) * cols;
-      for (int64_t j = 0; j < cols; ++j) smoothed.at(i, j) = static_cast<double>(w[j]) * s[j] / d;
+      for (int64_t j = 0; j < cols; ++j) {
+        if (!stepwise) {
+          smoothed.at(i, j) = static_cast<double>(w[j]) * s[j] / d;
+          continue;
+        }
+        // The columns are multiplied first (norm -> fcs precedes the fc -> fc pair in every plan), then
+        // the rows divided: each result stored in the model's dtype.
+        double v = reference::round_to_dtype(static_cast<double>(w[j]) * s[j], arithmetic);
+        if (rowdiv) v = reference::round_to_dtype(reference::round_to_dtype(v / d, DType::f32), arithmetic);
+        smoothed.at(i, j) = v;
+      }
     }
-    const reference::Quantized ref = reference::quantize_weight(smoothed, variant);
+    const reference::Quantized ref = stepwise ? reference::quantize_weight_stepwise(smoothed, variant, arithmetic)
+                                              : reference::quantize_weight(smoothed, variant);
     for (int64_t i = 0; i < n; ++i) {
       const int64_t r = r0 + i;
       const double want = ref.scale[i];

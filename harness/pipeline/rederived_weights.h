@@ -35,8 +35,16 @@ struct RederivedWeights {
 
 // original [O, C] float32; codes int8 [O, C] and scale float32 (O values) as stored; s [C] the
 // migration scale its columns were multiplied by; rowdiv [O] the fused fc->fc divisor of its rows, or
-// nullptr. Rows are processed a block at a time, so memory stays a few float64 rows.
+// nullptr; arithmetic the dtype smoothing rounded to (smoothing_dtype). Rows are processed a block at a
+// time, so memory stays a few float64 rows.
+//
+// In float32 the reference is the ideal w·s/d quantised exactly, and the tolerances below admit the f32
+// pipeline's roundings. In a bf16/f16 model's dtype every step is one rounding the engines themselves
+// make (w·s rounded to the dtype, then ÷ d rounded to f32 and to the dtype, then the variant's
+// quantiser in its arithmetic, reference::quantize_weight_stepwise), so the scales and codes are
+// re-derived exactly and held to zero tolerance.
 RederivedWeights rederive_weights(const FloatMatrix& original, const at::Tensor& codes, const at::Tensor& scale,
-                                  const std::vector<float>& s, const std::vector<float>* rowdiv, WeightQuant variant);
+                                  const std::vector<float>& s, const std::vector<float>* rowdiv, WeightQuant variant,
+                                  DType arithmetic);
 
 }  // namespace smoothcheck::pipeline

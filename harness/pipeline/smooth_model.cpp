@@ -4,8 +4,13 @@
 #include <stdexcept>
 
 #include "harness/checked_ops.h"
+#include "kernels/numerics.h"
 
 namespace smoothcheck::pipeline {
+
+DType smoothing_dtype(SmoothingArithmetic a, DType model) {
+  return a == SmoothingArithmetic::model_dtype && (model == DType::bf16 || model == DType::f16) ? model : DType::f32;
+}
 
 BlockDims block_dims(const checkpoint::LlamaConfig& c) {
   BlockDims d;
@@ -32,11 +37,26 @@ using checked::MutFloatSpan;
 
 FloatSpan span(const std::vector<float>& v) { return {v.data(), static_cast<int64_t>(v.size())}; }
 
-// numerics.md §1/§3: the paper and lmdeploy smooth by absmax, llm-compressor by the range max - min.
-std::vector<float> activation_statistic(const LinearStats& s, Recipe recipe) {
-  if (recipe != Recipe::llmcompressor) return s.absmax;
+// Each value rounded to `t` (nothing to do for f32): the in-place operations of the public tools
+// store every result in the model's dtype.
+void round_to(float* p, std::size_t n, DType t) {
+  if (t == DType::f32) return;
+  for (std::size_t i = 0; i < n; ++i) p[i] = numerics::round_to(p[i], t);
+}
+void round_to(std::vector<float>& v, DType t) { round_to(v.data(), v.size(), t); }
+
+// numerics.md §1/§3: the paper and lmdeploy smooth by absmax, llm-compressor by the range max - min,
+// in the arithmetic dtype: lmdeploy and the authors cast act_scales to it, llm-compressor's observer
+// keeps min and max in the activations' (the model's) dtype and subtracts there.
+std::vector<float> activation_statistic(const LinearStats& s, Recipe recipe, DType t) {
+  if (recipe != Recipe::llmcompressor) {
+    std::vector<float> a = s.absmax;
+    round_to(a, t);
+    return a;
+  }
   std::vector<float> r(s.max.size());
-  for (std::size_t j = 0; j < r.size(); ++j) r[j] = s.max[j] - s.min[j];
+  for (std::size_t j = 0; j < r.size(); ++j)
+    r[j] = numerics::round_to(numerics::round_to(s.max[j], t) - numerics::round_to(s.min[j], t), t);
   return r;
 }
 
@@ -56,10 +76,10 @@ SmoothingResult smooth_groups(kernels::Backend& backend, const std::vector<Smoot
     const int64_t C = fcs.front()->cols;
     // q/k/v (gate/up) read one input: its statistics are stored per linear as equal copies; the
     // group's first fc speaks for the group, as lmdeploy takes the first fc's activation scales.
-    const std::vector<float> a = activation_statistic(stats.linears.at(first), o.recipe);
+    const std::vector<float> a = activation_statistic(stats.linears.at(first), o.recipe, o.arithmetic);
 
     std::vector<float> w(static_cast<std::size_t>(C));
-    backend.weight_stat(views.data(), static_cast<int>(views.size()), o.recipe, /*group_size=*/0, w.data());
+    backend.weight_stat(views.data(), static_cast<int>(views.size()), o.recipe, /*group_size=*/0, w.data(), o.arithmetic);
     for (int64_t j = 0; j < C; ++j)
       if (!std::isfinite(w[j]) || !(w[j] > 0))
         throw std::invalid_argument("smoothing " + first + ": weight statistic of input channel " +
@@ -70,15 +90,24 @@ SmoothingResult smooth_groups(kernels::Backend& backend, const std::vector<Smoot
     const std::vector<float>* norm = g.kind == SourceKind::norm ? &weights.norms.at(g.source) : nullptr;
     std::vector<float> s(static_cast<std::size_t>(C));
     checked::smooth_scale(backend, span(a), span(w), norm ? span(*norm) : FloatSpan{}, o.recipe, o.alpha,
-                          MutFloatSpan{s.data(), C});
+                          MutFloatSpan{s.data(), C}, o.arithmetic);
 
-    for (FloatMatrix* fc : fcs) checked::scale_columns(backend, fc->view(), span(s));
+    // The f32 kernels on values of the arithmetic dtype, each result then rounded to it: a product of
+    // two bf16 (f16) values is exact in f32, and a quotient rounded to f32 and then to the dtype is what
+    // torch's in-place operations on bf16/f16 tensors compute.
+    for (FloatMatrix* fc : fcs) {
+      checked::scale_columns(backend, fc->view(), span(s));
+      round_to(fc->data, o.arithmetic);
+    }
     if (o.mode == SmoothMode::fused) {
       if (g.kind == SourceKind::norm) {
         std::vector<float>& nw = weights.norms.at(g.source);
         backend.divide_vector(kernels::MutVector{nw.data(), DType::f32, C}, s.data());
+        round_to(nw, o.arithmetic);
       } else {
-        checked::divide_rows(backend, weights.linears.at(g.source).view(), span(s));
+        FloatMatrix& prev = weights.linears.at(g.source);
+        checked::divide_rows(backend, prev.view(), span(s));
+        round_to(prev.data, o.arithmetic);
         result.rows_divided_by[g.source] = first;
       }
     }

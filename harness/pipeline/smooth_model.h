@@ -4,6 +4,9 @@
 // the weight statistic and s from a production backend, applied to the float32 weights in place.
 //
 // fused:     norm.weight /= s; fcs' W[:, j] *= s_j; fc->fc: prev.W[j, :] /= s_j, next.W[:, j] *= s_j.
+// In a bf16/f16 model's own dtype (SmoothingOptions::arithmetic), as the public tools work in place:
+// the activation statistic is cast to it (lmdeploy's act_scales.to(dtype)), s is rounded to it, and
+// every product and quotient above is rounded to it; the f32 buffers then hold values of that dtype.
 // migration: only the fcs' W[:, j] *= s_j; every linear divides its own input by s at run time,
 //            including o_proj and down_proj (the plan lists them as groups with a linear source).
 // Every linear gets the s its columns were multiplied by as its migration scale; a linear of no group
@@ -26,7 +29,13 @@ struct SmoothingOptions {
   float alpha = 0.5f;
   SmoothMode mode = SmoothMode::fused;
   bool fc_to_fc_pairs = true;  // the engine's choice (kernels/engine_profiles.h)
+  // The dtype s and every smoothed tensor are rounded to (SmoothingArithmetic::model_dtype: the model's
+  // stored dtype); f32 leaves them as the f32 kernels compute them.
+  DType arithmetic = DType::f32;
 };
+
+// The dtype smoothing rounds to for a model stored as `model`.
+DType smoothing_dtype(SmoothingArithmetic a, DType model);
 
 struct SmoothingResult {
   std::map<std::string, std::vector<float>> migration_scales;  // by linear name, [in_features]

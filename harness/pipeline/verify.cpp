@@ -21,6 +21,7 @@
 #include "harness/pipeline/token_sampling.h"
 #include "harness/pipeline/verify_rederivation.h"
 #include "harness/pipeline/w8a8_llama.h"
+#include "reference/reference.h"
 #include "harness/quantized_layout.h"
 
 namespace smoothcheck::pipeline {
@@ -45,11 +46,12 @@ void check_llama_layer(const checkpoint::Checkpoint& orig, const checkpoint::Che
                        const CalibrationStats* stats, const QuantizationConfig& qc, DType dtype,
                        const VerifyThresholds& thresholds, FloatBufferPool& pool, VerifyReport& r) {
   const SmoothMode mode = qc.mode;
+  const DType arithmetic = smoothing_dtype(qc.smoothing_arithmetic, dtype);
   FloatWeights ow = load_float_weights(orig, linears, norms, &pool);
   const std::map<std::string, std::vector<float>> s = stored_migration_scales(quant, ow);
-  check_quantized_linears(quant, ow, s, fused_row_divisors(layer_groups, mode), qc.weight_variant,
+  check_quantized_linears(quant, ow, s, fused_row_divisors(layer_groups, mode), qc.weight_variant, arithmetic,
                           thresholds.max_weight_error_over_bound, r);
-  check_migration_scales(ow, layer_groups, s, stats, qc, r);
+  check_migration_scales(ow, layer_groups, s, stats, qc, arithmetic, r);
   // Unquantised tensors: untouched, except fused norms = original / s (one rounding to the dtype).
   for (const auto& [norm, w] : ow.norms) {
     const std::string name = norm + ".weight";
@@ -63,9 +65,14 @@ void check_llama_layer(const checkpoint::Checkpoint& orig, const checkpoint::Che
       if (g.kind == SourceKind::norm && g.source == norm) first_fc = g.fcs.front();
     const std::vector<float> gv = f32_vector(got);
     const std::vector<float>& sv = s.at(first_fc);
-    const double tol = unit_roundoff(dtype) + 2 * 0x1.0p-24;  // one rounding to the dtype, f32 quotient
+    // float32 arithmetic: the f32 quotient, then one rounding to the dtype. In the model's dtype the
+    // engines' own two roundings of the quotient (to f32, then to the dtype), exactly.
+    const double tol = arithmetic == DType::f32 ? unit_roundoff(dtype) + 2 * 0x1.0p-24 : 0.0;
     for (std::size_t j = 0; j < gv.size(); ++j) {
-      const double want = static_cast<double>(w[j]) / sv[j];
+      const double exact = static_cast<double>(w[j]) / sv[j];
+      const double want = arithmetic == DType::f32
+                              ? exact
+                              : reference::round_to_dtype(reference::round_to_dtype(exact, DType::f32), arithmetic);
       if (std::fabs(gv[j] - want) > tol * std::fabs(want)) {
         r.failures.push_back("unquantised: fused " + name + "[" + std::to_string(j) + "] = " + std::to_string(gv[j]) +
                              ", expected original / s = " + std::to_string(want));

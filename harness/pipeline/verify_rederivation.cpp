@@ -1,5 +1,6 @@
 #include "harness/pipeline/verify_rederivation.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -10,6 +11,7 @@
 #include "harness/pipeline/export_checks.h"
 #include "harness/pipeline/rederived_smoothing.h"
 #include "harness/pipeline/rederived_weights.h"
+#include "kernels/numerics.h"
 
 namespace smoothcheck::pipeline {
 
@@ -25,7 +27,7 @@ const char* variant_formula(WeightQuant v) {
   switch (v) {
     case WeightQuant::lmdeploy: return "absmax/127";
     case WeightQuant::smoothquant: return "max(absmax, 1e-5)/127";
-    case WeightQuant::compressed_tensors: return "absmax/127.5 (FLT_EPSILON where that is 0)";
+    case WeightQuant::compressed_tensors: return "absmax/127.5 (the eps of its dtype where that is 0)";
   }
   return "?";
 }
@@ -40,26 +42,28 @@ LinearCheck& entry_of(VerifyReport& r, const std::string& name) {
 // that would explain the stored s, if one on the grid does, are named.
 void check_migration_scale(const std::string& name, const std::vector<float>& stored, const std::vector<double>& recipe,
                            const SmoothingGroup* group, const FloatWeights& original, const CalibrationStats* stats,
-                           const QuantizationConfig& qc, LinearCheck& c, VerifyReport& r) {
+                           const QuantizationConfig& qc, DType arithmetic, LinearCheck& c, VerifyReport& r) {
+  // The worst channel by distance; the first channel the rule refuses decides a failure.
   double worst = 0;
-  std::size_t at = 0;
+  std::size_t refused = recipe.size();
   for (std::size_t j = 0; j < recipe.size(); ++j) {
     double e = std::fabs(stored[j] - recipe[j]) / (0x1.0p-24 * std::fabs(recipe[j]));
     if (!(e == e)) e = INFINITY;
-    if (e > worst) {
-      worst = e;
-      at = j;
-    }
+    worst = std::max(worst, e);
+    if (refused == recipe.size() && !migration_scale_allowed(stored[j], recipe[j], arithmetic)) refused = j;
   }
   c.migration_scale_error_u = worst;
-  if (worst <= kMigrationScaleTolerance / 0x1.0p-24) return;
+  if (refused == recipe.size()) return;
+  const std::size_t at = refused;
   std::string text = "migration_scale: " + name + "[" + std::to_string(at) + "] = " + number(stored[at]) + ", but ";
   text += qc.smoothing ? std::string("recipe ") + to_string(qc.recipe) + " with alpha " + number(qc.alpha) +
                              " on the calibration statistics gives " + number(recipe[at])
                        : "the export says it was not smoothed (s = 1)";
-  text += " (" + number(worst) + " u apart, tolerance " + number(kMigrationScaleTolerance / 0x1.0p-24) + " u)";
+  text += " (" + number(std::fabs(stored[at] - recipe[at]) / (0x1.0p-24 * std::fabs(recipe[at]))) + " u apart, tolerance " +
+          number(kMigrationScaleTolerance / 0x1.0p-24) + " u" +
+          (arithmetic == DType::f32 ? std::string(")") : std::string("; in ") + to_string(arithmetic) + ": one ulp)");
   if (group && stats) {
-    const std::string fit = explain_migration_scale(*group, original, *stats, stored);
+    const std::string fit = explain_migration_scale(*group, original, *stats, stored, arithmetic);
     text += fit.empty() ? "; no recipe and alpha on a 0.05 grid explains the stored s" : "; it matches " + fit;
   }
   r.failures.push_back(text);
@@ -104,7 +108,13 @@ std::map<std::string, std::string> fused_row_divisors(const std::vector<Smoothin
 void check_quantized_linears(const checkpoint::Checkpoint& quantized, const FloatWeights& original,
                              const std::map<std::string, std::vector<float>>& stored_s,
                              const std::map<std::string, std::string>& row_divisors, WeightQuant variant,
-                             double max_error_over_bound, VerifyReport& r) {
+                             DType arithmetic, double max_error_over_bound, VerifyReport& r) {
+  // numerics.md §8's bound is half a quantisation step. In a bf16/f16 arithmetic each rounding of the
+  // smoothed weight to the dtype (w·s, then ÷ d) and the quantiser's own rounding of w/scale to it (the
+  // variants that divide in the weight's dtype) each move the code by at most |v|·u ≤ 127.5·u of the
+  // dtype: the bound grows by that many half steps.
+  const double u = arithmetic == DType::f32 ? 0.0 : pipeline::unit_roundoff(arithmetic);
+  const int quotient_roundings = numerics::weight_arithmetic(variant, arithmetic) == arithmetic ? 1 : 0;
   for (const auto& [name, m] : original.linears) {
     const auto d = row_divisors.find(name);
     const std::vector<float>* rowdiv = d == row_divisors.end() ? nullptr : &stored_s.at(d->second);
@@ -112,13 +122,14 @@ void check_quantized_linears(const checkpoint::Checkpoint& quantized, const Floa
     const at::Tensor q = quantized.tensor(name + ".weight").contiguous();
     const at::Tensor sc = quantized.tensor(name + ".scale").contiguous();
     LinearCheck c = check_linear(name, m, q, sc, s, rowdiv);
+    c.max_error_over_bound /= 1.0 + 2 * 127.5 * u * ((rowdiv ? 2 : 1) + quotient_roundings);
     if (!(c.max_error_over_bound <= max_error_over_bound))
       r.failures.push_back("weights: " + name + " errs by " + std::to_string(c.max_error_over_bound) +
                            " x its bound scale/2 at [" + std::to_string(c.worst_row) + ", " +
                            std::to_string(c.worst_col) + "]");
     // The scales and codes from the stored s (itself checked against the statistics by
     // check_migration_scales when they are given).
-    check_weights(name, rederive_weights(m, q, sc, s, rowdiv, variant), variant, c, r);
+    check_weights(name, rederive_weights(m, q, sc, s, rowdiv, variant, arithmetic), variant, c, r);
     r.linears.push_back(c);
   }
   r.ran.insert({"weights", "weight_scale", "codes"});
@@ -126,7 +137,7 @@ void check_quantized_linears(const checkpoint::Checkpoint& quantized, const Floa
 
 void check_migration_scales(const FloatWeights& original, const std::vector<SmoothingGroup>& groups,
                             const std::map<std::string, std::vector<float>>& stored_s, const CalibrationStats* stats,
-                            const QuantizationConfig& qc, VerifyReport& r) {
+                            const QuantizationConfig& qc, DType arithmetic, VerifyReport& r) {
   if (!stats && qc.smoothing) {
     r.not_run["migration_scale"] =
         "no calibration statistics (--stats): the migration scales were taken as stored, and the weight scales and "
@@ -134,14 +145,14 @@ void check_migration_scales(const FloatWeights& original, const std::vector<Smoo
     return;
   }
   static const CalibrationStats none;  // an unsmoothed export's s is 1, whatever the statistics
-  const auto recipe = rederive_migration_scales(groups, original, stats ? *stats : none, qc);
+  const auto recipe = rederive_migration_scales(groups, original, stats ? *stats : none, qc, arithmetic);
   std::map<std::string, const SmoothingGroup*> group_of;
   for (const SmoothingGroup& g : groups)
     for (const std::string& fc : g.fcs) group_of[fc] = &g;
   for (const auto& [name, m] : original.linears) {
     const auto g = group_of.find(name);
     check_migration_scale(name, stored_s.at(name), recipe.at(name), g == group_of.end() ? nullptr : g->second,
-                          original, stats, qc, entry_of(r, name), r);
+                          original, stats, qc, arithmetic, entry_of(r, name), r);
   }
   r.ran.insert("migration_scale");
 }

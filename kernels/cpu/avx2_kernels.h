@@ -38,8 +38,9 @@ float scaled_absmax_row(const void* x, DType t, const float* recip, int64_t n, f
 // q_j = quantize_value(x_j * recip_j, {scale, inv_scale}, o); scale != 0.
 void quantize_row(const void* x, DType t, const float* recip, int64_t n, float scale, float inv_scale,
                   const ActQuantOptions& o, int8_t* q);
-// q_j = weight_code(w_j, scale, variant); scale != 0.
-void weight_code_row(const void* w, DType t, int64_t n, float scale, WeightQuant variant, int8_t* q);
+// q_j = weight_code(w_j, scale, variant, arithmetic); scale != 0.
+void weight_code_row(const void* w, DType t, int64_t n, float scale, WeightQuant variant, DType arithmetic,
+                     int8_t* q);
 
 // ---- rmsnorm_quantize ---------------------------------------------------------------------------
 // The kRmsLanes (32) partial sums of x_j^2 (fma), element j in lane j % 32, before the halving tree.

@@ -19,9 +19,10 @@ class CpuBackend : public Backend {
   bool available(std::string* why_not) const override;
 
   void channel_stats(ConstMatrix x, ChannelStatsOut out) override;
-  void weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w) override;
+  void weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w,
+                   DType arithmetic = DType::f32) override;
   void smooth_scale(const float* a, const float* w, const float* norm_weight, int64_t channels, Recipe recipe,
-                    float alpha, float* s) override;
+                    float alpha, float* s, DType arithmetic = DType::f32) override;
   void scale_columns(MutMatrix w, const float* s) override;
   void divide_rows(MutMatrix w, const float* s) override;
   void divide_vector(MutVector v, const float* s) override;

@@ -7,6 +7,9 @@
 // get_weight_scale, lines 150-153): every row (group) absmax of the whole stack is clamped to 1e-4 only
 // when the smallest of them is exactly 0, otherwise none is, however small.
 // With no rows at all (every fc [0, C]) nothing is written.
+// In a bf16/f16 arithmetic dtype (numerics.h, "smoothing in the model's dtype") every step is rounded to
+// it as torch computes get_weight_scale on such tensors: the floors cast to it, each quotient rounded
+// to it, the mean a float32 sum divided by the row count and rounded to it (at::mean of a reduced float).
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -17,6 +20,7 @@
 #include "kernels/cpu/dtype_io.h"
 #include "kernels/cpu/parallel_for.h"
 #include "kernels/cpu/validate.h"
+#include "kernels/numerics.h"
 
 namespace smoothcheck::kernels {
 namespace {
@@ -36,15 +40,17 @@ void column_absmax_block(const void* w, int64_t rows, int64_t row_stride, int64_
 }
 
 template <class IO>
-void accumulate_normalized(const void* w, int64_t c0, int64_t n, const float* amax, int64_t group, double* acc) {
+void accumulate_normalized(const void* w, int64_t c0, int64_t n, const float* amax, int64_t group, DType arithmetic,
+                           double* acc) {
   const auto* row = static_cast<const typename IO::storage*>(w);
   for (int64_t j = 0; j < n; ++j)
-    acc[j] += double(numerics::div_rn(std::fabs(IO::load(row + j)), amax[(c0 + j) / group]));
+    acc[j] += double(numerics::round_to(numerics::div_rn(std::fabs(IO::load(row + j)), amax[(c0 + j) / group]), arithmetic));
 }
 
 }  // namespace
 
-void CpuBackend::weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w) {
+void CpuBackend::weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w,
+                             DType arithmetic) {
   const char* kernel = "weight_stat";
   cpu::require(fc_count >= 1 && fcs != nullptr, kernel, "needs at least one fc");
   const int64_t cols = fcs[0].cols;
@@ -60,6 +66,8 @@ void CpuBackend::weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe
   cpu::require(recipe == Recipe::smoothquant || recipe == Recipe::lmdeploy || recipe == Recipe::llmcompressor, kernel,
                "unknown recipe");
   cpu::require(group_size >= 0, kernel, "group_size must be >= 0");
+  cpu::require(arithmetic == DType::f32 || arithmetic == DType::f16 || arithmetic == DType::bf16, kernel,
+               "arithmetic must be f32, f16 or bf16");
   if (group_size > 0) {
     cpu::require(recipe == Recipe::lmdeploy, kernel, "group_size > 0 is defined for Recipe::lmdeploy only");
     cpu::require(cols % group_size == 0, kernel,
@@ -90,8 +98,10 @@ void CpuBackend::weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe
         }
       }
     });
+    const float floor = numerics::round_to(1e-5f, arithmetic);  // clamp(min=1e-5) on a tensor of that dtype
     for (int64_t j = 0; j < cols; ++j)
-      w[j] = recipe == Recipe::smoothquant ? std::fmax(absmax[j], 1e-5f) : numerics::mul_rn(2.0f, absmax[j]);
+      w[j] = recipe == Recipe::smoothquant ? std::fmax(absmax[j], floor)
+                                           : numerics::round_to(numerics::mul_rn(2.0f, absmax[j]), arithmetic);
     return;
   }
 
@@ -121,7 +131,7 @@ void CpuBackend::weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe
     any_nan |= std::isnan(m);
   }
   if (any_zero && !any_nan)
-    for (float& m : amax) m = std::fmax(m, kLmdeployRowFloor);
+    for (float& m : amax) m = std::fmax(m, numerics::round_to(kLmdeployRowFloor, arithmetic));
 
   std::vector<double> acc(padded, 0.0);
   cpu::parallel_for(blocks, cpu::grain_for_bytes(total_rows * kBlock * 2), threads(), [&](int64_t b0, int64_t b1) {
@@ -133,18 +143,18 @@ void CpuBackend::weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe
         for (int64_t r = 0; r < fc.rows; ++r, ++g) {
           const void* base = static_cast<const char*>(cpu::row_ptr(fc, r)) + c0 * int64_t(dtype_size(fc.dtype));
           const float* row_amax = &amax[std::size_t(g * groups)];
-          if (use_avx2()) {
+          if (use_avx2() && arithmetic == DType::f32) {
             cpu::avx2::accumulate_normalized(base, fc.dtype, c0, n, row_amax, group, &acc[c0]);
           } else {
             cpu::visit_float_dtype(fc.dtype, [&](auto io) {
-              accumulate_normalized<decltype(io)>(base, c0, n, row_amax, group, &acc[c0]);
+              accumulate_normalized<decltype(io)>(base, c0, n, row_amax, group, arithmetic, &acc[c0]);
             });
           }
         }
       }
     }
   });
-  for (int64_t j = 0; j < cols; ++j) w[j] = float(acc[j] / double(total_rows));
+  for (int64_t j = 0; j < cols; ++j) w[j] = numerics::round_to(float(acc[j] / double(total_rows)), arithmetic);
 }
 
 }  // namespace smoothcheck::kernels

@@ -134,8 +134,11 @@ class CudaBackend final : public Backend {
       if (host[i]) cuda_detail::download_array(dev[i], host[i], x.cols);
   }
 
-  void weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w) override {
+  void weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w,
+                   DType arithmetic = DType::f32) override {
     require(fcs && fc_count > 0, "weight_stat", "no fc reads this input");
+    require(arithmetic == DType::f32 || arithmetic == DType::f16 || arithmetic == DType::bf16, "weight_stat",
+            "arithmetic must be f32, f16 or bf16");
     const int64_t cols = fcs[0].cols;
     int64_t total_rows = 0;
     int64_t groups = 1;
@@ -168,24 +171,26 @@ class CudaBackend final : public Backend {
         launch::weight_stat_row_absmax(d.view(), group_size, row_absmax.as<float>() + offset, stream());
         offset += d.rows * groups;
       }
-      launch::weight_stat_clamp_row_absmax(row_absmax.as<float>(), total_rows * groups, stream());
+      launch::weight_stat_clamp_row_absmax(row_absmax.as<float>(), total_rows * groups, arithmetic, stream());
     }
     int64_t offset = 0;
     for (std::size_t i = 0; i < uploaded.size(); ++i) {
       launch::weight_stat_accumulate_columns(uploaded[i].view(), recipe, group_size,
                                              lmdeploy ? row_absmax.as<float>() + offset : nullptr, acc.as<double>(),
-                                             i == 0, stream());
+                                             i == 0, arithmetic, stream());
       offset += uploaded[i].rows * groups;
     }
     SC_CUDA_CHECK(cudaStreamSynchronize(stream()));  // before `uploaded` is freed
     DeviceBuffer dw(std::size_t(cols) * sizeof(float));
-    launch::weight_stat_finalize(acc.as<double>(), cols, recipe, total_rows, dw.as<float>(), stream());
+    launch::weight_stat_finalize(acc.as<double>(), cols, recipe, total_rows, dw.as<float>(), arithmetic, stream());
     cuda_detail::download_array(dw, w, cols);
   }
 
   void smooth_scale(const float* a, const float* w, const float* norm_weight, int64_t channels, Recipe recipe,
-                    float alpha, float* s) override {
+                    float alpha, float* s, DType arithmetic = DType::f32) override {
     require(channels >= 0, "smooth_scale", "negative channel count");
+    require(arithmetic == DType::f32 || arithmetic == DType::f16 || arithmetic == DType::bf16, "smooth_scale",
+            "arithmetic must be f32, f16 or bf16");
     check_array(a, channels, "smooth_scale", "a");
     check_array(w, channels, "smooth_scale", "w");
     check_array(s, channels, "smooth_scale", "s");
@@ -196,7 +201,7 @@ class CudaBackend final : public Backend {
     const DeviceBuffer dn = norm_weight ? cuda_detail::upload_array(norm_weight, channels) : DeviceBuffer();
     DeviceBuffer ds(std::size_t(channels) * sizeof(float));
     launch::smooth_scale(da.as<float>(), dw.as<float>(), dn.as<float>(), channels, recipe, alpha, ds.as<float>(),
-                         stream());
+                         arithmetic, stream());
     cuda_detail::download_array(ds, s, channels);
   }
 

@@ -35,19 +35,20 @@ void channel_stats(ConstMatrix x, ChannelStatsOut out, cudaStream_t stream);
 // weight_stat_clamp_row_absmax over all of it, then weight_stat_accumulate_columns(fc_i, its slice of
 // row_absmax, first = (i == 0)). The other recipes need only the last step (row_absmax unused).
 // weight_stat_accumulate does the three for one fc that is the whole stack.
-// row_absmax: device float[rows * groups] (lmdeploy only; groups = C / group_size or 1).
+// row_absmax: device float[rows * groups] (lmdeploy only; groups = C / group_size or 1). arithmetic:
+// f32, or the bf16/f16 dtype every step is rounded to (Backend::weight_stat).
 void weight_stat_row_absmax(ConstMatrix w, int64_t group_size, float* row_absmax, cudaStream_t stream);
-void weight_stat_clamp_row_absmax(float* row_absmax, int64_t count, cudaStream_t stream);
+void weight_stat_clamp_row_absmax(float* row_absmax, int64_t count, DType arithmetic, cudaStream_t stream);
 void weight_stat_accumulate_columns(ConstMatrix w, Recipe recipe, int64_t group_size, const float* row_absmax,
-                                    double* acc, bool first, cudaStream_t stream);
+                                    double* acc, bool first, DType arithmetic, cudaStream_t stream);
 void weight_stat_accumulate(ConstMatrix w, Recipe recipe, int64_t group_size, float* row_absmax, double* acc,
-                            bool first, cudaStream_t stream);
+                            bool first, DType arithmetic, cudaStream_t stream);
 void weight_stat_finalize(const double* acc, int64_t channels, Recipe recipe, int64_t total_rows, float* w,
-                          cudaStream_t stream);
+                          DType arithmetic, cudaStream_t stream);
 
-// smooth_scale.cu. norm_weight may be nullptr.
+// smooth_scale.cu. norm_weight may be nullptr. arithmetic as weight_stat's.
 void smooth_scale(const float* a, const float* w, const float* norm_weight, int64_t channels, Recipe recipe,
-                  float alpha, float* s, cudaStream_t stream);
+                  float alpha, float* s, DType arithmetic, cudaStream_t stream);
 
 // apply_smoothing.cu, in place.
 void scale_columns(MutMatrix w, const float* s, cudaStream_t stream);

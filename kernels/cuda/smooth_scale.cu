@@ -2,6 +2,9 @@
 // clamps, lmdeploy's sqrt(max * min) normalisation) and rounded to float once: the reference's value,
 // correctly rounded up to pow's error. CUDA's pow is not the CPU's, so s is compared with a float
 // tolerance, never bit for bit. C is at most a few ten thousand: one block does all of it.
+// In a bf16/f16 arithmetic dtype every step is the float32 operation rounded to it, as the public tools
+// compute on a model of that dtype: kernels/numerics.h's smoothing-in-the-model's-dtype steps, the
+// same code as the CPU kernel's (powf aside).
 #include "kernels/cuda/device_common.cuh"
 #include "kernels/cuda/launchers.h"
 
@@ -23,9 +26,56 @@ __device__ __forceinline__ double raw_scale(float a, float w, Recipe recipe, dou
   return 0.0;
 }
 
+// lmdeploy in the arithmetic dtype t (kernels/cpu/smooth_scale.cpp lmdeploy_scale_in, one block): the
+// clamp decision and max/min are exact selections, so the order of the reductions does not matter.
+__device__ void lmdeploy_scale_in(const float* a, const float* w, const float* norm_weight, int64_t channels,
+                                  float alpha, DType t, float* s) {
+  using Reduce = cub::BlockReduce<float, kBlock>;
+  SC_SHARED(typename Reduce::TempStorage, temp);
+  SC_SHARED(bool, shared_clamp_w);
+  SC_SHARED(float, shared_hi);
+  SC_SHARED(float, shared_lo);
+  const float beta = nx::add_rn(1.0f, -alpha);
+  float w_min = INFINITY;
+  for (int64_t j = threadIdx.x; j < channels; j += blockDim.x) {
+    const float wp = s[j] = nx::pow_in(w[j], beta, t);
+    w_min = wp >= 0.0f ? fminf(w_min, wp) : -1.0f;  // a NaN or negative w' stands as -1: no clamp
+  }
+  const float block_w_min = Reduce(temp).Reduce(w_min, cuda::minimum<>{});
+  if (threadIdx.x == 0) shared_clamp_w = block_w_min == 0.0f;
+  __syncthreads();
+  const bool clamp_w = shared_clamp_w;
+  float hi = -INFINITY, lo = INFINITY;
+  for (int64_t j = threadIdx.x; j < channels; j += blockDim.x) {
+    const float wp = clamp_w ? nx::clamp_min_in(s[j], 1e-4f, t) : s[j];
+    s[j] = nx::clamp_min_in(nx::round_to(nx::div_rn(nx::pow_in(a[j], alpha, t), wp), t), 1e-4f, t);
+    if (norm_weight && norm_weight[j] == 0.0f) continue;
+    hi = fmaxf(hi, s[j]);
+    lo = fminf(lo, s[j]);
+  }
+  __syncthreads();
+  const float block_hi = Reduce(temp).Reduce(hi, cuda::maximum<>{});
+  __syncthreads();
+  const float block_lo = Reduce(temp).Reduce(lo, cuda::minimum<>{});
+  if (threadIdx.x == 0) {
+    shared_hi = block_hi;
+    shared_lo = block_lo;
+  }
+  __syncthreads();
+  const float denom = nx::lmdeploy_denominator_in(shared_hi, shared_lo, norm_weight != nullptr, t);
+  for (int64_t j = threadIdx.x; j < channels; j += blockDim.x)
+    s[j] = (norm_weight && norm_weight[j] == 0.0f) ? 1.0f : nx::round_to(nx::div_rn(s[j], denom), t);
+}
+
 __global__ void __launch_bounds__(kBlock)
     smooth_scale_kernel(const float* a, const float* w, const float* norm_weight, int64_t channels, Recipe recipe,
-                        double alpha, float* s) {
+                        double alpha, DType arithmetic, float* s) {
+  if (arithmetic != DType::f32) {
+    if (recipe == Recipe::lmdeploy) return lmdeploy_scale_in(a, w, norm_weight, channels, float(alpha), arithmetic, s);
+    for (int64_t j = threadIdx.x; j < channels; j += blockDim.x)
+      s[j] = nx::smooth_scale_in(a[j], w[j], float(alpha), recipe, arithmetic);
+    return;
+  }
   if (recipe != Recipe::lmdeploy) {
     for (int64_t j = threadIdx.x; j < channels; j += blockDim.x) s[j] = float(raw_scale(a[j], w[j], recipe, alpha));
     return;
@@ -76,9 +126,9 @@ __global__ void __launch_bounds__(kBlock)
 }  // namespace
 
 void smooth_scale(const float* a, const float* w, const float* norm_weight, int64_t channels, Recipe recipe,
-                  float alpha, float* s, cudaStream_t stream) {
+                  float alpha, float* s, DType arithmetic, cudaStream_t stream) {
   if (channels <= 0) return;
-  SC_LAUNCH(1, kBlock, stream, smooth_scale_kernel)(a, w, norm_weight, channels, recipe, double(alpha), s);
+  SC_LAUNCH(1, kBlock, stream, smooth_scale_kernel)(a, w, norm_weight, channels, recipe, double(alpha), arithmetic, s);
   SC_CUDA_CHECK_LAUNCH("smooth_scale_kernel");
 }
 

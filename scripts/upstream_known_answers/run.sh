@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate cases/upstream_known_answers/*.json from upstream's own code.
+# Regenerate cases/upstream_known_answers/ (*.json and stories260K/) from upstream's own code.
 # Not run by CI. Needs PyPI access and ~6 GB of disk under /tmp.
 #   bash scripts/upstream_known_answers/run.sh            # venv in /tmp/upstream-venv
 #   VENV=/some/where bash scripts/upstream_known_answers/run.sh
@@ -16,3 +16,5 @@ fi
 # lmdeploy without its dependency set (see requirements.txt).
 "$venv/bin/pip" install "${index[@]}" --no-deps lmdeploy==0.18.0
 "$venv/bin/python" "$here/generate.py"
+"$venv/bin/python" "$here/trtllm_port.py"    # TensorRT-LLM port: trtllm.json
+"$venv/bin/python" "$here/whole_model.py"    # the whole stories260K: stories260K/*.safetensors
