@@ -1,9 +1,10 @@
 // Each engine profile's kernels against the known answers upstream's own code produced
-// (cases/upstream_known_answers/: lmdeploy, compressed-tensors, llm-compressor, and a port of the
-// SmoothQuant authors' smooth.py), bit for bit, with the profile's options
-// (kernels/engine_profiles.h): cpu-scalar, cpu-avx2, the CUDA source executed on the CPU
-// (cuda-emulated) and, where a GPU exists, the CUDA backend itself. vLLM's ports have their own test
-// (cases/reference/).
+// (cases/upstream_known_answers/: lmdeploy, compressed-tensors, llm-compressor, and ports of the
+// SmoothQuant authors' smooth.py and of TensorRT-LLM), bit for bit (float32 statistics and s within a
+// stated tier), with the profile's options (kernels/engine_profiles.h): cpu-scalar, cpu-avx2, the CUDA
+// source executed on the CPU (cuda-emulated) and, where a GPU exists, the CUDA backend itself. vLLM's
+// ports have their own test (vllm_known_answer_tests.cpp); the whole-model comparison is
+// cases/pipeline/upstream_whole_model_cases.cpp.
 //
 // A case upstream computes differently from smoothcheck today is a named divergence (kDivergences, the
 // reason and the issue that tracks it): it is reported as skipped with that reason, never as a pass,
