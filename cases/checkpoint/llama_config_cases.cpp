@@ -5,6 +5,7 @@
 
 #include "checkpoint_test_support.h"
 #include "harness/checkpoint/checkpoint_error.h"
+#include "harness/checkpoint/json_text.h"
 #include "harness/checkpoint/llama_config.h"
 
 namespace smoothcheck::checkpoint {
@@ -38,6 +39,34 @@ TEST(LlamaConfig, DefaultsFollowTransformers) {
   EXPECT_DOUBLE_EQ(c.rope_theta, 10000.0);
   EXPECT_FALSE(c.tie_word_embeddings);
   EXPECT_FALSE(c.torch_dtype.has_value());
+}
+
+// An llm-compressor W8A8 export's config.json, in the shape compressed-tensors writes it (issue 14):
+// quantization_config.config_groups.group_0.weights five levels down, and a transform_config seven. The
+// bound that refuses nesting bombs (kMaxConfigJsonDepth) lets it through; one level past the bound is
+// refused, naming the limit.
+TEST(LlamaConfig, RealCompressedTensorsNestingIsReadAndABombIsNot) {
+  const std::string quantization_config = R"({"quant_method":"compressed-tensors","format":"int-quantized",
+    "config_groups":{"group_0":{"targets":["Linear"],
+      "weights":{"num_bits":8,"type":"int","symmetric":true,"strategy":"channel","dynamic":false},
+      "input_activations":{"num_bits":8,"type":"int","symmetric":true,"strategy":"token","dynamic":true}}},
+    "transform_config":{"config_groups":{"u":{"apply":[{"targets":["Linear"],"location":"weight_input"}]}}},
+    "ignore":["lm_head"]})";
+  testing::ScratchDir dir;
+  testing::write_bytes(dir / "config.json", R"({"hidden_size":32,"intermediate_size":64,"num_hidden_layers":1,
+    "num_attention_heads":4,"vocab_size":10,"quantization_config":)" + quantization_config + "}");
+  EXPECT_EQ(read_llama_config(dir / "config.json").hidden_size, 32);
+
+  std::string nested = "1";
+  for (int depth = 0; depth < kMaxConfigJsonDepth; ++depth) nested = "[" + nested + "]";
+  testing::write_bytes(dir / "config.json", R"({"hidden_size":32,"deep":)" + nested + "}");
+  try {
+    read_llama_config(dir / "config.json");
+    ADD_FAILURE() << "a config nesting past the bound was read";
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("nests deeper than " + std::to_string(kMaxConfigJsonDepth)), std::string::npos)
+        << e.what();
+  }
 }
 
 struct ConfigCase {

@@ -20,6 +20,14 @@ namespace smoothcheck::checkpoint {
 nlohmann::json parse_json_limited(const char* text, std::size_t size, const std::filesystem::path& file,
                                   const std::string& what, int max_depth);
 
+// The bounds for a model's config.json, chosen from real configs (issue 14): LLaMA's rope_scaling and
+// an export's quantization_config sit two levels down; compressed-tensors' W8A8 quantization_config
+// nests config_groups.<group>.weights (an object at depth 4, its fields at 5), and its transform_config
+// (config_groups.<name>.apply[].targets[]) reaches depth 7. Ten levels let every such config through;
+// a nesting bomb is still refused in the parser's callback, before anything grows with it.
+inline constexpr int kMaxConfigJsonDepth = 10;
+inline constexpr std::uint64_t kMaxConfigJsonBytes = 16ull << 20;
+
 // Reads a whole JSON file of at most max_bytes and parses it as above.
 nlohmann::json read_json_file(const std::filesystem::path& file, const std::string& what, int max_depth,
                               std::uint64_t max_bytes = 64ull << 20);

@@ -13,9 +13,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// rope_scaling and quantization_config objects are two levels deep; leave room but not much.
-constexpr int kMaxConfigDepth = 6;
-
 }  // namespace
 
 void validate_llama_config(const LlamaConfig& c, const std::filesystem::path& origin) {
@@ -47,7 +44,7 @@ void validate_llama_config(const LlamaConfig& c, const std::filesystem::path& or
 }
 
 LlamaConfig read_llama_config(const std::filesystem::path& file) {
-  const json j = read_json_file(file, "config.json", kMaxConfigDepth, 16ull << 20);
+  const json j = read_json_file(file, "config.json", kMaxConfigJsonDepth, kMaxConfigJsonBytes);
   if (!j.is_object()) throw CheckpointError(file, "config.json is " + json_kind(j) + ", not an object");
 
   if (auto mt = config_string(j, "model_type", file); mt && *mt != "llama")

@@ -18,9 +18,6 @@ namespace {
 using checkpoint::CheckpointError;
 using json = nlohmann::json;
 
-// config.json of BERT is flat apart from id2label/label2id maps.
-constexpr int kMaxConfigDepth = 4;
-
 at::Tensor load_bert_tensor(const checkpoint::Checkpoint& ckpt, const std::string& name, const std::vector<std::int64_t>& shape,
                             c10::ScalarType compute) {
   return checkpoint::config_shaped_tensor(ckpt, name, shape, compute, "the BERT config");
@@ -62,7 +59,7 @@ void validate_bert_config(const BertConfig& c, const std::filesystem::path& orig
 }
 
 BertConfig read_bert_config(const std::filesystem::path& file) {
-  const json j = checkpoint::read_json_file(file, "config.json", kMaxConfigDepth, 16ull << 20);
+  const json j = checkpoint::read_json_file(file, "config.json", checkpoint::kMaxConfigJsonDepth, checkpoint::kMaxConfigJsonBytes);
   if (!j.is_object()) throw CheckpointError(file, "config.json is " + checkpoint::json_kind(j) + ", not an object");
 
   if (auto mt = checkpoint::config_string(j, "model_type", file); mt && *mt != "bert")

@@ -55,7 +55,7 @@ const char* torch_dtype_name(DType t) {
 nlohmann::json export_config(const checkpoint::ModelDir& m, const checkpoint::LlamaConfig& c, DType dtype) {
   nlohmann::json j;
   if (m.config_json) {
-    j = checkpoint::read_json_file(*m.config_json, "config.json", 4, 16ull << 20);
+    j = checkpoint::read_json_file(*m.config_json, "config.json", checkpoint::kMaxConfigJsonDepth, checkpoint::kMaxConfigJsonBytes);
   } else {
     j = {{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"}, {"hidden_size", c.hidden_size},
          {"intermediate_size", c.intermediate_size}, {"num_hidden_layers", c.num_hidden_layers},
@@ -173,7 +173,7 @@ PreparedModel prepare_bert(const checkpoint::ModelDir& model, const QuantizeOpti
   if (model.checkpoint->contains(probe)) p.dtype = model.checkpoint->info(probe).dtype;
   p.layout = bert_export_tensors(*model.checkpoint, linears, o.migration_scales);
   p.opaque = model.checkpoint->opaque_tensors();
-  p.config = checkpoint::read_json_file(*model.config_json, "config.json", 4, 16ull << 20);
+  p.config = checkpoint::read_json_file(*model.config_json, "config.json", checkpoint::kMaxConfigJsonDepth, checkpoint::kMaxConfigJsonBytes);
   return p;
 }
 
