@@ -206,7 +206,6 @@ std::map<std::string, ProducedTensor> produce_unit(kernels::Backend& backend, co
     so.recipe = o.recipe;
     so.alpha = o.alpha;
     so.mode = o.mode;
-    so.fc_to_fc_pairs = o.fc_to_fc_pairs;
     so.arithmetic = arithmetic;
     smoothing = smooth_groups(backend, unit.groups, p.stats, so, w);
   } else {

@@ -132,12 +132,4 @@ std::vector<SmoothingGroup> llama_model_groups(const checkpoint::LlamaConfig& co
   return groups;
 }
 
-SmoothingResult smooth_model(kernels::Backend& backend, const checkpoint::LlamaConfig& config,
-                             const CalibrationStats& stats, const SmoothingOptions& o, FloatWeights& weights) {
-  const SmoothingPlan plan = checked_llama_plan(config, o.mode, o.fc_to_fc_pairs);
-  SmoothingResult result = smooth_groups(backend, llama_model_groups(config, plan), stats, o, weights);
-  result.plan = plan;
-  return result;
-}
-
 }  // namespace smoothcheck::pipeline

@@ -4,11 +4,12 @@
 // the weight statistic and s from a production backend, applied to the float32 weights in place.
 //
 // fused:     norm.weight /= s; fcs' W[:, j] *= s_j; fc->fc: prev.W[j, :] /= s_j, next.W[:, j] *= s_j.
-// In a bf16/f16 model's own dtype (SmoothingOptions::arithmetic), as the public tools work in place:
-// the activation statistic is cast to it (lmdeploy's act_scales.to(dtype)), s is rounded to it, and
-// every product and quotient above is rounded to it; the f32 buffers then hold values of that dtype.
 // migration: only the fcs' W[:, j] *= s_j; every linear divides its own input by s at run time,
 //            including o_proj and down_proj (the plan lists them as groups with a linear source).
+// In a bf16/f16 model's own dtype (SmoothingOptions::arithmetic), as the public tools work in place:
+// the activation statistic is cast to it (lmdeploy's act_scales.to(dtype)), the weight statistic and s
+// are computed in it (the backends' arithmetic argument), and every product and quotient above is
+// rounded to it; the f32 buffers then hold values of that dtype.
 // Every linear gets the s its columns were multiplied by as its migration scale; a linear of no group
 // (o_proj in fused mode under GQA) gets ones, so that dequantise-and-divide recovers it uniformly.
 #pragma once
@@ -28,9 +29,8 @@ struct SmoothingOptions {
   Recipe recipe = Recipe::lmdeploy;
   float alpha = 0.5f;
   SmoothMode mode = SmoothMode::fused;
-  bool fc_to_fc_pairs = true;  // the engine's choice (kernels/engine_profiles.h)
-  // The dtype s and every smoothed tensor are rounded to (SmoothingArithmetic::model_dtype: the model's
-  // stored dtype); f32 leaves them as the f32 kernels compute them.
+  // The dtype the statistics, s and every smoothed tensor are computed in (SmoothingArithmetic::
+  // model_dtype: the model's stored dtype, smoothing_dtype); f32: float32 throughout.
   DType arithmetic = DType::f32;
 };
 
@@ -41,7 +41,6 @@ struct SmoothingResult {
   std::map<std::string, std::vector<float>> migration_scales;  // by linear name, [in_features]
   // Fused fc->fc pairs: the previous linear whose rows were divided, and by which linear's s.
   std::map<std::string, std::string> rows_divided_by;          // "…up_proj" -> "…down_proj"
-  SmoothingPlan plan;
 };
 
 BlockDims block_dims(const checkpoint::LlamaConfig& c);
@@ -59,10 +58,5 @@ SmoothingResult smooth_groups(kernels::Backend& backend, const std::vector<Smoot
 
 // The checked plan's groups for every layer, with full tensor names ("model.layers.<l>." prefixed).
 std::vector<SmoothingGroup> llama_model_groups(const checkpoint::LlamaConfig& config, const SmoothingPlan& plan);
-
-// Smooths a LLaMA model's `weights` in place by the checked plan, layer by layer. Throws std::invalid_argument naming the linear for a non-finite or
-// non-positive weight statistic (e.g. an all-zero input channel of every fc).
-SmoothingResult smooth_model(kernels::Backend& backend, const checkpoint::LlamaConfig& config,
-                             const CalibrationStats& stats, const SmoothingOptions& o, FloatWeights& weights);
 
 }  // namespace smoothcheck::pipeline
