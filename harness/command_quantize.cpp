@@ -46,9 +46,10 @@ The export is written beside DIR and renamed into place when complete; MODEL is 
   --weight-variant V   lmdeploy (absmax/127, clamp, in float32), smoothquant, compressed_tensors (both in
                        the weight's dtype); default: the engine's
   --smoothing-arithmetic A
-                       model_dtype (every engine's): for a bf16/f16 model, s and every smoothed tensor
-                       are rounded to the model's dtype, as the engines work in place; float32: every
-                       smoothing step kept in float32. No difference for a float32 model
+                       model_dtype (every engine's): for a bf16/f16 model, the statistics and s are
+                       computed and every smoothed tensor rounded in the model's dtype, as the engines
+                       work in place; float32: every smoothing step kept in float32. No difference for
+                       a float32 model
   --max-shard-bytes N  shard size limit (default 5 GiB)
   --no-migration-scales  the pre-seed layout without <linear>.migration_scale (fused mode only)
   --no-smoothing       s = 1 everywhere: the plain W8A8 baseline that shows what smoothing buys

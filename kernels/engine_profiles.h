@@ -37,7 +37,8 @@ struct EngineProfile {
 
 // lmdeploy 0.x: lite/quantization/awq.py (NORM_FCS_MAP and FC_FCS_MAP, get_weight_scale,
 // smooth_ln_fcs, smooth_fc_fcs: α 0.5, v -> o skipped when v_proj's out_features divide o_proj's
-// in_features; act_scales cast to the fcs' dtype, s formed and applied in place in it), pytorch/models/q_modules.py (QLinear.from_float: absmax/127, clamp),
+// in_features; act_scales cast to the fcs' dtype, s formed and applied in place in it),
+// pytorch/models/q_modules.py (QLinear.from_float: absmax/127, clamp, in float32),
 // pytorch/kernels/cuda/w8a8_triton_kernels.py (per_token_quant_int8: floor 1e-7, x / scale, round half
 // away, no clamp; the int8 matmul's epilogue: acc · sa · sb in the output dtype, then + bias).
 constexpr EngineProfile lmdeploy_profile() {
@@ -57,8 +58,8 @@ constexpr EngineProfile lmdeploy_profile() {
 // layers: input_layernorm -> q,k,v and post_attention_layernorm -> gate,up only; α default 0.5, their
 // LLaMA recipes 0.85; s = max(a^α / w^(1-α), 1e-5) with w = max(max_r |W[r, j]|, 1e-5), in the
 // weights' dtype and applied in place), smoothquant/fake_quant.py (quantize_weight_per_channel_absmax:
-// max(absmax, 1e-5)/127, round, no clamp, in place in the weight's dtype; quantize_activation_per_token_absmax: the same per token, x / scale, torch.round (half to
-// even)). Their W8A8Linear multiplies dequantised operands in the model dtype; the exact int32
+// max(absmax, 1e-5)/127, round, no clamp, in place in the weight's dtype;
+// quantize_activation_per_token_absmax: the same per token, x / scale, torch.round (half to even)). Their W8A8Linear multiplies dequantised operands in the model dtype; the exact int32
 // product with a single-rounding f32 epilogue (vLLM's) is that computation's error-free limit.
 constexpr EngineProfile smoothquant_profile() {
   return {Engine::smoothquant,

@@ -283,7 +283,7 @@ SC_HD float clamp_min_in(float v, float lo, DType t) {
 }
 
 // s of the authors' and llm-compressor's recipes for one channel, in dtype t (lmdeploy's needs the
-// whole vector: its kernels apply lmdeploy_normalized_in after a reduction).
+// whole vector: its kernels reduce lmdeploy_raw_scale_in's values and divide by lmdeploy_denominator_in).
 //   authors (smoothquant/smooth.py): (a^α / w^(1-α)).clamp(min=1e-5), w already clamped (weight_stat);
 //   llm-compressor (modifiers/transform/smoothquant/base.py): the ratio, or a where w is 0 (its
 //   torch.where(w > 0, ...) for a w that is never negative), then torch.maximum with a float32 tensor of
@@ -294,6 +294,14 @@ SC_HD float smooth_scale_in(float a, float w, float alpha, Recipe recipe, DType 
     return v < kLlmcompressorFloor ? kLlmcompressorFloor : v;
   }
   return clamp_min_in(migration_ratio_in(a, w, alpha, t), 1e-5f, t);
+}
+
+// lmdeploy's s of one channel before the normalisation, in dtype t: (a^α / w').clamp(min=1e-4), with
+// w' = w^(1-α) (wp) clamped to 1e-4 too where the all-or-nothing rule clamps every w' (clamp_w: the
+// smallest w' of the group is exactly 0; awq.py smooth_ln_fcs lines 187-192, smooth_fc_fcs 241-246).
+SC_HD float lmdeploy_raw_scale_in(float a, float wp, bool clamp_w, float alpha, DType t) {
+  const float w_term = clamp_w ? clamp_min_in(wp, 1e-4f, t) : wp;
+  return clamp_min_in(round_to(div_rn(pow_in(a, alpha, t), w_term), t), 1e-4f, t);
 }
 
 // lmdeploy's normalisation s / sqrt(max(s) * min(s)) in dtype t. smooth_ln_fcs (a norm source, awq.py

@@ -98,8 +98,9 @@ enum class Recipe { smoothquant, lmdeploy, llmcompressor };
 // numerics.md §4.
 enum class SmoothMode { fused, migration };
 
-// The dtype smoothing computes s in and applies it in. model_dtype: s rounded to the model's dtype and
-// every smoothed tensor (norm / s, W[:, j] * s_j, a previous fc's rows / s_j) rounded to it, as every
+// The dtype smoothing computes s in and applies it in. model_dtype: the statistics and s computed in the
+// model's dtype and every smoothed tensor (norm / s, W[:, j] * s_j, a previous fc's rows / s_j) rounded
+// to it, as every
 // public tool does by working in place on the model's tensors (lmdeploy lite/quantization/awq.py
 // smooth_ln_fcs, the authors' smoothquant/smooth.py, llm-compressor's _apply_smoothing). float32:
 // every step kept in float32 (smoothcheck before engine profiles; for experiments). The same for a

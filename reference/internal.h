@@ -27,6 +27,10 @@ inline void require_nonempty(const Matrix& m, const std::string& where) {
 // float64 result that lies exactly on a rounding boundary of the narrower type.
 double round_product_to_dtype(double a, double b, DType dtype);
 double round_quotient_to_dtype(double a, double b, DType dtype);
+// One float32 operation of a torch tensor of dtype t (f32, f16, bf16): its result (exact, or given
+// to float64) rounded to float32, then to t; for a quotient a / b the float32 rounding is the correct one.
+double round_via_f32(double exact, DType t);
+double quotient_via_f32(double a, double b, DType t);
 // a + b correctly rounded to dtype (TwoSum's exact residual settles a float64 sum on a boundary): with a
 // an exact float64 product of two f32 values, a fused multiply-add's single rounding.
 double round_sum_to_dtype(double a, double b, DType dtype);

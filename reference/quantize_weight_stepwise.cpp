@@ -25,21 +25,14 @@ double dtype_eps(DType t) {
   return double(FLT_EPSILON);
 }
 
-// a / b correctly rounded to f32, then rounded to `arithmetic` (a second rounding for f16/bf16, as
-// torch's reduced-precision kernels compute in float32 and store).
-double quotient_in(double a, double b, DType arithmetic) {
-  const double f32 = internal::round_quotient_to_dtype(a, b, DType::f32);
-  return arithmetic == DType::f32 ? f32 : round_to_dtype(f32, arithmetic);
-}
-
 double stepwise_row_scale(double absmax, WeightQuant variant, DType arithmetic) {
   switch (variant) {
-    case WeightQuant::lmdeploy: return quotient_in(absmax, 127.0, DType::f32);
+    case WeightQuant::lmdeploy: return internal::quotient_via_f32(absmax, 127.0, DType::f32);
     // fake_quant.py: clamp_(min=1e-5) with the bound cast to the tensor's dtype, then div_(127).
     case WeightQuant::smoothquant:
-      return quotient_in(std::max(absmax, round_to_dtype(1e-5, arithmetic)), 127.0, arithmetic);
+      return internal::quotient_via_f32(std::max(absmax, round_to_dtype(1e-5, arithmetic)), 127.0, arithmetic);
     case WeightQuant::compressed_tensors: {  // the dtype's eps only where the scale is 0 (torch.where)
-      const double s = quotient_in(absmax, 127.5, arithmetic);
+      const double s = internal::quotient_via_f32(absmax, 127.5, arithmetic);
       return s == 0.0 ? dtype_eps(arithmetic) : s;
     }
   }
@@ -73,7 +66,7 @@ Quantized quantize_weight_stepwise(const Matrix& w, WeightQuant variant, DType s
     q.scale[std::size_t(r)] = scale;
     if (scale == 0.0) continue;  // lmdeploy's zero row: codes 0 (smoothcheck's choice, as quantize_weight)
     for (int64_t c = 0; c < w.cols; ++c) {
-      const double scaled = quotient_in(w.at(r, c), scale, arithmetic);
+      const double scaled = internal::quotient_via_f32(w.at(r, c), scale, arithmetic);
       q.scaled.at(r, c) = scaled;
       q.codes.at(r, c) = internal::weight_code(scaled, variant);
     }

@@ -31,6 +31,9 @@ using Vector = std::vector<double>;
 // subnormals and overflow to infinity; f64 returns the value. Not through float first: a double
 // rounded to f32 and then to f16 can land on the wrong side of a tie.
 double round_to_dtype(double value, DType dtype);
+// The spacing of dtype's floats (f32, f16, bf16) at |x|: its unit in the last place, the subnormal
+// spacing below the normal range. Tiers and tolerances in ulps are counted in it.
+double ulp_of(double x, DType dtype);
 
 // ---- §1 activation statistics -----------------------------------------------------------------------
 struct BatchChannelStats {  // one batch, per channel over its tokens

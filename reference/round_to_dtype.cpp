@@ -55,6 +55,13 @@ double round_to_dtype(double value, DType dtype) {
   return std::copysign(rounded, value);  // a negative value that underflows is -0, as in IEEE
 }
 
+double ulp_of(double x, DType dtype) {
+  const FloatFormat f = format_of(dtype);
+  int e = 0;
+  std::frexp(x, &e);  // |x| = m · 2^e, m in [0.5, 1)
+  return std::ldexp(1.0, std::max(e - 1, f.emin) - (f.precision - 1));
+}
+
 namespace internal {
 namespace {
 
@@ -89,6 +96,11 @@ double round_quotient_to_dtype(double a, double b, DType dtype) {
   // a - q*b exactly; the exact quotient is q + r/b, so its side of q is the sign of r/b.
   const double r = std::fma(-q, b, a);
   return round_with_residual(q, b > 0 ? r : -r, dtype);
+}
+
+double round_via_f32(double exact, DType t) { return round_to_dtype(round_to_dtype(exact, DType::f32), t); }
+double quotient_via_f32(double a, double b, DType t) {
+  return round_to_dtype(round_quotient_to_dtype(a, b, DType::f32), t);
 }
 
 double round_sum_to_dtype(double a, double b, DType dtype) {

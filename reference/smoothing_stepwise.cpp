@@ -14,22 +14,18 @@
 #include "reference/reference.h"
 
 namespace smoothcheck::reference {
-namespace smoothing_steps {  // named: a unity build puts quantize_weight_stepwise.cpp's helpers beside these
+namespace {
 
+using internal::quotient_via_f32;
 using internal::require;
-
-// One float32 operation's result (given exactly or to float64) rounded to f32 and then to t.
-double in(double exact, DType t) { return round_to_dtype(round_to_dtype(exact, DType::f32), t); }
-double quotient_in(double a, double b, DType t) {
-  return round_to_dtype(internal::round_quotient_to_dtype(a, b, DType::f32), t);
-}
+using internal::round_via_f32;
 // torch casts a pow exponent to the tensor's dtype before the float32 pow.
 double pow_in(double x, double e, DType t) {
-  const double exponent = round_to_dtype(round_to_dtype(e, DType::f32), t);
-  return in(exponent == 0.5 ? std::sqrt(x) : std::pow(x, exponent), t);
+  const double exponent = round_via_f32(e, t);
+  return round_via_f32(exponent == 0.5 ? std::sqrt(x) : std::pow(x, exponent), t);
 }
 double clamp_min_in(double v, double bound, DType t) {
-  const double b = in(bound, t);
+  const double b = round_via_f32(bound, t);
   return v < b ? b : v;
 }
 
@@ -38,10 +34,9 @@ void require_arithmetic(DType t, const char* what) {
           std::string(what) + ": the arithmetic dtype must be f32, f16 or bf16");
 }
 
-}  // namespace smoothing_steps
+}  // namespace
 
 Vector weight_stat_stepwise(const std::vector<Matrix>& fcs, Recipe recipe, int64_t group_size, DType t) {
-  using namespace smoothing_steps;
   require_arithmetic(t, "weight_stat_stepwise");
   require(!fcs.empty(), "weight_stat_stepwise: no fc reads this input");
   const int64_t cols = fcs.front().cols;
@@ -57,7 +52,7 @@ Vector weight_stat_stepwise(const std::vector<Matrix>& fcs, Recipe recipe, int64
     for (const Matrix& fc : fcs)
       for (int64_t r = 0; r < fc.rows; ++r)
         for (int64_t j = 0; j < cols; ++j) w[std::size_t(j)] = std::max(w[std::size_t(j)], std::fabs(fc.at(r, j)));
-    for (double& v : w) v = recipe == Recipe::smoothquant ? std::max(v, in(1e-5, t)) : in(2.0 * v, t);
+    for (double& v : w) v = recipe == Recipe::smoothquant ? std::max(v, round_via_f32(1e-5, t)) : round_via_f32(2.0 * v, t);
     return w;
   }
   // lmdeploy: every row's (group's) absmax, clamped to 1e-4 (in t) only when the smallest is exactly 0;
@@ -73,19 +68,18 @@ Vector weight_stat_stepwise(const std::vector<Matrix>& fcs, Recipe recipe, int64
         amax.push_back(m);
       }
   if (*std::min_element(amax.begin(), amax.end()) == 0.0)
-    for (double& m : amax) m = std::max(m, in(1e-4, t));
+    for (double& m : amax) m = std::max(m, round_via_f32(1e-4, t));
   std::size_t k = 0;
   for (const Matrix& fc : fcs)
     for (int64_t r = 0; r < fc.rows; ++r)
       for (int64_t g = 0; g < cols; g += group, ++k)
-        for (int64_t j = g; j < g + group; ++j) w[std::size_t(j)] += quotient_in(std::fabs(fc.at(r, j)), amax[k], t);
-  for (double& v : w) v = in(v / double(rows), t);
+        for (int64_t j = g; j < g + group; ++j) w[std::size_t(j)] += quotient_via_f32(std::fabs(fc.at(r, j)), amax[k], t);
+  for (double& v : w) v = round_via_f32(v / double(rows), t);
   return w;
 }
 
 Vector smooth_scale_stepwise(const Vector& a, const Vector& w, const Vector& norm_weight, Recipe recipe, double alpha,
                              DType t) {
-  using namespace smoothing_steps;
   require_arithmetic(t, "smooth_scale_stepwise");
   require(!a.empty() && a.size() == w.size(), "smooth_scale_stepwise: a and w must be non-empty and of one length");
   require(norm_weight.empty() || norm_weight.size() == a.size(), "smooth_scale_stepwise: norm_weight has another length");
@@ -94,7 +88,7 @@ Vector smooth_scale_stepwise(const Vector& a, const Vector& w, const Vector& nor
   Vector s(n);
   if (recipe == Recipe::smoothquant || recipe == Recipe::llmcompressor) {
     for (std::size_t j = 0; j < n; ++j) {
-      const double ratio = quotient_in(pow_in(a[j], alpha, t), pow_in(w[j], beta, t), t);
+      const double ratio = quotient_via_f32(pow_in(a[j], alpha, t), pow_in(w[j], beta, t), t);
       const double floor_f32 = round_to_dtype(1e-5, DType::f32);  // llm-compressor's float32 floor
       const double v = w[j] == 0.0 ? a[j] : ratio;
       s[j] = recipe == Recipe::smoothquant ? clamp_min_in(ratio, 1e-5, t) : (v < floor_f32 ? floor_f32 : v);
@@ -108,7 +102,7 @@ Vector smooth_scale_stepwise(const Vector& a, const Vector& w, const Vector& nor
   double hi = -INFINITY, lo = INFINITY;
   const auto kept = [&](std::size_t j) { return norm_weight.empty() || norm_weight[j] != 0.0; };
   for (std::size_t j = 0; j < n; ++j) {
-    s[j] = clamp_min_in(quotient_in(pow_in(a[j], alpha, t), clamp_w ? clamp_min_in(wp[j], 1e-4, t) : wp[j], t), 1e-4, t);
+    s[j] = clamp_min_in(quotient_via_f32(pow_in(a[j], alpha, t), clamp_w ? clamp_min_in(wp[j], 1e-4, t) : wp[j], t), 1e-4, t);
     if (kept(j)) {
       hi = std::max(hi, s[j]);
       lo = std::min(lo, s[j]);
@@ -118,9 +112,9 @@ Vector smooth_scale_stepwise(const Vector& a, const Vector& w, const Vector& nor
   // product that overflows keeps the float32 one (kernels/numerics.h lmdeploy_denominator_in).
   const double product = round_to_dtype(hi * lo, DType::f32);
   const double product_t = round_to_dtype(product, t);
-  const double denom = !norm_weight.empty() && std::isfinite(product_t) ? in(std::sqrt(product_t), t)
+  const double denom = !norm_weight.empty() && std::isfinite(product_t) ? round_via_f32(std::sqrt(product_t), t)
                                                                          : round_to_dtype(std::sqrt(product), DType::f32);
-  for (std::size_t j = 0; j < n; ++j) s[j] = kept(j) ? quotient_in(s[j], denom, t) : 1.0;
+  for (std::size_t j = 0; j < n; ++j) s[j] = kept(j) ? quotient_via_f32(s[j], denom, t) : 1.0;
   return s;
 }
 

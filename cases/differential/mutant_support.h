@@ -39,11 +39,6 @@ inline void store_float(MutMatrix m, int64_t r, int64_t c, float v) {
   uint16_t bits = m.dtype == DType::f16 ? numerics::float_to_f16(v) : numerics::float_to_bf16(v);
   std::memcpy(p, &bits, 2);
 }
-inline float round_to(DType dtype, float v) {
-  if (dtype == DType::f16) return numerics::f16_to_float(numerics::float_to_f16(v));
-  if (dtype == DType::bf16) return numerics::bf16_to_float(numerics::float_to_bf16(v));
-  return v;
-}
 
 // caught_by: the check that must report it ("codes: q"); ignores_option: option_name(...) or empty.
 template <typename T>

@@ -18,7 +18,6 @@ using kernels::ConstVector;
 using kernels::CpuBackend;
 using kernels::MutMatrix;
 using support::load_float;
-using support::round_to;
 using support::row_of;
 using support::store_float;
 
@@ -137,7 +136,7 @@ float vllm_value(int32_t acc, float sa, float sb, bool, float bias, DType) {
   return numerics::epilogue_vllm(acc, sa, sb, bias);
 }
 float lmdeploy_value(int32_t acc, float sa, float sb, bool has_bias, float bias, DType out) {
-  float y = round_to(out, numerics::epilogue_lmdeploy(acc, sa, sb));
+  float y = numerics::round_to(numerics::epilogue_lmdeploy(acc, sa, sb), out);
   return has_bias ? numerics::add_rn(y, bias) : y;
 }
 // Each epilogue evaluated as its neighbour.
@@ -151,7 +150,7 @@ struct EpiloguesSwapped {
 struct VllmExtraOutputRounding {
   float operator()(int32_t acc, float sa, float sb, bool hb, float bias, Epilogue e, DType out) const {
     if (e != Epilogue::vllm) return lmdeploy_value(acc, sa, sb, hb, bias, out);
-    float product = round_to(out, numerics::mul_rn(sa, numerics::mul_rn(sb, float(acc))));
+    float product = numerics::round_to(numerics::mul_rn(sa, numerics::mul_rn(sb, float(acc))), out);
     return numerics::add_rn(product, hb ? bias : -0.0f);
   }
 };

@@ -135,7 +135,7 @@ struct Mismatches {
       const double a = ours[i], b = expected.values[i];
       if (a == b || (std::isnan(a) && std::isnan(b))) continue;
       const bool is_float = expected.dtype == DType::f32 || expected.dtype == DType::f16 || expected.dtype == DType::bf16;
-      const double ulps = is_float && std::isfinite(a) && std::isfinite(b) ? std::fabs(a - b) / ulp_of(b, ulps_of.value_or(expected.dtype))
+      const double ulps = is_float && std::isfinite(a) && std::isfinite(b) ? std::fabs(a - b) / reference::ulp_of(b, ulps_of.value_or(expected.dtype))
                                                                          : INFINITY;
       if (ulps <= tier_ulps) {
         worst_ulps = std::max(worst_ulps, ulps);

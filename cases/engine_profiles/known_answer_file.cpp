@@ -1,6 +1,5 @@
 #include "cases/engine_profiles/known_answer_file.h"
 
-#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -125,14 +124,6 @@ KnownAnswerFile read_known_answer_file(const std::filesystem::path& path) {
     f.cases.push_back(std::move(k));
   }
   return f;
-}
-
-double ulp_of(double x, DType dtype) {
-  const int mantissa = dtype == DType::f32 ? 23 : dtype == DType::f16 ? 10 : 7;
-  const int min_exponent = dtype == DType::f16 ? -14 : -126;
-  int e = 0;
-  std::frexp(x, &e);  // |x| = f · 2^e, f in [0.5, 1)
-  return std::ldexp(1.0, std::max(e - 1, min_exponent) - mantissa);
 }
 
 }  // namespace smoothcheck::known_answers

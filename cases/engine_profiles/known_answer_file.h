@@ -52,8 +52,4 @@ KnownAnswerFile read_known_answer_file(const std::filesystem::path& path);
 // The float value of a bit pattern of dtype (f32: 32 bits, f16/bf16: 16 bits), exactly.
 double decode_bits(DType dtype, uint64_t bits);
 
-// The spacing of dtype's floats (f32, f16, bf16) at |x|: its unit in the last place, the subnormal
-// spacing below the normal range. Tiers in ulps are counted in it.
-double ulp_of(double x, DType dtype);
-
 }  // namespace smoothcheck::known_answers

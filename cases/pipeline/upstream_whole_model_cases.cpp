@@ -29,11 +29,11 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include "cases/engine_profiles/known_answer_file.h"
 #include "harness/checkpoint/checkpoint.h"
 #include "harness/checkpoint/model_dir.h"
 #include "harness/pipeline/quantize_export.h"
 #include "pipeline_test_support.h"
+#include "reference/reference.h"
 
 namespace smoothcheck::testing {
 namespace {
@@ -61,7 +61,7 @@ std::vector<double> values(const at::Tensor& t) {
 double ulps_apart(double ours, double upstream, DType dtype) {
   if (ours == upstream) return 0;
   if (!std::isfinite(ours) || !std::isfinite(upstream)) return INFINITY;
-  return std::fabs(ours - upstream) / known_answers::ulp_of(upstream, dtype);
+  return std::fabs(ours - upstream) / reference::ulp_of(upstream, dtype);
 }
 
 bool ends_with(const std::string& s, const std::string& tail) {

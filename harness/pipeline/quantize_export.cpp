@@ -216,16 +216,16 @@ std::map<std::string, ProducedTensor> produce_unit(kernels::Backend& backend, co
     ProducedTensor& q = out[name + ".weight"];
     q = ProducedTensor{DType::i8, {m.rows, m.cols}, std::vector<uint8_t>(m.data.size())};
     std::vector<float> scale(static_cast<std::size_t>(m.rows));
-    const kernels::MutMatrix codes{q.bytes.data(), DType::i8, m.rows, m.cols, m.cols};
-    if (arithmetic == DType::f32) {
-      checked::quantize_weight(backend, m.view().as_const(), o.weight_variant, codes,
-                               checked::MutFloatSpan{scale.data(), m.rows});
-    } else {
-      const at::Tensor t = at::from_blob(m.data.data(), {m.rows, m.cols}, at::kFloat)
-                               .to(checkpoint::to_scalar_type(arithmetic));  // exact: the values are of that dtype
-      checked::quantize_weight(backend, kernels::ConstMatrix{t.data_ptr(), arithmetic, m.rows, m.cols, m.cols},
-                               o.weight_variant, codes, checked::MutFloatSpan{scale.data(), m.rows});
+    kernels::ConstMatrix weights = m.view().as_const();
+    at::Tensor in_dtype;  // the weights as a tensor of the arithmetic dtype, when that is not f32
+    if (arithmetic != DType::f32) {
+      in_dtype = at::from_blob(m.data.data(), {m.rows, m.cols}, at::kFloat)
+                     .to(checkpoint::to_scalar_type(arithmetic));  // exact: the values are of that dtype
+      weights = kernels::ConstMatrix{in_dtype.data_ptr(), arithmetic, m.rows, m.cols, m.cols};
     }
+    checked::quantize_weight(backend, weights, o.weight_variant,
+                             kernels::MutMatrix{q.bytes.data(), DType::i8, m.rows, m.cols, m.cols},
+                             checked::MutFloatSpan{scale.data(), m.rows});
     pool.give(std::move(m.data));  // the float copy is done with: the next unit's load reuses it
     out[name + ".scale"] = produced_tensor(DType::f32, {m.rows, 1}, scale.data(), scale.size());
     if (o.migration_scales) {

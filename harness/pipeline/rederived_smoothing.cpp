@@ -60,13 +60,6 @@ reference::Vector group_scale(const GroupInputs& in, Recipe recipe, double alpha
                   in, recipe, alpha, arithmetic);
 }
 
-// The spacing of a bf16/f16 value at |x| (normal range; s is far from the subnormals).
-double ulp_in(double x, DType t) {
-  int e = 0;
-  std::frexp(x, &e);
-  return std::ldexp(1.0, e - 1 - (t == DType::f16 ? 10 : 7));
-}
-
 bool matches(const std::vector<float>& stored, const reference::Vector& s, DType arithmetic) {
   if (stored.size() != s.size()) return false;
   for (std::size_t j = 0; j < s.size(); ++j)
@@ -84,7 +77,7 @@ bool migration_scale_allowed(float stored, double recipe, DType arithmetic) {
   // almost always absorbs: one ulp of the dtype. llm-compressor's float32 floor is the one s that is
   // not a value of the dtype, and is then equal.
   if (v == recipe) return true;
-  return reference::round_to_dtype(v, arithmetic) == v && std::fabs(v - recipe) <= ulp_in(recipe, arithmetic);
+  return reference::round_to_dtype(v, arithmetic) == v && std::fabs(v - recipe) <= reference::ulp_of(recipe, arithmetic);
 }
 
 std::vector<double> recipe_activation_statistic(const LinearStats& stats, Recipe recipe, DType arithmetic) {

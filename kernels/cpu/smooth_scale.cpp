@@ -31,8 +31,7 @@ void lmdeploy_scale_in(const float* a, const float* w, const float* norm_weight,
   bool any_nz = false;
   float s_max = 0.0f, s_min = 0.0f;
   for (int64_t j = 0; j < channels; ++j) {
-    const float wp = clamp_w ? numerics::clamp_min_in(s[j], 1e-4f, t) : s[j];
-    s[j] = numerics::clamp_min_in(numerics::round_to(numerics::div_rn(numerics::pow_in(a[j], alpha, t), wp), t), 1e-4f, t);
+    s[j] = numerics::lmdeploy_raw_scale_in(a[j], s[j], clamp_w, alpha, t);
     if (norm_weight && norm_weight[j] == 0.0f) continue;
     s_max = any_nz ? std::fmax(s_max, s[j]) : s[j];
     s_min = any_nz ? std::fmin(s_min, s[j]) : s[j];

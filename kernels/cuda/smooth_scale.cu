@@ -47,8 +47,7 @@ __device__ void lmdeploy_scale_in(const float* a, const float* w, const float* n
   const bool clamp_w = shared_clamp_w;
   float hi = -INFINITY, lo = INFINITY;
   for (int64_t j = threadIdx.x; j < channels; j += blockDim.x) {
-    const float wp = clamp_w ? nx::clamp_min_in(s[j], 1e-4f, t) : s[j];
-    s[j] = nx::clamp_min_in(nx::round_to(nx::div_rn(nx::pow_in(a[j], alpha, t), wp), t), 1e-4f, t);
+    s[j] = nx::lmdeploy_raw_scale_in(a[j], s[j], clamp_w, alpha, t);
     if (norm_weight && norm_weight[j] == 0.0f) continue;
     hi = fmaxf(hi, s[j]);
     lo = fminf(lo, s[j]);
