@@ -5,11 +5,8 @@
 #include <vector>
 
 #include "harness/backends.h"
-#include "harness/checkpoint/model_dir.h"
 #include "harness/cli_args.h"
-#include "harness/pipeline/bert_calibrate.h"
-#include "harness/pipeline/calibrate.h"
-#include "harness/pipeline/model_architecture.h"
+#include "harness/pipeline/model_family.h"
 #include "harness/pipeline/staged_directory.h"
 #include "harness/pipeline_commands.h"
 
@@ -48,7 +45,6 @@ Progress goes to stderr.
 int command_calibrate(int argc, char** argv) {
   std::string model, out;
   pipeline::CalibrationOptions o;
-  std::vector<std::filesystem::path> corpus;
   bool force = false;
   for (cli::ArgReader args(argc, argv); args.next();) {
     const std::string arg = args.current();
@@ -58,7 +54,7 @@ int command_calibrate(int argc, char** argv) {
     else if (arg == "--samples") o.samples = cli::parse_int(arg, value(), 1);
     else if (arg == "--seq-len") o.seq_len = cli::parse_int(arg, value(), 2);
     else if (arg == "--seed") o.seed = static_cast<uint64_t>(cli::parse_int(arg, value(), 0));
-    else if (arg == "--corpus") corpus.push_back(value());
+    else if (arg == "--corpus") o.corpus.push_back(value());
     else if (arg == "--force") force = true;
     else if (!arg.empty() && arg[0] != '-' && model.empty()) model = arg;
     else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kCalibrateUsage);
@@ -67,22 +63,12 @@ int command_calibrate(int argc, char** argv) {
   if (std::filesystem::exists(out) && !force) throw std::invalid_argument(out + " already exists (pass --force to replace it)");
   if (pipeline::path_within(out, model)) throw std::invalid_argument("refusing to write " + out + " inside the model " + model);
 
-  const checkpoint::ModelDir dir = checkpoint::open_model_dir(model);
+  const std::unique_ptr<pipeline::ModelFamily> family = pipeline::open_model_family(model);
   auto backend = make_backend("cpu");
   const auto progress = [](double fraction, const char* phase) {
     std::fprintf(stderr, "calibrate: %s %3.0f%%\n", phase, 100.0 * fraction);
   };
-  pipeline::CalibrationStats stats;
-  if (pipeline::model_architecture(dir) == Architecture::bert) {
-    pipeline::BertCorpusOptions bo;
-    bo.samples = o.samples;
-    bo.seq_len = o.seq_len;
-    if (!corpus.empty()) bo.files = corpus;
-    stats = pipeline::calibrate_bert(dir, *backend, bo, progress);
-  } else {
-    if (!corpus.empty()) throw std::invalid_argument("--corpus is for BERT models; LLaMA calibration samples its own text");
-    stats = pipeline::calibrate(*dir.checkpoint, checkpoint::llama_config(dir), *backend, o, progress);
-  }
+  const pipeline::CalibrationStats stats = family->calibrate(*backend, o, progress);
   pipeline::CalibrationStats with_source = stats;
   with_source.metadata["model"] = std::filesystem::absolute(model).string();
   pipeline::write_calibration_stats(out, with_source);

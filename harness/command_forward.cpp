@@ -10,11 +10,8 @@
 #include <ATen/ATen.h>
 
 #include "harness/atomic_file.h"
-#include "harness/checkpoint/model_dir.h"
 #include "harness/cli_args.h"
-#include "harness/models/bert.h"
-#include "harness/models/llama.h"
-#include "harness/pipeline/model_architecture.h"
+#include "harness/pipeline/model_family.h"
 #include "harness/pipeline_commands.h"
 
 namespace smoothcheck {
@@ -80,15 +77,7 @@ int command_forward(int argc, char** argv) {
   const std::vector<int64_t> ids = parse_tokens(tokens_text);
   const at::Tensor tokens = at::tensor(ids, at::kLong);
 
-  const checkpoint::ModelDir dir = checkpoint::open_model_dir(model);
-  at::Tensor rows;
-  if (pipeline::model_architecture(dir) == Architecture::bert) {
-    const models::BertModel bert(*dir.checkpoint, models::read_bert_config(*dir.config_json), DType::f32);
-    rows = bert.forward(tokens);
-  } else {
-    const models::LlamaModel llama(*dir.checkpoint, checkpoint::llama_config(dir), DType::f32);
-    rows = llama.forward(tokens);
-  }
+  const at::Tensor rows = pipeline::open_model_family(model)->forward(tokens);
   const std::string text = format_rows(rows);
   if (out.empty()) {
     std::cout << text;

@@ -22,6 +22,7 @@
 #include "harness/models/bert.h"
 #include "harness/pipeline/bert_calibrate.h"
 #include "harness/pipeline/bert_layout.h"
+#include "harness/pipeline/model_family.h"
 #include "harness/pipeline/quantization_config.h"
 #include "harness/pipeline/quantize_export.h"
 #include "harness/pipeline/verify.h"
@@ -57,10 +58,10 @@ Fixture& fixture(const fs::path& minilm) {
   if (!f) {
     f = std::make_unique<Fixture>();
     f->minilm = minilm;
-    BertCorpusOptions o;
+    CalibrationOptions o;
     o.samples = 12;
     o.seq_len = kSeqLen;
-    const CalibrationStats stats = calibrate_bert(checkpoint::open_model_dir(minilm), backend(), o);
+    const CalibrationStats stats = open_model_family(minilm)->calibrate(backend(), o, {});
     f->stats = f->scratch / "stats.safetensors";
     write_calibration_stats(f->stats, stats);
   }
@@ -106,7 +107,7 @@ TEST_P(MiniLMPipeline, MigrationExportVerifies) {
 
   const VerifyReport r = verify(f, out);
   EXPECT_TRUE(r.passed()) << failures(r);
-  EXPECT_EQ(r.architecture, Architecture::bert);
+  EXPECT_EQ(r.family, "bert");
   EXPECT_EQ(r.linears.size(), 36u);
   EXPECT_EQ(r.sentences, 4);
   EXPECT_GE(r.min_embedding_cosine, r.thresholds.min_embedding_cosine);
@@ -257,7 +258,7 @@ TEST(MiniLMPipelineDefects, EachCheckCatchesItsDefect) {
   hooks.replace_matmul = [&](const std::string& n, const at::Tensor& x) { return no_division.matmul(n, x); };
   BertCorpusOptions co;
   co.seq_len = kSeqLen;
-  const auto chunks = bert_corpus_chunks(orig_dir, co);
+  const auto chunks = bert_corpus_chunks(orig_dir, config, co);
   double worst = 1;
   for (std::size_t i = chunks.size() - 4; i < chunks.size(); ++i) {
     const double cosine = (original.sentence_embedding(chunks[i].ids) * quantized.sentence_embedding(chunks[i].ids, hooks))

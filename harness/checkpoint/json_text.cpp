@@ -61,6 +61,10 @@ nlohmann::json read_json_file(const std::filesystem::path& file, const std::stri
   return parse_json_limited(text.data(), text.size(), file, what, max_depth);
 }
 
+nlohmann::json read_config_json(const std::filesystem::path& file) {
+  return read_json_file(file, "config.json", kMaxConfigJsonDepth, kMaxConfigJsonBytes);
+}
+
 std::string json_kind(const nlohmann::json& j) {
   switch (j.type()) {
     case nlohmann::json::value_t::null: return "null";

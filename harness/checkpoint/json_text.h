@@ -32,6 +32,9 @@ inline constexpr std::uint64_t kMaxConfigJsonBytes = 16ull << 20;
 nlohmann::json read_json_file(const std::filesystem::path& file, const std::string& what, int max_depth,
                               std::uint64_t max_bytes = 64ull << 20);
 
+// A model's config.json (or another file of that kind) under the two bounds above.
+nlohmann::json read_config_json(const std::filesystem::path& file);
+
 // JSON value kind for messages: "a string", "an array", ...
 std::string json_kind(const nlohmann::json& j);
 

@@ -43,8 +43,9 @@ void validate_llama_config(const LlamaConfig& c, const std::filesystem::path& or
     throw CheckpointError(origin, "rope_theta " + std::to_string(c.rope_theta) + " is not a positive finite number");
 }
 
-LlamaConfig read_llama_config(const std::filesystem::path& file) {
-  const json j = read_json_file(file, "config.json", kMaxConfigJsonDepth, kMaxConfigJsonBytes);
+LlamaConfig read_llama_config(const std::filesystem::path& file) { return parse_llama_config(read_config_json(file), file); }
+
+LlamaConfig parse_llama_config(const nlohmann::json& j, const std::filesystem::path& file) {
   if (!j.is_object()) throw CheckpointError(file, "config.json is " + json_kind(j) + ", not an object");
 
   if (auto mt = config_string(j, "model_type", file); mt && *mt != "llama")

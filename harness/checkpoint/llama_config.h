@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "kernels/options.h"
 
 namespace smoothcheck::checkpoint {
@@ -44,6 +46,8 @@ struct LlamaConfig {
 // rms_norm_eps and rope_theta;
 // model_type "llama" when present. Throws CheckpointError(file, problem) naming the field.
 LlamaConfig read_llama_config(const std::filesystem::path& config_json);
+// The same on config.json's already-parsed contents; `file` names it in errors.
+LlamaConfig parse_llama_config(const nlohmann::json& config, const std::filesystem::path& file);
 
 // The same checks on a config built in code (or from a llama2.c header); `origin` names it in errors.
 void validate_llama_config(const LlamaConfig& c, const std::filesystem::path& origin);

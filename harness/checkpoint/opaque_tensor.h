@@ -19,4 +19,10 @@ struct OpaqueTensor {
 
 using OpaqueTensors = std::vector<OpaqueTensor>;
 
+inline std::int64_t total_bytes(const OpaqueTensors& tensors) {
+  std::int64_t sum = 0;
+  for (const OpaqueTensor& t : tensors) sum += static_cast<std::int64_t>(t.bytes.size());
+  return sum;
+}
+
 }  // namespace smoothcheck::checkpoint

@@ -58,8 +58,9 @@ void validate_bert_config(const BertConfig& c, const std::filesystem::path& orig
                                       std::to_string(c.vocab_size) + ")");
 }
 
-BertConfig read_bert_config(const std::filesystem::path& file) {
-  const json j = checkpoint::read_json_file(file, "config.json", checkpoint::kMaxConfigJsonDepth, checkpoint::kMaxConfigJsonBytes);
+BertConfig read_bert_config(const std::filesystem::path& file) { return parse_bert_config(checkpoint::read_config_json(file), file); }
+
+BertConfig parse_bert_config(const json& j, const std::filesystem::path& file) {
   if (!j.is_object()) throw CheckpointError(file, "config.json is " + checkpoint::json_kind(j) + ", not an object");
 
   if (auto mt = checkpoint::config_string(j, "model_type", file); mt && *mt != "bert")

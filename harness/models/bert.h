@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "harness/checkpoint/checkpoint.h"
 #include "harness/models/llama.h"  // LinearInputHook: one calibrator hook type serves both models
 #include "kernels/options.h"
@@ -48,6 +50,8 @@ struct BertConfig {
 // "gelu_pytorch_tanh" are the tanh form), position_embedding_type other than "absolute", is_decoder or
 // add_cross_attention true. Throws CheckpointError(file, problem) naming the field.
 BertConfig read_bert_config(const std::filesystem::path& config_json);
+// The same on config.json's already-parsed contents; `file` names it in errors.
+BertConfig parse_bert_config(const nlohmann::json& config, const std::filesystem::path& file);
 
 // The same checks on a config built in code; `origin` names it in errors.
 void validate_bert_config(const BertConfig& c, const std::filesystem::path& origin);

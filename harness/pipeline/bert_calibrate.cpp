@@ -12,12 +12,11 @@
 
 namespace smoothcheck::pipeline {
 
-std::vector<tokenizer::TextChunk> bert_corpus_chunks(const checkpoint::ModelDir& model, const BertCorpusOptions& o) {
+std::vector<tokenizer::TextChunk> bert_corpus_chunks(const checkpoint::ModelDir& model, const models::BertConfig& config,
+                                                     const BertCorpusOptions& o) {
   const std::filesystem::path vocab = model.dir / "vocab.txt";
   if (!std::filesystem::is_regular_file(vocab))
     throw checkpoint::CheckpointError(model.dir, "has no vocab.txt: a BERT model needs its WordPiece vocabulary");
-  if (!model.config_json) throw checkpoint::CheckpointError(model.dir, "has no config.json");
-  const models::BertConfig config = models::read_bert_config(*model.config_json);
   if (o.seq_len < 3 || o.seq_len > config.max_position_embeddings)
     throw std::invalid_argument("--seq-len " + std::to_string(o.seq_len) + " outside [3, max_position_embeddings " +
                                 std::to_string(config.max_position_embeddings) + "]");
@@ -25,15 +24,15 @@ std::vector<tokenizer::TextChunk> bert_corpus_chunks(const checkpoint::ModelDir&
   return tokenizer::calibration_chunks(tok, static_cast<std::size_t>(o.seq_len), o.files);
 }
 
-CalibrationStats calibrate_bert(const checkpoint::ModelDir& model, kernels::Backend& backend,
-                                const BertCorpusOptions& o, const CalibrationProgress& progress) {
-  const std::vector<tokenizer::TextChunk> chunks = bert_corpus_chunks(model, o);
+CalibrationStats calibrate_bert(const checkpoint::ModelDir& model, const models::BertConfig& config,
+                                kernels::Backend& backend, const BertCorpusOptions& o,
+                                const CalibrationProgress& progress) {
+  const std::vector<tokenizer::TextChunk> chunks = bert_corpus_chunks(model, config, o);
   // Half the corpus at most, so that verify's held-out chunks from the end stay unseen.
   if (o.samples > static_cast<int64_t>(chunks.size() / 2))
     throw std::invalid_argument("--samples " + std::to_string(o.samples) + " exceeds half the corpus (" +
                                 std::to_string(chunks.size()) + " chunks of at most " + std::to_string(o.seq_len) +
                                 " tokens); the other half is held out for verify");
-  const models::BertConfig config = models::read_bert_config(*model.config_json);
   const models::BertModel bert(*model.checkpoint, config, DType::f32);
 
   std::set<std::string> names;

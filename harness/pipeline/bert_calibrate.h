@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "harness/checkpoint/model_dir.h"
+#include "harness/models/bert.h"
 #include "harness/pipeline/calibrate.h"
 #include "harness/tokenizer/text_corpus.h"
 
@@ -23,11 +24,14 @@ struct BertCorpusOptions {
   std::vector<std::filesystem::path> files = tokenizer::debian_license_texts();
 };
 
-// The corpus chunks of a model directory (its vocab.txt). Throws CheckpointError naming the directory
-// when it has no vocab.txt, and std::invalid_argument when seq_len is outside [3, max_position_embeddings].
-std::vector<tokenizer::TextChunk> bert_corpus_chunks(const checkpoint::ModelDir& model, const BertCorpusOptions& o);
+// The corpus chunks of a model directory (its vocab.txt) of this config. Throws CheckpointError naming the
+// directory when it has no vocab.txt, and std::invalid_argument when seq_len is outside
+// [3, max_position_embeddings].
+std::vector<tokenizer::TextChunk> bert_corpus_chunks(const checkpoint::ModelDir& model, const models::BertConfig& config,
+                                                     const BertCorpusOptions& o);
 
-CalibrationStats calibrate_bert(const checkpoint::ModelDir& model, kernels::Backend& backend,
-                                const BertCorpusOptions& o, const CalibrationProgress& progress = {});
+CalibrationStats calibrate_bert(const checkpoint::ModelDir& model, const models::BertConfig& config,
+                                kernels::Backend& backend, const BertCorpusOptions& o,
+                                const CalibrationProgress& progress = {});
 
 }  // namespace smoothcheck::pipeline

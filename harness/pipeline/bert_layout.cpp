@@ -94,10 +94,4 @@ std::vector<ExportTensor> bert_export_tensors(const checkpoint::Checkpoint& orig
   return out;
 }
 
-int64_t opaque_total_size(const checkpoint::OpaqueTensors& opaque) {
-  int64_t sum = 0;
-  for (const auto& o : opaque) sum += static_cast<int64_t>(o.bytes.size());
-  return sum;
-}
-
 }  // namespace smoothcheck::pipeline

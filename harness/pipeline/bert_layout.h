@@ -43,11 +43,9 @@ std::vector<StackedGroup> bert_stacked_groups(const models::BertConfig& c, const
 // The export's tensors in the original's order: each quantised linear's weight becomes int8 [O, C],
 // scale float32 [O, 1] and (with migration scales) migration_scale float32 [C]; every other computable
 // tensor keeps its stored dtype and shape. The original's opaque tensors (I64 position_ids) are carried
-// too but are not ExportTensors: see opaque_total_size.
+// too but are not ExportTensors (checkpoint::total_bytes counts them).
 std::vector<ExportTensor> bert_export_tensors(const checkpoint::Checkpoint& original,
                                               const std::vector<QuantizedLinear>& linears, bool with_migration_scales);
-
-int64_t opaque_total_size(const checkpoint::OpaqueTensors& opaque);
 
 // "bert." for task-head exports, "" for a bare encoder (as models::BertModel detects it).
 std::string bert_prefix(const checkpoint::Checkpoint& ckpt);

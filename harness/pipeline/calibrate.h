@@ -4,6 +4,9 @@
 // sequence is one batch, as each calibration window is one batch in lmdeploy.
 #pragma once
 
+#include <filesystem>
+#include <vector>
+
 #include "harness/pipeline/calibration_stats.h"
 #include "harness/pipeline/token_sampling.h"
 #include "kernels/kernel_api.h"
@@ -20,6 +23,9 @@ struct CalibrationOptions {
   int64_t samples = 16;
   int64_t seq_len = 128;
   uint64_t seed = 0;
+  // Text to calibrate on, for a family that reads text (BERT: instead of Debian's licence texts); a
+  // family that samples its own text refuses it.
+  std::vector<std::filesystem::path> corpus;
 };
 
 // progress(fraction in [0, 1], phase) for long runs; may be empty.

@@ -157,7 +157,7 @@ QuantizationConfig require_export_quantization_config(const std::filesystem::pat
 }
 
 std::optional<QuantizationConfig> read_quantization_config(const std::filesystem::path& config_json) {
-  const nlohmann::json j = checkpoint::read_json_file(config_json, "config.json", checkpoint::kMaxConfigJsonDepth, checkpoint::kMaxConfigJsonBytes);
+  const nlohmann::json j = checkpoint::read_config_json(config_json);
   if (!j.is_object() || !j.contains("quantization_config")) return std::nullopt;
   return quantization_config_from_json(j["quantization_config"], config_json);
 }

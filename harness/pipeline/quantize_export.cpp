@@ -17,12 +17,11 @@
 #include "harness/checkpoint/safetensors_stream_writer.h"
 #include "harness/checkpoint/torch_bin.h"
 #include "harness/checkpoint/torch_dtype.h"
-#include "harness/models/bert.h"
-#include "harness/pipeline/bert_layout.h"
 #include "harness/pipeline/calibration_stats.h"
 #include "harness/pipeline/float_weights.h"
-#include "harness/pipeline/model_architecture.h"
+#include "harness/pipeline/model_family.h"
 #include "harness/pipeline/smooth_model.h"
+#include "harness/pipeline/smoothing_units.h"
 #include "harness/pipeline/staged_directory.h"
 #include "harness/quantized_layout.h"
 
@@ -41,32 +40,6 @@ const char* to_string(ExportFormat f) { return f == ExportFormat::safetensors ? 
 
 namespace {
 
-const char* torch_dtype_name(DType t) {
-  switch (t) {
-    case DType::f16: return "float16";
-    case DType::bf16: return "bfloat16";
-    case DType::f64: return "float64";
-    default: return "float32";
-  }
-}
-
-// config.json of a LLaMA export before its quantization_config: the input's, or for a llama2.c file one
-// written from its header.
-nlohmann::json export_config(const checkpoint::ModelDir& m, const checkpoint::LlamaConfig& c, DType dtype) {
-  nlohmann::json j;
-  if (m.config_json) {
-    j = checkpoint::read_json_file(*m.config_json, "config.json", checkpoint::kMaxConfigJsonDepth, checkpoint::kMaxConfigJsonBytes);
-  } else {
-    j = {{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"}, {"hidden_size", c.hidden_size},
-         {"intermediate_size", c.intermediate_size}, {"num_hidden_layers", c.num_hidden_layers},
-         {"num_attention_heads", c.num_attention_heads}, {"num_key_value_heads", c.num_key_value_heads},
-         {"vocab_size", c.vocab_size}, {"max_position_embeddings", c.max_position_embeddings},
-         {"rms_norm_eps", c.rms_norm_eps}, {"rope_theta", c.rope_theta}, {"hidden_act", "silu"},
-         {"tie_word_embeddings", c.tie_word_embeddings}, {"torch_dtype", torch_dtype_name(dtype)}};
-  }
-  return j;
-}
-
 // Tokenizer, generation and sentence-transformers files travel with the model; weights and indexes are
 // rewritten instead.
 void copy_side_files(const fs::path& from, const fs::path& to) {
@@ -84,17 +57,8 @@ void copy_side_files(const fs::path& from, const fs::path& to) {
   }
 }
 
-// The tensors one pass of smoothing and quantisation needs, and no more: the linears and source norms
-// of the groups whose fcs lie in one layer. The exporter holds one unit at a time, so its memory is a
-// layer's float32 weights and their int8 codes, not the model's.
-struct SmoothingUnit {
-  std::vector<QuantizedLinear> linears;
-  std::vector<NormSpec> norms;  // the groups' norm sources
-  std::vector<SmoothingGroup> groups;
-};
-
-// What an architecture's front end hands the common exporter: the units, the statistics, the tensors the
-// export must hold, and its config.json (without quantization_config).
+// What the common exporter needs of a model family (model_family.h): its units, the statistics, the
+// tensors the export must hold, and its config.json (without quantization_config).
 struct PreparedModel {
   std::vector<SmoothingUnit> units;
   CalibrationStats stats;
@@ -105,75 +69,19 @@ struct PreparedModel {
   bool norms_smoothed = false;       // fused mode: the smoothed norms replace the input's
 };
 
-// "model.layers.3." of "model.layers.3.mlp.up_proj", "bert.encoder.layer.0." of a BERT name: the name
-// up to its first all-digit component; "" for a name outside the layers.
-std::string layer_of(const std::string& name) {
-  std::size_t begin = 0;
-  while (begin < name.size()) {
-    std::size_t end = name.find('.', begin);
-    if (end == std::string::npos) end = name.size();
-    if (end > begin && name.find_first_not_of("0123456789", begin) >= end) return name.substr(0, end + 1);
-    begin = end + 1;
-  }
-  return "";
-}
-
-// Splits the model by layer. A group belongs to its fcs' layer; its norm source comes along even from
-// the layer before (BERT's q/k/v read the previous layer's output LayerNorm), as smoothing only reads
-// it, except in fused mode, where every source is modified and so must be in the group's own layer.
-std::vector<SmoothingUnit> smoothing_units(const std::vector<QuantizedLinear>& linears,
-                                           const std::vector<NormSpec>& norms,
-                                           const std::vector<SmoothingGroup>& groups) {
-  std::map<std::string, SmoothingUnit> units;
-  for (const QuantizedLinear& q : linears) units[layer_of(q.name)].linears.push_back(q);
-  for (const SmoothingGroup& g : groups) {
-    const std::string layer = layer_of(g.fcs.front());
-    for (const std::string& fc : g.fcs)
-      if (layer_of(fc) != layer) throw std::logic_error("smoothing group " + g.source + " spans layers at " + fc);
-    if (g.kind == SourceKind::linear && layer_of(g.source) != layer)
-      throw std::logic_error("smoothing group " + g.source + " -> " + g.fcs.front() + " spans layers");
-    SmoothingUnit& u = units[layer];
-    u.groups.push_back(g);
-    if (g.kind != SourceKind::norm) continue;
-    const auto n = std::find_if(norms.begin(), norms.end(), [&](const NormSpec& s) { return s.name == g.source; });
-    if (n == norms.end()) throw std::logic_error("smoothing group source " + g.source + " is not a known norm");
-    if (std::none_of(u.norms.begin(), u.norms.end(), [&](const NormSpec& s) { return s.name == g.source; }))
-      u.norms.push_back(*n);
-  }
-  std::vector<SmoothingUnit> out;
-  for (auto& [layer, u] : units) out.push_back(std::move(u));
-  return out;
-}
-
-PreparedModel prepare_llama(const checkpoint::ModelDir& model, const QuantizeOptions& o) {
-  const checkpoint::LlamaConfig config = checkpoint::llama_config(model);
-  PreparedModel p;
-  p.stats = read_calibration_stats(o.stats, config);
-  p.dtype = llama_stored_dtype(*model.checkpoint);
-  QuantizedLayoutConfig lc = layout_config_from(config, p.dtype);
-  lc.dtype = p.dtype;  // the bytes decide, whatever config.json's torch_dtype says
-  const std::vector<SmoothingGroup> groups = llama_model_groups(config, checked_llama_plan(config, o.mode, o.fc_to_fc_pairs));
-  p.units = smoothing_units(quantized_linears(lc), llama_norms(config), groups);
-  p.layout = quantized_export_tensors(lc, o.migration_scales);
-  p.config = export_config(model, config, p.dtype);
-  p.norms_smoothed = o.mode == SmoothMode::fused;
-  return p;
-}
-
-PreparedModel prepare_bert(const checkpoint::ModelDir& model, const QuantizeOptions& o) {
-  const models::BertConfig config = models::read_bert_config(*model.config_json);
-  const std::string prefix = bert_prefix(*model.checkpoint);
-  // Validated before anything is read: fused mode is refused here with the validator's reasons.
-  const std::vector<SmoothingGroup> groups = bert_smoothing_groups(config, prefix, o.mode);
-  const std::vector<QuantizedLinear> linears = bert_quantized_linears(config, prefix);
+PreparedModel prepare(const ModelFamily& family, const QuantizeOptions& o) {
+  // The groups come first: a mode the family cannot make exact is refused with the validator's reasons
+  // before anything is read.
+  const std::vector<SmoothingGroup> groups = family.smoothing_groups(o.mode, o.fc_to_fc_pairs);
+  const std::vector<QuantizedLinear> linears = family.linears();
   PreparedModel p;
   p.stats = read_calibration_stats(o.stats, linears);
-  p.units = smoothing_units(linears, bert_norms(config, prefix), groups);
-  const std::string probe = linears.front().name + ".weight";
-  if (model.checkpoint->contains(probe)) p.dtype = model.checkpoint->info(probe).dtype;
-  p.layout = bert_export_tensors(*model.checkpoint, linears, o.migration_scales);
-  p.opaque = model.checkpoint->opaque_tensors();
-  p.config = checkpoint::read_json_file(*model.config_json, "config.json", checkpoint::kMaxConfigJsonDepth, checkpoint::kMaxConfigJsonBytes);
+  p.units = smoothing_units(linears, family.norms(), groups);
+  p.dtype = family.stored_dtype();
+  p.layout = family.export_tensors(o.migration_scales);
+  p.opaque = family.checkpoint().opaque_tensors();
+  p.config = family.export_config();
+  p.norms_smoothed = o.mode == SmoothMode::fused;
   return p;
 }
 
@@ -258,7 +166,7 @@ std::map<std::string, ProducedTensor> produce_unit(kernels::Backend& backend, co
 // Streams the layout into `out` in order: a tensor of a unit is produced with the rest of its unit when
 // the layout first reaches it and dropped once written; every other tensor is copied from the input.
 // Returns the number of linears quantised.
-int64_t stream_export(kernels::Backend& backend, const checkpoint::ModelDir& model, const PreparedModel& p,
+int64_t stream_export(kernels::Backend& backend, const checkpoint::Checkpoint& model, const PreparedModel& p,
                       const QuantizeOptions& o, checkpoint::ShardedTensorStream& out) {
   std::map<std::string, std::size_t> unit_of;  // produced tensor name -> unit
   int64_t linears = 0;
@@ -275,9 +183,9 @@ int64_t stream_export(kernels::Backend& backend, const checkpoint::ModelDir& mod
     const auto unit = unit_of.find(e.name);
     if (unit == unit_of.end()) {
       pool = FloatBufferPool();  // past the layers (lm_head is next to come): a layer's memory is free again
-      const at::Tensor t = model.checkpoint->tensor(e.name).contiguous();
+      const at::Tensor t = model.tensor(e.name).contiguous();
       if (t.sizes().vec() != e.shape || checkpoint::from_scalar_type(t.scalar_type()) != e.dtype)
-        layout_mismatch(*model.checkpoint, e, t.sizes().vec(), std::string(t.dtype().name()));
+        layout_mismatch(model, e, t.sizes().vec(), std::string(t.dtype().name()));
       out.write(e.name, t.data_ptr(), t.nbytes());
       continue;
     }
@@ -285,12 +193,12 @@ int64_t stream_export(kernels::Backend& backend, const checkpoint::ModelDir& mod
     if (it == produced.end()) {
       // The layout keeps each layer's tensors together, so this happens once per unit; were a unit
       // revisited, it would be recomputed, identically, rather than kept.
-      produced = produce_unit(backend, *model.checkpoint, p.units[unit->second], p, o, pool);
+      produced = produce_unit(backend, model, p.units[unit->second], p, o, pool);
       it = produced.find(e.name);
       if (it == produced.end()) throw std::logic_error(e.name + " is in the layout but its unit does not produce it");
     }
     if (it->second.shape != e.shape || it->second.dtype != e.dtype)
-      layout_mismatch(*model.checkpoint, e, it->second.shape, to_string(it->second.dtype));
+      layout_mismatch(model, e, it->second.shape, to_string(it->second.dtype));
     out.write(e.name, it->second.bytes.data(), it->second.bytes.size());
     produced.erase(it);
   }
@@ -319,10 +227,9 @@ ExportSummary quantize_and_export(kernels::Backend& backend, const QuantizeOptio
   if (path_within(o.out, o.model) || path_within(o.model, o.out))
     throw std::invalid_argument("the output " + o.out.string() + " and the model " + o.model.string() +
                                 " overlap; the input is never modified, choose another output directory");
-  const checkpoint::ModelDir model = checkpoint::open_model_dir(o.model);
-  const Architecture arch = model_architecture(model);
+  const std::unique_ptr<ModelFamily> family = open_model_family(o.model);
   StagedDirectory stage(o.out, o.force);  // refuses an existing output before any work; removed on failure
-  PreparedModel p = arch == Architecture::bert ? prepare_bert(model, o) : prepare_llama(model, o);
+  PreparedModel p = prepare(*family, o);
 
   std::vector<checkpoint::PlannedTensor> plan;
   for (const ExportTensor& e : p.layout)
@@ -332,9 +239,9 @@ ExportSummary quantize_and_export(kernels::Backend& backend, const QuantizeOptio
       o.format == ExportFormat::safetensors
           ? checkpoint::open_sharded_safetensors_stream(stage.path(), plan, o.max_shard_bytes, {}, "model")
           : checkpoint::open_sharded_torch_bin_stream(stage.path(), plan, o.max_shard_bytes, "pytorch_model");
-  const int64_t linears = stream_export(backend, model, p, o, *out);
+  const int64_t linears = stream_export(backend, family->checkpoint(), p, o, *out);
   const checkpoint::ShardedWrite written = out->finish();
-  const int64_t expected = total_size(p.layout) + opaque_total_size(p.opaque);
+  const int64_t expected = total_size(p.layout) + checkpoint::total_bytes(p.opaque);
   if (written.total_size != static_cast<uint64_t>(expected))
     throw std::logic_error("export total_size " + std::to_string(written.total_size) +
                            " differs from the quantized layout's " + std::to_string(expected));
@@ -342,7 +249,7 @@ ExportSummary quantize_and_export(kernels::Backend& backend, const QuantizeOptio
   qc.recipe = o.recipe;
   qc.alpha = o.alpha;
   qc.mode = o.mode;
-  qc.fc_to_fc_pairs = arch == Architecture::bert || o.fc_to_fc_pairs;  // BERT's groups are smoothcheck's own
+  qc.fc_to_fc_pairs = family->recorded_fc_to_fc_pairs(o.fc_to_fc_pairs);
   qc.weight_variant = o.weight_variant;
   qc.smoothing_arithmetic = o.smoothing_arithmetic;
   qc.migration_scales = o.migration_scales;
@@ -353,7 +260,7 @@ ExportSummary quantize_and_export(kernels::Backend& backend, const QuantizeOptio
   AtomicFileWriter cfg(stage.path() / "config.json");
   cfg.write(config_text.data(), config_text.size());
   cfg.commit();
-  if (model.config_json) copy_side_files(model.dir, stage.path());
+  if (family->dir().config_json) copy_side_files(family->dir().dir, stage.path());
 
   ExportSummary summary;
   summary.dir = stage.target();

@@ -58,7 +58,7 @@ struct VerifyThresholds {
   double min_argmax_agreement = 0.70;
   double max_nll_increase = 0.25;      // nats per token
   double max_abs_logit_delta = 10.0;
-  // BERT (sentence embeddings, L2-normalised, of held-out corpus chunks): see bert_verify.cpp.
+  // BERT (sentence embeddings, L2-normalised, of held-out corpus chunks): see bert_family.cpp.
   double min_embedding_cosine = 0.98;
 };
 
@@ -100,8 +100,13 @@ struct CheckOutcome {
 };
 const std::vector<std::string>& verify_check_names();
 
+// What verify's forward check compares (the model family decides): a language model's logits on a
+// sampled sequence, or an encoder's sentence embeddings of held-out text.
+enum class ForwardComparison { logits, sentence_embeddings };
+
 struct VerifyReport {
-  Architecture architecture = Architecture::llama;
+  std::string family = "llama";  // the original's model family (model_family.h)
+  ForwardComparison forward_comparison = ForwardComparison::logits;
   QuantizationConfig quantization;
   std::vector<std::string> failures;  // each names the tensor or metric and the problem
   std::vector<LinearCheck> linears;
@@ -132,8 +137,8 @@ struct VerifyReport {
 };
 
 // Problems with the inputs themselves (unreadable, an unknown model, no quantization_config) throw
-// CheckpointError; everything the checks find is reported in VerifyReport::failures. A BERT original
-// (config.json model_type "bert") is verified by verify_bert_export (bert_verify.h).
+// CheckpointError; everything the checks find is reported in VerifyReport::failures. Every model family
+// (model_family.h) goes through the same steps; the family answers its tensors and its forward check.
 VerifyReport verify_export(kernels::Backend& backend, const VerifyOptions& o);
 
 }  // namespace smoothcheck::pipeline
