@@ -7,7 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "harness/atomic_file.h"
+#include "harness/checkpoint/atomic_file.h"
 
 namespace smoothcheck::perf_tracking {
 namespace {

@@ -8,6 +8,7 @@
 
 #include "harness/checkpoint/model_dir.h"
 #include "harness/pipeline/calibration_stats.h"
+#include "harness/pipeline/llama_layout.h"
 #include "harness/pipeline/verify.h"
 #include "pipeline_test_support.h"
 

@@ -9,6 +9,7 @@
 #include "harness/checkpoint/checkpoint_error.h"
 #include "harness/checkpoint/model_dir.h"
 #include "harness/checkpoint/safetensors_writer.h"
+#include "harness/pipeline/llama_layout.h"
 #include "harness/pipeline/stacked_scales.h"
 #include "pipeline_test_support.h"
 

@@ -27,6 +27,7 @@
 #include "harness/checkpoint/model_dir.h"
 #include "harness/checkpoint/safetensors_writer.h"
 #include "harness/pipeline/calibration_stats.h"
+#include "harness/pipeline/llama_layout.h"
 
 namespace smoothcheck::testing {
 namespace {

@@ -61,6 +61,10 @@ nlohmann::json read_json_file(const std::filesystem::path& file, const std::stri
   return parse_json_limited(text.data(), text.size(), file, what, max_depth);
 }
 
+void require_positive(const std::filesystem::path& origin, const char* name, std::int64_t v) {
+  if (v <= 0) throw CheckpointError(origin, std::string(name) + " is " + std::to_string(v) + ", not positive");
+}
+
 nlohmann::json read_config_json(const std::filesystem::path& file) {
   return read_json_file(file, "config.json", kMaxConfigJsonDepth, kMaxConfigJsonBytes);
 }

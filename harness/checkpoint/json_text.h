@@ -32,6 +32,10 @@ inline constexpr std::uint64_t kMaxConfigJsonBytes = 16ull << 20;
 nlohmann::json read_json_file(const std::filesystem::path& file, const std::string& what, int max_depth,
                               std::uint64_t max_bytes = 64ull << 20);
 
+// A config's size field (however it was read: config.json, a llama2.c header) must be positive;
+// CheckpointError(origin, "<name> is <v>, not positive") otherwise.
+void require_positive(const std::filesystem::path& origin, const char* name, std::int64_t v);
+
 // A model's config.json (or another file of that kind) under the two bounds above.
 nlohmann::json read_config_json(const std::filesystem::path& file);
 

@@ -16,9 +16,7 @@ using json = nlohmann::json;
 }  // namespace
 
 void validate_llama_config(const LlamaConfig& c, const std::filesystem::path& origin) {
-  const auto positive = [&](const char* name, std::int64_t v) {
-    if (v <= 0) throw CheckpointError(origin, std::string(name) + " is " + std::to_string(v) + ", not positive");
-  };
+  const auto positive = [&](const char* name, std::int64_t v) { require_positive(origin, name, v); };
   positive("hidden_size", c.hidden_size);
   positive("intermediate_size", c.intermediate_size);
   positive("num_hidden_layers", c.num_hidden_layers);

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/atomic_file.h"
+#include "harness/checkpoint/atomic_file.h"
 #include "harness/checkpoint/checkpoint_error.h"
 #include "harness/checkpoint/dtype_names.h"
 #include "harness/checkpoint/tensor_info.h"

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <set>
 
-#include "harness/atomic_file.h"
+#include "harness/checkpoint/atomic_file.h"
 #include "harness/checkpoint/checkpoint_error.h"
 #include "harness/checkpoint/json_text.h"
 

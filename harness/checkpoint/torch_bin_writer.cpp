@@ -15,7 +15,7 @@
 #include <ATen/ATen.h>
 #include <caffe2/serialize/inline_container.h>
 
-#include "harness/atomic_file.h"
+#include "harness/checkpoint/atomic_file.h"
 #include "harness/checkpoint/checkpoint_error.h"
 #include "harness/checkpoint/dtype_names.h"
 #include "harness/checkpoint/shard_index.h"

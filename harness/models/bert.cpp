@@ -37,9 +37,7 @@ at::Tensor integer_like(const at::Tensor& t, const at::Tensor& ids, const char* 
 }  // namespace
 
 void validate_bert_config(const BertConfig& c, const std::filesystem::path& origin) {
-  const auto positive = [&](const char* name, std::int64_t v) {
-    if (v <= 0) throw CheckpointError(origin, std::string(name) + " is " + std::to_string(v) + ", not positive");
-  };
+  const auto positive = [&](const char* name, std::int64_t v) { checkpoint::require_positive(origin, name, v); };
   positive("hidden_size", c.hidden_size);
   positive("num_hidden_layers", c.num_hidden_layers);
   positive("num_attention_heads", c.num_attention_heads);

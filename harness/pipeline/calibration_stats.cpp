@@ -48,10 +48,6 @@ void write_calibration_stats(const std::filesystem::path& file, const Calibratio
   checkpoint::write_safetensors(file, tensors, metadata);
 }
 
-CalibrationStats read_calibration_stats(const std::filesystem::path& file, const checkpoint::LlamaConfig& config) {
-  return read_calibration_stats(file, quantized_linears(layout_config_from(config, DType::f32)));
-}
-
 CalibrationStats read_calibration_stats(const std::filesystem::path& file, const std::vector<QuantizedLinear>& linears) {
   const checkpoint::SafetensorsFile st(file);  // validates the header: a truncated file fails here
   CalibrationStats out;

@@ -34,11 +34,9 @@ const std::vector<std::string>& stat_names();  // absmax, min, max, mean, absmea
 // Writes atomically (atomic_file.h); metadata gets "format" = kStatsFormat.
 void write_calibration_stats(const std::filesystem::path& file, const CalibrationStats& stats);
 
-// Reads and validates against `config`: every linear of the model present with all five statistics,
-// float32, shape [in_features], finite, absmax >= 0 and min <= max. Throws CheckpointError(file,
-// tensor, problem).
-CalibrationStats read_calibration_stats(const std::filesystem::path& file, const checkpoint::LlamaConfig& config);
-// The same against any model's list of quantised linears (name and in_features are what is checked).
+// Reads and validates against a model's quantised linears (their names and in_features): every linear
+// present with all five statistics, float32, shape [in_features], finite, absmax >= 0 and min <= max.
+// Throws CheckpointError(file, tensor, problem).
 CalibrationStats read_calibration_stats(const std::filesystem::path& file, const std::vector<QuantizedLinear>& linears);
 
 }  // namespace smoothcheck::pipeline

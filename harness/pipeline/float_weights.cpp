@@ -52,8 +52,6 @@ void FloatBufferPool::give(FloatWeights& w) {
   w.norms.clear();
 }
 
-std::string layer_prefix(int64_t layer) { return "model.layers." + std::to_string(layer) + "."; }
-
 FloatWeights load_float_weights(const checkpoint::Checkpoint& ckpt, const std::vector<QuantizedLinear>& linears,
                                 const std::vector<NormSpec>& norms, FloatBufferPool* pool) {
   FloatWeights w;
@@ -66,27 +64,6 @@ FloatWeights load_float_weights(const checkpoint::Checkpoint& ckpt, const std::v
   }
   for (const NormSpec& n : norms) w.norms[n.name] = load_f32(ckpt, n.name + ".weight", {n.size}, pool);
   return w;
-}
-
-FloatWeights load_float_weights(const checkpoint::Checkpoint& ckpt, const checkpoint::LlamaConfig& config) {
-  FloatWeights w = load_float_weights(ckpt, quantized_linears(layout_config_from(config, DType::f32)), llama_norms(config));
-  w.stored_dtype = llama_stored_dtype(ckpt);
-  return w;
-}
-
-DType llama_stored_dtype(const checkpoint::Checkpoint& ckpt) {
-  // The embedding decides the model's dtype, as config.json's torch_dtype may not match the bytes.
-  const std::string name = "model.embed_tokens.weight";
-  if (!ckpt.contains(name)) throw checkpoint::CheckpointError(ckpt.location(), name, "absent, but the config requires it");
-  return ckpt.info(name).dtype;
-}
-
-std::vector<NormSpec> llama_norms(const checkpoint::LlamaConfig& config) {
-  std::vector<NormSpec> norms;
-  for (int64_t l = 0; l < config.num_hidden_layers; ++l)
-    for (const char* n : {"input_layernorm", "post_attention_layernorm"})
-      norms.push_back({layer_prefix(l) + n, config.hidden_size});
-  return norms;
 }
 
 }  // namespace smoothcheck::pipeline

@@ -64,16 +64,4 @@ class FloatBufferPool {
 // Buffers come from `pool` when one is given.
 FloatWeights load_float_weights(const checkpoint::Checkpoint& ckpt, const std::vector<QuantizedLinear>& linears,
                                 const std::vector<NormSpec>& norms, FloatBufferPool* pool = nullptr);
-// Every linear of every LLaMA layer, and both norms; stored_dtype is the embedding's.
-FloatWeights load_float_weights(const checkpoint::Checkpoint& ckpt, const checkpoint::LlamaConfig& config);
-
-// The dtype a LLaMA checkpoint stores its weights in: its embedding's (read from the header, not the data).
-DType llama_stored_dtype(const checkpoint::Checkpoint& ckpt);
-
-// Each layer's input_layernorm and post_attention_layernorm.
-std::vector<NormSpec> llama_norms(const checkpoint::LlamaConfig& config);
-
-// "model.layers.<l>." for layer l.
-std::string layer_prefix(int64_t layer);
-
 }  // namespace smoothcheck::pipeline

@@ -11,6 +11,7 @@
 #include "harness/checkpoint/llama_config.h"
 #include "harness/models/llama.h"
 #include "harness/pipeline/model_family.h"
+#include "harness/pipeline/llama_layout.h"
 #include "harness/pipeline/smooth_model.h"
 #include "harness/pipeline/token_sampling.h"
 #include "harness/pipeline/w8a8_llama.h"

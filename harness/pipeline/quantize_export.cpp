@@ -9,7 +9,7 @@
 #include <ATen/ATen.h>
 
 #include "harness/checked_ops.h"
-#include "harness/atomic_file.h"
+#include "harness/checkpoint/atomic_file.h"
 #include "harness/checkpoint/checkpoint_error.h"
 #include "harness/checkpoint/json_text.h"
 #include "harness/checkpoint/model_dir.h"

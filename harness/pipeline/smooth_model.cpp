@@ -12,24 +12,6 @@ DType smoothing_dtype(SmoothingArithmetic a, DType model) {
   return a == SmoothingArithmetic::model_dtype && (model == DType::bf16 || model == DType::f16) ? model : DType::f32;
 }
 
-BlockDims block_dims(const checkpoint::LlamaConfig& c) {
-  BlockDims d;
-  d.hidden = c.hidden_size;
-  d.intermediate = c.intermediate_size;
-  d.heads = c.num_attention_heads;
-  d.kv_heads = c.num_key_value_heads;
-  return d;
-}
-
-SmoothingPlan checked_llama_plan(const checkpoint::LlamaConfig& c, SmoothMode mode, bool fc_to_fc_pairs) {
-  const BlockDims d = block_dims(c);
-  SmoothingPlan plan = llama_smoothing_plan(d, mode);
-  if (!fc_to_fc_pairs) plan = without_fc_to_fc_groups(std::move(plan));
-  const PlanValidation v = validate_smoothing_plan(llama_block_graph(d), plan);
-  if (!v.valid()) throw std::invalid_argument("the LLaMA smoothing plan is not exact:\n" + v.message());
-  return plan;
-}
-
 namespace {
 
 using checked::FloatSpan;
@@ -117,19 +99,6 @@ SmoothingResult smooth_groups(kernels::Backend& backend, const std::vector<Smoot
   for (const auto& [name, m] : weights.linears)
     if (!result.migration_scales.count(name)) result.migration_scales[name] = std::vector<float>(m.cols, 1.0f);
   return result;
-}
-
-std::vector<SmoothingGroup> llama_model_groups(const checkpoint::LlamaConfig& config, const SmoothingPlan& plan) {
-  std::vector<SmoothingGroup> groups;
-  for (int64_t l = 0; l < config.num_hidden_layers; ++l) {
-    const std::string p = layer_prefix(l);
-    for (const SmoothingGroup& g : plan.groups) {
-      SmoothingGroup full{p + g.source, g.kind, {}};
-      for (const std::string& fc : g.fcs) full.fcs.push_back(p + fc);
-      groups.push_back(std::move(full));
-    }
-  }
-  return groups;
 }
 
 }  // namespace smoothcheck::pipeline

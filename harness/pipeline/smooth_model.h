@@ -45,18 +45,10 @@ struct SmoothingResult {
 
 BlockDims block_dims(const checkpoint::LlamaConfig& c);
 
-// The plan for `mode` (without the fc->fc groups unless fc_to_fc_pairs: the engine decides), checked
-// with validate_smoothing_plan; throws std::invalid_argument with the validator's reasons when it is
-// not exact.
-SmoothingPlan checked_llama_plan(const checkpoint::LlamaConfig& c, SmoothMode mode, bool fc_to_fc_pairs);
-
 // Smooths `weights` in place by `groups`, whose source and fcs are full tensor names without ".weight"
 // (a norm source must be in weights.norms, a linear source in weights.linears). Throws
 // std::invalid_argument naming the linear for a non-finite or non-positive weight statistic.
 SmoothingResult smooth_groups(kernels::Backend& backend, const std::vector<SmoothingGroup>& groups,
                               const CalibrationStats& stats, const SmoothingOptions& o, FloatWeights& weights);
-
-// The checked plan's groups for every layer, with full tensor names ("model.layers.<l>." prefixed).
-std::vector<SmoothingGroup> llama_model_groups(const checkpoint::LlamaConfig& config, const SmoothingPlan& plan);
 
 }  // namespace smoothcheck::pipeline

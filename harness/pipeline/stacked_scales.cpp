@@ -10,30 +10,6 @@ namespace smoothcheck::pipeline {
 
 using checkpoint::CheckpointError;
 
-std::vector<StackedGroup> llama_stacked_groups(const checkpoint::LlamaConfig& config) {
-  const std::vector<QuantizedLinear> linears = quantized_linears(layout_config_from(config, DType::f32));
-  std::vector<StackedGroup> groups;
-  for (int64_t l = 0; l < config.num_hidden_layers; ++l) {
-    const std::string layer = "model.layers." + std::to_string(l) + ".";
-    for (const StackedParameter& sp : llama_stacked_parameters()) {
-      StackedGroup g;
-      for (const std::string& member : sp.members) {
-        const QuantizedLinear* ql = nullptr;
-        for (const QuantizedLinear& q : linears)
-          if (q.name.rfind(layer, 0) == 0 && q.name.size() > member.size() &&
-              q.name.compare(q.name.size() - member.size() - 1, std::string::npos, "." + member) == 0)
-            ql = &q;
-        if (!ql) throw std::logic_error("no linear " + layer + "*." + member + " in the quantized layout");
-        // The stacked parameter sits beside its members: model.layers.L.self_attn.qkv_proj.
-        g.name = ql->name.substr(0, ql->name.size() - member.size()) + sp.name;
-        g.members.push_back(*ql);
-      }
-      groups.push_back(std::move(g));
-    }
-  }
-  return groups;
-}
-
 std::map<std::string, std::vector<float>> load_stacked_migration_scales(const checkpoint::Checkpoint& ckpt,
                                                                         const std::vector<StackedGroup>& groups) {
   std::map<std::string, std::vector<float>> out;
@@ -57,11 +33,6 @@ std::map<std::string, std::vector<float>> load_stacked_migration_scales(const ch
     }
   }
   return out;
-}
-
-std::map<std::string, std::vector<float>> load_stacked_migration_scales(const checkpoint::Checkpoint& ckpt,
-                                                                        const checkpoint::LlamaConfig& config) {
-  return load_stacked_migration_scales(ckpt, llama_stacked_groups(config));
 }
 
 }  // namespace smoothcheck::pipeline

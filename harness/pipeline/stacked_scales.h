@@ -21,20 +21,10 @@ struct StackedGroup {
   std::vector<QuantizedLinear> members;  // q, k, v
 };
 
-// LLaMA's qkv_proj and gate_up_proj of every layer.
-std::vector<StackedGroup> llama_stacked_groups(const checkpoint::LlamaConfig& config);
-
 // Each group's common [in_features] migration vector, by group name. Throws CheckpointError(checkpoint,
 // stacked parameter, reason) when a member's migration_scale is absent, not float32 [in_features], or
 // differs from the other members' (the first differing channel is named).
 std::map<std::string, std::vector<float>> load_stacked_migration_scales(const checkpoint::Checkpoint& quantized,
                                                                         const std::vector<StackedGroup>& groups);
-
-// "model.layers.<l>.self_attn.qkv_proj" and "model.layers.<l>.mlp.gate_up_proj" -> [in_features].
-// Throws CheckpointError(checkpoint, stacked parameter, reason) when a member's migration_scale is
-// absent, not float32 [in_features], or differs from the other members' (the first differing channel
-// is named).
-std::map<std::string, std::vector<float>> load_stacked_migration_scales(const checkpoint::Checkpoint& quantized,
-                                                                        const checkpoint::LlamaConfig& config);
 
 }  // namespace smoothcheck::pipeline

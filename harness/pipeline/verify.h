@@ -1,6 +1,6 @@
 // `smoothcheck verify ORIGINAL QUANTIZED`: reloads a quantized export and checks it against the model
 // it came from, in the order a failure is cheapest to explain:
-//  1. layout: every tensor of harness/quantized_layout.h with its dtype and shape, nothing else, and
+//  1. layout: every tensor of the family's export layout with its dtype and shape, nothing else, and
 //     the index's metadata.total_size exact;
 //  2. loader: q/k/v and gate/up each share one migration vector (stacked_scales.h);
 //  3. re-derivation (verify_rederivation.h): with the calibration statistics, every migration scale
@@ -9,8 +9,9 @@
 //     channel, × the fused fc->fc row divisor), matches the original within numerics.md §8's
 //     per-element bound scale/2 (also divided by s), reported per linear as max error / bound;
 //     unquantised tensors bit-identical (fused norms: original / s within the stored dtype's rounding);
-//  4. forward: W8A8Llama against models::LlamaModel (f32) on a sequence sampled from the original:
-//     max |Δlogit|, argmax agreement, mean NLL of the sequence under both.
+//  4. forward: the model family's comparison of the W8A8 export with the float model (model_family.h):
+//     LLaMA's logits on a sequence the original samples (max |Δlogit|, argmax agreement, mean NLL),
+//     BERT's sentence embeddings of held-out text (cosine).
 #pragma once
 
 #include <cstdint>

@@ -2,15 +2,17 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <ATen/ATen.h>
 
 #include "harness/checkpoint/checkpoint_error.h"
-#include "harness/checkpoint/llama_config.h"
 #include "harness/checkpoint/model_dir.h"
 #include "harness/pipeline/calibration_stats.h"
+#include "harness/pipeline/model_family.h"
+#include "harness/pipeline/smoothing_units.h"
 #include "harness/quantized_layout.h"
 
 namespace smoothcheck::report {
@@ -29,29 +31,29 @@ double max_over_median(const std::vector<double>& v) {
   return m > 0 ? top / m : (top > 0 ? INFINITY : 1.0);
 }
 
-// k/v read q's input and up reads gate's: their profiles are the same vector.
-bool shares_an_earlier_input(const std::string& name) {
-  for (const char* member : {".k_proj", ".v_proj", ".up_proj"})
-    if (name.size() > std::string(member).size() && name.compare(name.size() - std::string(member).size(), std::string::npos, member) == 0)
-      return true;
-  return false;
-}
-
 }  // namespace
 
 nlohmann::json activation_profile(const std::filesystem::path& stats_file, const std::filesystem::path& original,
                                   const std::filesystem::path& quantized) {
-  const checkpoint::ModelDir orig = checkpoint::open_model_dir(original);
-  const checkpoint::LlamaConfig config = checkpoint::llama_config(orig);
-  const pipeline::CalibrationStats stats = pipeline::read_calibration_stats(stats_file, config);
+  const std::unique_ptr<pipeline::ModelFamily> family = pipeline::open_model_family(original);
+  const std::vector<QuantizedLinear> linears = family->linears();
+  const pipeline::CalibrationStats stats = pipeline::read_calibration_stats(stats_file, linears);
   const checkpoint::ModelDir quant = checkpoint::open_model_dir(quantized);
-  const int64_t last_layer = config.num_hidden_layers - 1;
+  // A stacked parameter's later members (k/v after q, up after gate) read the first member's input:
+  // their profiles are the same vector.
+  std::set<std::string> shares_an_earlier_input;
+  for (const pipeline::StackedGroup& g : family->stacked_groups())
+    for (std::size_t m = 1; m < g.members.size(); ++m) shares_an_earlier_input.insert(g.members[m].name);
+  std::vector<std::string> layers;  // in forward order
+  for (const QuantizedLinear& linear : linears)
+    if (layers.empty() || layers.back() != pipeline::layer_of(linear.name)) layers.push_back(pipeline::layer_of(linear.name));
 
   nlohmann::json out = nlohmann::json::array();
-  for (const QuantizedLinear& linear : quantized_linears(layout_config_from(config))) {
-    const std::string layer_prefix = "model.layers.";
-    const int64_t layer = std::stoll(linear.name.substr(layer_prefix.size()));
-    if ((layer != 0 && layer != last_layer) || shares_an_earlier_input(linear.name)) continue;
+  for (const QuantizedLinear& linear : linears) {
+    const auto layer = std::find(layers.begin(), layers.end(), pipeline::layer_of(linear.name)) - layers.begin();
+    if ((layer != 0 && layer + 1 != static_cast<std::ptrdiff_t>(layers.size())) ||
+        shares_an_earlier_input.count(linear.name))
+      continue;
     const std::string scale_name = linear.name + ".migration_scale";
     if (!quant.checkpoint->contains(scale_name))
       throw checkpoint::CheckpointError(quant.checkpoint->location(), scale_name, "is absent: the profile needs the export's migration scales");

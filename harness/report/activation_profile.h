@@ -1,5 +1,5 @@
 // The activation absmax profile a report draws: for every distinct linear input of the first and the
-// last layer (q/k/v share one, gate/up another; o_proj and down_proj have their own), the calibrated
+// last layer (a stacked parameter's members share one: LLaMA's q/k/v and gate/up), the calibrated
 // per-channel absmax before smoothing and the absmax the quantiser then sees, absmax_j / s_j (the
 // export's migration scale; in fused mode s is folded into the norm, which divides the same way).
 // SmoothQuant's point is visible here: a few outlier channels dominate before, and after smoothing

@@ -8,7 +8,8 @@
 #include "harness/report/regression_rules.h"
 #include "harness/report/results_builders.h"
 #include "harness/report/results_document.h"
-#include "harness/report_commands.h"
+#include "harness/cli/arg_reader.h"
+#include "harness/cli/commands.h"
 #include "harness/run_info.h"
 
 namespace smoothcheck {
@@ -42,11 +43,11 @@ std::vector<report::BenchmarkSeries> series_from(const std::string& file) {
 int perf_compare(int argc, char** argv) {
   std::vector<std::string> files;
   bool fail_on_regression = false;
-  for (int i = 0; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--fail-on-regression") fail_on_regression = true;
-    else if (!arg.empty() && arg[0] != '-') files.push_back(arg);
-    else throw std::invalid_argument("unknown argument '" + arg + "'\n" + kPerfUsage);
+  for (cli::ArgReader args(argc, argv); args.next();) {
+    if (args.help()) { std::cout << kPerfUsage; return 0; }
+    if (args.current() == "--fail-on-regression") fail_on_regression = true;
+    else if (args.positional()) files.push_back(args.current());
+    else throw std::invalid_argument("unknown argument '" + args.current() + "'\n" + kPerfUsage);
   }
   if (files.size() != 2) throw std::invalid_argument(std::string("perf compare needs BASE.json and NEW.json\n") + kPerfUsage);
   const report::PerfComparisonSet set = report::compare_benchmarks(series_from(files[0]), series_from(files[1]));
@@ -67,11 +68,11 @@ int perf_compare(int argc, char** argv) {
 
 int perf_record(int argc, char** argv) {
   std::string input, out;
-  for (int i = 0; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--out" && i + 1 < argc) out = argv[++i];
-    else if (!arg.empty() && arg[0] != '-' && input.empty()) input = arg;
-    else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kPerfUsage);
+  for (cli::ArgReader args(argc, argv); args.next();) {
+    if (args.help()) { std::cout << kPerfUsage; return 0; }
+    if (args.current() == "--out") out = args.value();
+    else if (args.positional() && input.empty()) input = args.current();
+    else throw std::invalid_argument("unexpected argument '" + args.current() + "'\n" + kPerfUsage);
   }
   if (input.empty() || out.empty()) throw std::invalid_argument(std::string("perf record needs BENCHMARK.json and --out\n") + kPerfUsage);
   report::ResultsDocument doc = report::read_results_file(input);

@@ -9,10 +9,10 @@
 
 #include <ATen/ATen.h>
 
-#include "harness/atomic_file.h"
-#include "harness/cli_args.h"
+#include "harness/checkpoint/atomic_file.h"
+#include "harness/cli/arg_reader.h"
 #include "harness/pipeline/model_family.h"
-#include "harness/pipeline_commands.h"
+#include "harness/cli/commands.h"
 
 namespace smoothcheck {
 
@@ -66,7 +66,7 @@ int command_forward(int argc, char** argv) {
   for (cli::ArgReader args(argc, argv); args.next();) {
     const std::string arg = args.current();
     const auto value = [&args] { return args.value(); };
-    if (arg == "--help" || arg == "-h") { std::cout << kForwardUsage; return 0; }
+    if (args.help()) { std::cout << kForwardUsage; return 0; }
     else if (arg == "--tokens") tokens_text = value();
     else if (arg == "--out") out = value();
     else if (!arg.empty() && arg[0] != '-' && model.empty()) model = arg;

@@ -1,14 +1,14 @@
-// `smoothcheck calibrate MODEL --out STATS`: per-linear input statistics of a LLaMA checkpoint.
+// `smoothcheck calibrate MODEL --out STATS`: per-linear input statistics of a model, by its family (model_family.h).
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "harness/backends.h"
-#include "harness/cli_args.h"
+#include "harness/cli/arg_reader.h"
 #include "harness/pipeline/model_family.h"
 #include "harness/pipeline/staged_directory.h"
-#include "harness/pipeline_commands.h"
+#include "harness/cli/commands.h"
 
 namespace smoothcheck {
 
@@ -49,7 +49,7 @@ int command_calibrate(int argc, char** argv) {
   for (cli::ArgReader args(argc, argv); args.next();) {
     const std::string arg = args.current();
     const auto value = [&args] { return args.value(); };
-    if (arg == "--help" || arg == "-h") { std::cout << kCalibrateUsage; return 0; }
+    if (args.help()) { std::cout << kCalibrateUsage; return 0; }
     else if (arg == "--out") out = value();
     else if (arg == "--samples") o.samples = cli::parse_int(arg, value(), 1);
     else if (arg == "--seq-len") o.seq_len = cli::parse_int(arg, value(), 2);

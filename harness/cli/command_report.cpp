@@ -4,13 +4,13 @@
 #include <string>
 #include <vector>
 
-#include "harness/cli_args.h"
+#include "harness/cli/arg_reader.h"
 #include "harness/report/html_report.h"
 #include "harness/report/junit_xml.h"
 #include "harness/report/regression_rules.h"
 #include "harness/report/results_document.h"
 #include "harness/report/summary_markdown.h"
-#include "harness/report_commands.h"
+#include "harness/cli/commands.h"
 #include "harness/repro_writer.h"
 
 namespace smoothcheck {
@@ -47,7 +47,7 @@ int command_report(int argc, char** argv) {
   for (cli::ArgReader args(argc, argv); args.next();) {
     const std::string arg = args.current();
     const auto value = [&args] { return args.value(); };
-    if (arg == "--help" || arg == "-h") { std::cout << kReportUsage; return 0; }
+    if (args.help()) { std::cout << kReportUsage; return 0; }
     else if (arg == "--baseline") baselines.push_back(value());
     else if (arg == "--out") out = value();
     else if (arg == "--fail-on-regression") fail_on_regression = true;

@@ -4,9 +4,9 @@
 #include <string>
 
 #include "harness/backends.h"
-#include "harness/cli_args.h"
+#include "harness/cli/arg_reader.h"
 #include "harness/pipeline/quantize_export.h"
-#include "harness/pipeline_commands.h"
+#include "harness/cli/commands.h"
 
 namespace smoothcheck {
 
@@ -70,7 +70,7 @@ int command_quantize(int argc, char** argv) {
   for (cli::ArgReader args(argc, argv); args.next();) {
     const std::string arg = args.current();
     const auto value = [&args] { return args.value(); };
-    if (arg == "--help" || arg == "-h") { std::cout << kQuantizeUsage; return 0; }
+    if (args.help()) { std::cout << kQuantizeUsage; return 0; }
     else if (arg == "--stats") o.stats = value();
     else if (arg == "--out") o.out = value();
     else if (arg == "--engine") o.engine = pipeline::parse_engine(value());

@@ -1,4 +1,4 @@
-// numerics.md §7: the W8A8 GEMM, an exact integer accumulation, and its dequantising epilogue.
+// numerics.md §7: the W8A8 GEMM's dequantising epilogue, from the exact accumulators.
 #include <cmath>
 #include <string>
 
@@ -9,22 +9,6 @@
 namespace smoothcheck::reference {
 
 using internal::require;
-
-Matrix gemm_exact(const Matrix& a, const Matrix& b) {
-  internal::require_nonempty(a, "gemm_exact");
-  internal::require_nonempty(b, "gemm_exact");
-  require(a.cols == b.cols, "gemm_exact: a has K = " + std::to_string(a.cols) + ", b has K = " + std::to_string(b.cols));
-  const at::Tensor ta = internal::view_of(a);
-  const at::Tensor tb = internal::view_of(b);
-  // float64 holds every integer below 2^53 exactly. With integer inputs, every product and every
-  // partial sum, in whatever order or blocking the BLAS behind at::mm uses (fma included), is an
-  // integer of magnitude at most K * max|a| * max|b|; below 2^53 nothing rounds and the result is the
-  // exact integer sum, the value an int32 accumulator holds when it does not overflow.
-  require(at::equal(ta, ta.round()) && at::equal(tb, tb.round()), "gemm_exact: the codes are not integers");
-  const double bound = static_cast<double>(a.cols) * ta.abs().max().item<double>() * tb.abs().max().item<double>();
-  require(bound < 9007199254740992.0, "gemm_exact: K * max|a| * max|b| >= 2^53, float64 would round");
-  return internal::matrix_from(at::mm(ta, tb.t()));
-}
 
 GemmOutput w8a8_epilogue(const Matrix& acc, const Vector& scale_a, const Vector& scale_b, const Vector& bias,
                          Epilogue epilogue, DType out_dtype) {

@@ -1,4 +1,4 @@
-#include "harness/command_run.h"
+#include "harness/cli/commands.h"
 
 #include <cstdio>
 #include <iostream>
@@ -11,8 +11,7 @@
 #include "cases/case_tables.h"
 #include "harness/backends.h"
 #include "harness/case_runner.h"
-#include "harness/cli_args.h"
-#include "harness/pipeline_commands.h"
+#include "harness/cli/arg_reader.h"
 #include "harness/report/results_builders.h"
 #include "harness/repro_writer.h"
 #include "harness/run_info.h"
@@ -57,7 +56,7 @@ int command_run(int argc, char** argv) {
   for (cli::ArgReader args(argc, argv); args.next();) {
     const std::string arg = args.current();
     const auto value = [&args] { return args.value(); };
-    if (arg == "--help" || arg == "-h") { std::cout << kRunUsage; return 0; }
+    if (args.help()) { std::cout << kRunUsage; return 0; }
     else if (arg == "--backend") backends.push_back(value());
     else if (arg == "--filter") options.filter = value();
     else if (arg == "--json") json_path = value();

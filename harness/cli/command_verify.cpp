@@ -3,11 +3,11 @@
 #include <iostream>
 #include <string>
 
-#include "harness/atomic_file.h"
+#include "harness/checkpoint/atomic_file.h"
 #include "harness/backends.h"
-#include "harness/cli_args.h"
+#include "harness/cli/arg_reader.h"
 #include "harness/pipeline/verify.h"
-#include "harness/pipeline_commands.h"
+#include "harness/cli/commands.h"
 #include "harness/report/verify_results.h"
 
 namespace smoothcheck {
@@ -68,7 +68,7 @@ int command_verify(int argc, char** argv) {
   for (cli::ArgReader args(argc, argv); args.next();) {
     const std::string arg = args.current();
     const auto value = [&args] { return args.value(); };
-    if (arg == "--help" || arg == "-h") { std::cout << kVerifyUsage; return 0; }
+    if (args.help()) { std::cout << kVerifyUsage; return 0; }
     else if (arg == "--tokens") o.tokens = cli::parse_int(arg, value(), 2);
     else if (arg == "--no-forward") o.forward = false;
     else if (arg == "--seed") o.seed = static_cast<uint64_t>(cli::parse_int(arg, value(), 0));
