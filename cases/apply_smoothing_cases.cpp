@@ -6,6 +6,7 @@
 // the other neighbour is allowed, counted and noted.
 #include "cases/case_tables.h"
 #include "harness/case_helpers.h"
+#include "harness/case_registry.h"
 #include "harness/compare.h"
 #include "harness/generators.h"
 
@@ -101,8 +102,7 @@ CaseList apply_smoothing_table() {
   return cases;
 }
 
+const CaseTableRegistration apply_smoothing_registration{"apply_smoothing", apply_smoothing_table};
+
 }  // namespace
-
-Family apply_smoothing_family() { return {"apply_smoothing", apply_smoothing_table}; }
-
 }  // namespace smoothcheck::cases

@@ -3,6 +3,7 @@
 
 #include "cases/case_tables.h"
 #include "harness/case_helpers.h"
+#include "harness/case_registry.h"
 #include "harness/compare.h"
 #include "harness/generators.h"
 #include "kernels/running_channel_stats.h"
@@ -89,8 +90,7 @@ CaseList channel_stats_table() {
   return cases;
 }
 
+const CaseTableRegistration channel_stats_registration{"channel_stats", channel_stats_table};
+
 }  // namespace
-
-Family channel_stats_family() { return {"channel_stats", channel_stats_table}; }
-
 }  // namespace smoothcheck::cases

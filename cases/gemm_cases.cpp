@@ -2,8 +2,8 @@
 #include <cmath>
 #include <random>
 
-#include "cases/case_tables.h"
 #include "harness/case_helpers.h"
+#include "harness/case_registry.h"
 #include "harness/compare.h"
 #include "harness/generators.h"
 
@@ -231,9 +231,8 @@ CaseList gemm_w8a8_table() {
   return cases;
 }
 
+const CaseTableRegistration gemm_s8s8s32_registration{"gemm_s8s8s32", gemm_s8s8s32_table};
+const CaseTableRegistration gemm_w8a8_registration{"gemm_w8a8", gemm_w8a8_table};
+
 }  // namespace
-
-Family gemm_s8s8s32_family() { return {"gemm_s8s8s32", gemm_s8s8s32_table}; }
-Family gemm_w8a8_family() { return {"gemm_w8a8", gemm_w8a8_table}; }
-
 }  // namespace smoothcheck::cases

@@ -6,6 +6,7 @@
 #include "cases/case_tables.h"
 #include "cases/scale_math_split_cases.h"
 #include "harness/case_helpers.h"
+#include "harness/case_registry.h"
 #include "harness/compare.h"
 #include "harness/generators.h"
 
@@ -90,8 +91,7 @@ CaseList quantize_per_tensor_table() {
   return cases;
 }
 
+const CaseTableRegistration quantize_per_tensor_registration{"quantize_per_tensor", quantize_per_tensor_table};
+
 }  // namespace
-
-Family quantize_per_tensor_family() { return {"quantize_per_tensor", quantize_per_tensor_table}; }
-
 }  // namespace smoothcheck::cases

@@ -4,6 +4,7 @@
 #include "cases/case_tables.h"
 #include "cases/scale_math_split_cases.h"
 #include "harness/case_helpers.h"
+#include "harness/case_registry.h"
 #include "harness/compare.h"
 #include "harness/generators.h"
 
@@ -129,8 +130,7 @@ CaseList quantize_per_token_table() {
   return cases;
 }
 
+const CaseTableRegistration quantize_per_token_registration{"quantize_per_token", quantize_per_token_table};
+
 }  // namespace
-
-Family quantize_per_token_family() { return {"quantize_per_token", quantize_per_token_table}; }
-
 }  // namespace smoothcheck::cases

@@ -4,6 +4,7 @@
 
 #include "cases/case_tables.h"
 #include "harness/case_helpers.h"
+#include "harness/case_registry.h"
 #include "harness/compare.h"
 #include "harness/generators.h"
 
@@ -104,8 +105,7 @@ CaseList quantize_weight_table() {
   return cases;
 }
 
+const CaseTableRegistration quantize_weight_registration{"quantize_weight", quantize_weight_table};
+
 }  // namespace
-
-Family quantize_weight_family() { return {"quantize_weight", quantize_weight_table}; }
-
 }  // namespace smoothcheck::cases

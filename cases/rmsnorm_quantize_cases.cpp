@@ -5,6 +5,7 @@
 
 #include "cases/case_tables.h"
 #include "harness/case_helpers.h"
+#include "harness/case_registry.h"
 #include "harness/compare.h"
 #include "harness/exact_input_generators.h"
 #include "harness/generators.h"
@@ -148,8 +149,7 @@ CaseList rmsnorm_quantize_table() {
   return cases;
 }
 
+const CaseTableRegistration rmsnorm_quantize_registration{"rmsnorm_quantize", rmsnorm_quantize_table};
+
 }  // namespace
-
-Family rmsnorm_quantize_family() { return {"rmsnorm_quantize", rmsnorm_quantize_table}; }
-
 }  // namespace smoothcheck::cases

@@ -2,8 +2,8 @@
 #include <cmath>
 #include <random>
 
-#include "cases/case_tables.h"
 #include "harness/case_helpers.h"
+#include "harness/case_registry.h"
 #include "harness/compare.h"
 #include "harness/generators.h"
 
@@ -121,8 +121,7 @@ CaseList smooth_scale_table() {
   return cases;
 }
 
+const CaseTableRegistration smooth_scale_registration{"smooth_scale", smooth_scale_table};
+
 }  // namespace
-
-Family smooth_scale_family() { return {"smooth_scale", smooth_scale_table}; }
-
 }  // namespace smoothcheck::cases

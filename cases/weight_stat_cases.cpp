@@ -3,6 +3,7 @@
 
 #include "cases/case_tables.h"
 #include "harness/case_helpers.h"
+#include "harness/case_registry.h"
 #include "harness/compare.h"
 #include "harness/generators.h"
 
@@ -133,8 +134,7 @@ CaseList weight_stat_table() {
   return cases;
 }
 
+const CaseTableRegistration weight_stat_registration{"weight_stat", weight_stat_table};
+
 }  // namespace
-
-Family weight_stat_family() { return {"weight_stat", weight_stat_table}; }
-
 }  // namespace smoothcheck::cases

@@ -9,8 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cases/case_tables.h"
 #include "cases/differential/mutant_backends.h"
+#include "harness/case_registry.h"
 #include "harness/case_runner.h"
 
 namespace smoothcheck {
@@ -26,7 +26,7 @@ TEST_P(MutantIsCaught, ByItsFamilyTable) {
   ASSERT_FALSE(m.caught_by.empty()) << m.name << " names no check";
   auto backend = m.make();
   Family family;
-  for (const Family& f : cases::all_families())
+  for (const Family& f : registered_families())
     if (f.name == m.family) family = f;
   ASSERT_FALSE(family.name.empty()) << "no family " << m.family;
   RunOptions options;  // no repro files: these failures are expected
@@ -68,7 +68,7 @@ TEST(Repro, FailingCaseWritesParametersAndTensors) {
   mutants::Mutant m = mutants::all_mutants().front();  // half-away rounding, caught on midpoints
   auto backend = m.make();
   Family family;
-  for (const Family& f : cases::all_families())
+  for (const Family& f : registered_families())
     if (f.name == m.family) family = f;
   RunOptions options;
   options.repro_dir = dir.string();
