@@ -1,7 +1,5 @@
 #include "harness/case_helpers.h"
 
-#include <exception>
-
 namespace smoothcheck {
 
 reference::Matrix to_reference(const HostTensor& t) {
@@ -22,21 +20,6 @@ HostTensor make_output(DType dtype, int64_t rows, int64_t cols, int64_t pad) {
   HostTensor t(dtype, rows, cols, cols + pad);
   t.poison();
   return t;
-}
-
-bool run_kernel(CaseResult& r, const std::function<void()>& kernel) {
-  try {
-    kernel();
-    return true;
-  } catch (const kernels::UnsupportedArguments& e) {
-    r.outcome = Outcome::waived;
-    r.reason = e.what();
-    return false;
-  } catch (const std::exception& e) {
-    r.outcome = Outcome::kernel_error;
-    r.reason = e.what();
-    return false;
-  }
 }
 
 std::string shape_name(const char* rows_tag, int64_t rows, const char* cols_tag, int64_t cols, int64_t pad) {

@@ -1,13 +1,11 @@
 // Small pieces every case family uses: moving tensors between the kernel's layout and the reference's,
-// running a kernel with its failures turned into outcomes, and names that print every parameter.
+// and names that print every parameter. (Running the kernel is CaseTensors::run_kernel's.)
 #pragma once
 
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "harness/host_tensor.h"
-#include "harness/outcome.h"
 #include "reference/reference.h"
 
 namespace smoothcheck {
@@ -16,10 +14,6 @@ reference::Matrix to_reference(const HostTensor& t);
 reference::Vector to_reference_vector(const HostTensor& t);  // all elements, row-major
 HostTensor make_tensor(DType dtype, int64_t rows, int64_t cols, int64_t pad, const std::vector<double>& values);
 HostTensor make_output(DType dtype, int64_t rows, int64_t cols, int64_t pad = 0);  // poisoned
-
-// Runs the kernel; UnsupportedArguments (a documented limit of that implementation) waives the case with
-// its message; any other exception becomes Outcome::kernel_error with its message.
-bool run_kernel(CaseResult& r, const std::function<void()>& kernel);
 
 // "t17_c1025" or "t17_c1025_pad3".
 std::string shape_name(const char* rows_tag, int64_t rows, const char* cols_tag, int64_t cols, int64_t pad);

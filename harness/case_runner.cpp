@@ -35,8 +35,11 @@ bool matches_filter(const std::string& text, const std::string& pattern) {
 CaseReport run_case(const Family& family, const Case& c, kernels::Backend& backend, const RunOptions& options) {
   CaseReport report{family.name, c.name(), backend.name(), {}, {}};
   try {
-    report.result = c.run(backend);
+    CaseTensors tensors(report.result);
+    c.run(backend, tensors, report.result);
+    tensors.check_after_case();
   } catch (const std::exception& e) {
+    report.result = CaseResult{};  // what the case recorded before the harness failed proves nothing
     report.result.outcome = Outcome::kernel_error;
     report.result.reason = std::string("harness exception: ") + e.what();
   }

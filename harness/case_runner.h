@@ -1,6 +1,7 @@
 // The generic differential runner: a case is a row (one struct per kernel family with a name() that
-// prints every parameter); the runner runs it on a backend beside the reference, turns exceptions
-// into "kernel error", waives what cannot run here with the reason, and writes a repro for failures.
+// prints every parameter); the runner runs it on a backend beside the reference, owns the checks every
+// case shares (harness/case_tensors.h), turns exceptions into "kernel error", waives what cannot run here
+// with the reason, and writes a repro for failures.
 #pragma once
 
 #include <functional>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/case_tensors.h"
 #include "harness/outcome.h"
 #include "kernels/kernel_api.h"
 
@@ -22,8 +24,11 @@ class Case {
   // The case's size: elements of its largest operand, or multiply-adds for a product. The runner can
   // waive production-size cases on a slow path by it.
   virtual int64_t work() const = 0;
-  // Runs the kernel and the reference and compares; throws only for harness bugs.
-  virtual CaseResult run(kernels::Backend& backend) const = 0;
+  // Declares its inputs and outputs in tensors, runs the kernel on backend through tensors.run_kernel
+  // (returning at once when that returns false), then compares what it wrote with the reference, recording
+  // into result. It keeps the expected values it computed (result.keep; the runner writes them only for a
+  // failing case); the inputs and actual outputs are kept by the runner. Throws only for harness bugs.
+  virtual void run(kernels::Backend& backend, CaseTensors& tensors, CaseResult& result) const = 0;
 };
 
 using CaseList = std::vector<std::unique_ptr<Case>>;

@@ -5,8 +5,8 @@
 
 #include <cstdio>
 
-#include "cases/case_tables.h"
 #include "cuda_mutant_list.h"
+#include "harness/case_registry.h"
 #include "harness/case_runner.h"
 
 namespace smoothcheck::cuda_emulation_cases {
@@ -18,7 +18,7 @@ TEST_P(CudaMutantIsKilled, ByItsCheck) {
   const CudaMutant& m = GetParam();
   auto backend = m.make({});
   Family family;
-  for (const Family& f : cases::all_families())
+  for (const Family& f : registered_families())
     if (f.name == m.family) family = f;
   ASSERT_FALSE(family.name.empty()) << "no family " << m.family;
   RunOptions options;

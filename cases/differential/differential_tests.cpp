@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "cases/case_tables.h"
 #include "harness/backends.h"
+#include "harness/case_registry.h"
 #include "harness/case_runner.h"
 #include "kernels/cpu/cpu_backend.h"
 
@@ -36,7 +36,7 @@ struct FamilyOnBackend {
 std::vector<FamilyOnBackend> all_pairs() {
   std::vector<FamilyOnBackend> out;
   for (const std::string& backend : split(SMOOTHCHECK_TEST_BACKENDS))
-    for (const Family& f : cases::all_families()) out.push_back({f.name, backend});
+    for (const Family& f : registered_families()) out.push_back({f.name, backend});
   return out;
 }
 
@@ -63,7 +63,7 @@ TEST_P(Differential, EveryCaseMatchesTheReference) {
   std::string why_not;
   if (!backend->available(&why_not)) GTEST_SKIP() << p.backend << " waived: " << why_not;
   Family family;
-  for (const Family& f : cases::all_families())
+  for (const Family& f : registered_families())
     if (f.name == p.family) family = f;
   RunOptions options;
   options.repro_dir = "smoothcheck-repro";

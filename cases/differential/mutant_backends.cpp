@@ -350,6 +350,8 @@ std::vector<Mutant> all_mutants() {
   };
   // Each named option of kernels/options.h ignored or swapped for its neighbour (option_mutant_backends.cpp).
   for (Mutant& m : option_mutants()) all.push_back(std::move(m));
+  // Bugs that only the runner's shared checks can catch (runner_check_mutants.cpp).
+  for (Mutant& m : runner_check_mutants()) all.push_back(std::move(m));
   return all;
 }
 

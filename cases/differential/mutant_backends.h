@@ -25,8 +25,11 @@ struct Mutant {
   std::string ignores_option;
 };
 
-std::vector<Mutant> all_mutants();  // every kernel mutant, option_mutants() included
+std::vector<Mutant> all_mutants();  // every kernel mutant, option_mutants() and runner_check_mutants() included
 std::vector<Mutant> option_mutants();  // one or more per named option value (option_mutant_backends.cpp)
+// One per check the runner makes for every case: guards, unmodified inputs, not all zero
+// (runner_check_mutants.cpp).
+std::vector<Mutant> runner_check_mutants();
 
 // "Rounding::half_even": the spelling Mutant::ignores_option uses.
 template <typename Enum>

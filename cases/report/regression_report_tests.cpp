@@ -7,8 +7,8 @@
 #include <cmath>
 #include <fstream>
 
-#include "cases/case_tables.h"
 #include "cases/differential/mutant_backends.h"
+#include "harness/case_registry.h"
 #include "harness/case_runner.h"
 #include "harness/report/regression_rules.h"
 #include "harness/report/results_builders.h"
@@ -31,7 +31,7 @@ void write_run_results(kernels::Backend& backend, const mutants::Mutant& mutant,
   RunOptions options;
   options.filter = mutant.family + "/" + mutant.case_filter;
   RunResultsBuilder results(run_info(), options.filter, {"cpu"});
-  run_families(cases::all_families(), backend, options, [&](const CaseReport& r) {
+  run_families(registered_families(), backend, options, [&](const CaseReport& r) {
     results.add(r.family, r.case_name, "cpu", to_string(r.result.outcome), r.result.failures, r.result.reason,
                 r.result.metrics, r.result.notes, r.repro_path);
   });

@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cases/case_tables.h"
 #include "harness/backends.h"
+#include "harness/case_registry.h"
 #include "harness/case_runner.h"
 #include "harness/cli/arg_reader.h"
 #include "harness/report/results_builders.h"
@@ -73,7 +73,7 @@ int command_run(int argc, char** argv) {
   if (backends.empty()) backends.push_back("cpu");
   if (backends.size() == 1 && backends[0] == "all") backends = backend_names();
 
-  std::vector<Family> families = cases::all_families();
+  std::vector<Family> families = registered_families();
   if (list) {
     for (const Family& f : families)
       for (const auto& c : f.cases())
