@@ -6,12 +6,12 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/argument_contract.h"
 #include "kernels/cpu/absmax.h"
 #include "kernels/cpu/avx2_kernels.h"
 #include "kernels/cpu/cpu_backend_impl.h"
 #include "kernels/cpu/dtype_io.h"
 #include "kernels/cpu/parallel_for.h"
-#include "kernels/cpu/validate.h"
 
 namespace smoothcheck::kernels {
 namespace {
@@ -26,18 +26,8 @@ void quantize_row(const typename IO::storage* x, const float* recip, int64_t n, 
   }
 }
 
-void check_options(const ActQuantOptions& o, const char* kernel) {
-  cpu::require(o.zero_row != ZeroRow::floor || (std::isfinite(o.absmax_floor) && o.absmax_floor >= 0.0f), kernel,
-               "absmax_floor must be finite and >= 0");
-}
-
-// Checks shared by both entry points; returns the reciprocals of the migration scale (empty without).
-std::vector<float> prepare(const ConstMatrix& x, const float* migration_scale, const ActQuantOptions& o,
-                           const MutMatrix& q, const char* kernel) {
-  cpu::check_matrix(x, kernel, "x", cpu::kFloatDtypes);
-  cpu::check_matrix(q, kernel, "q", {DType::i8});
-  cpu::check_same_shape(x, q, kernel, "x", "q");
-  check_options(o, kernel);
+// The reciprocals of the migration scale (empty without).
+std::vector<float> prepare(const ConstMatrix& x, const float* migration_scale) {
   std::vector<float> recip;
   if (migration_scale && x.rows > 0) {
     recip.resize(std::size_t(x.cols));
@@ -86,18 +76,16 @@ void quantize_rows(const ConstMatrix& x, const float* recip, const ActQuantOptio
 
 void CpuBackend::quantize_per_token(ConstMatrix x, const float* migration_scale, const ActQuantOptions& o,
                                     MutMatrix q, float* scale) {
-  const char* kernel = "quantize_per_token";
-  cpu::check_array(scale, x.rows, kernel, "scale");
-  std::vector<float> recip = prepare(x, migration_scale, o, q, kernel);
+  validate_quantize_per_token(cpu::kBackend, x, o, q, scale);
+  std::vector<float> recip = prepare(x, migration_scale);
   if (x.rows == 0 || x.cols == 0) return;
   quantize_rows(x, recip.empty() ? nullptr : recip.data(), o, q, use_avx2(), threads(), nullptr, scale);
 }
 
 void CpuBackend::quantize_per_tensor(ConstMatrix x, const float* migration_scale, float scale,
                                      const ActQuantOptions& o, MutMatrix q) {
-  const char* kernel = "quantize_per_tensor";
-  cpu::require(!std::isnan(scale), kernel, "scale is NaN");
-  std::vector<float> recip = prepare(x, migration_scale, o, q, kernel);
+  validate_quantize_per_tensor(cpu::kBackend, x, scale, o, q);
+  std::vector<float> recip = prepare(x, migration_scale);
   if (x.rows == 0 || x.cols == 0) return;
   quantize_rows(x, recip.empty() ? nullptr : recip.data(), o, q, use_avx2(), threads(), &scale, nullptr);
 }
