@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/argument_contract.h"
 #include "kernels/numerics.h"
 
 namespace smoothcheck::checked {
@@ -140,7 +141,7 @@ void smooth_scale(kernels::Backend& b, FloatSpan a, FloatSpan w, FloatSpan norm_
   if (!(alpha >= 0.0f && alpha <= 1.0f)) refuse(op, "alpha", "= " + std::to_string(alpha) + " is outside [0, 1]");
   require_length(op, "s", s.size, a.size, "a");
   require_data(op, "s", s.data, s.size);
-  if (!(arithmetic == DType::f32 || arithmetic == DType::f16 || arithmetic == DType::bf16))
+  if (!kernels::is_float_dtype(arithmetic))
     refuse(op, "arithmetic", std::string("is ") + to_string(arithmetic) + ", not f32, f16 or bf16");
   b.smooth_scale(a.data, w.data, norm_weight.size ? norm_weight.data : nullptr, a.size, recipe, alpha, s.data, arithmetic);
   require_finite_output(op, "s", s.data, s.size);

@@ -4,7 +4,8 @@
 // Conventions: matrices are row-major with a row stride in elements (rows may be padded); vectors are
 // contiguous; scales and statistics are float32; int8 weights are [out_features, in_features] (the
 // nn.Linear layout). A kernel reads and writes nothing outside the views it is given. Kernels throw
-// KernelError for arguments they do not support (dtype, stride) and for device failures.
+// KernelError for arguments they do not support (dtype, stride; the rules every backend shares are in
+// argument_contract.h) and for device failures.
 #pragma once
 
 #include <memory>

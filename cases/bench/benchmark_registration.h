@@ -26,10 +26,11 @@ auto guard_exceptions(Fn fn) {
   };
 }
 
-// "a/b/c": a benchmark name from its parts.
+// "a/b/c": a benchmark name from its parts, empty parts left out.
 inline std::string join(std::initializer_list<std::string> parts) {
   std::string s;
-  for (const auto& p : parts) s += (s.empty() ? "" : "/") + p;
+  for (const auto& p : parts)
+    if (!p.empty()) s += (s.empty() ? "" : "/") + p;
   return s;
 }
 

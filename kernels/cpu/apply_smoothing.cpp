@@ -1,10 +1,10 @@
 // numerics.md §4: applying s in place. Each element is computed in f32 (one multiply or one true
 // division) and rounded once to the tensor's dtype. Threads own rows.
+#include "kernels/argument_contract.h"
 #include "kernels/cpu/avx2_kernels.h"
 #include "kernels/cpu/cpu_backend_impl.h"
 #include "kernels/cpu/dtype_io.h"
 #include "kernels/cpu/parallel_for.h"
-#include "kernels/cpu/validate.h"
 
 namespace smoothcheck::kernels {
 namespace {
@@ -22,8 +22,7 @@ void divide_row(typename IO::storage* row, float s, int64_t n) {
 }  // namespace
 
 void CpuBackend::scale_columns(MutMatrix w, const float* s) {
-  cpu::check_matrix(w, "scale_columns", "w", cpu::kFloatDtypes);
-  cpu::check_array(s, w.cols, "scale_columns", "s");
+  validate_scale_columns(cpu::kBackend, w, s);
   if (w.rows == 0 || w.cols == 0) return;
   const bool avx2 = use_avx2();
   cpu::parallel_for(w.rows, cpu::grain_for_bytes(w.cols * 2), threads(), [&](int64_t r0, int64_t r1) {
@@ -42,8 +41,7 @@ void CpuBackend::scale_columns(MutMatrix w, const float* s) {
 }
 
 void CpuBackend::divide_rows(MutMatrix w, const float* s) {
-  cpu::check_matrix(w, "divide_rows", "w", cpu::kFloatDtypes);
-  cpu::check_array(s, w.rows, "divide_rows", "s");
+  validate_divide_rows(cpu::kBackend, w, s);
   if (w.rows == 0 || w.cols == 0) return;
   const bool avx2 = use_avx2();
   cpu::parallel_for(w.rows, cpu::grain_for_bytes(w.cols * 2), threads(), [&](int64_t r0, int64_t r1) {
@@ -62,8 +60,7 @@ void CpuBackend::divide_rows(MutMatrix w, const float* s) {
 }
 
 void CpuBackend::divide_vector(MutVector v, const float* s) {
-  cpu::check_vector(ConstVector{v.data, v.dtype, v.size}, "divide_vector", "v", cpu::kFloatDtypes);
-  cpu::check_array(s, v.size, "divide_vector", "s");
+  validate_divide_vector(cpu::kBackend, v, s);
   // C values: one pass, the same portable loop on either ISA.
   for (int64_t j = 0; j < v.size; ++j) cpu::store_float(v.data, v.dtype, j, numerics::div_rn(cpu::load_float(v.data, v.dtype, j), s[j]));
 }

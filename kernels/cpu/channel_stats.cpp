@@ -5,11 +5,11 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/argument_contract.h"
 #include "kernels/cpu/avx2_kernels.h"
 #include "kernels/cpu/cpu_backend_impl.h"
 #include "kernels/cpu/dtype_io.h"
 #include "kernels/cpu/parallel_for.h"
-#include "kernels/cpu/validate.h"
 
 namespace smoothcheck::kernels {
 namespace {
@@ -36,7 +36,7 @@ void channel_stats_block(const void* x, int64_t rows, int64_t row_stride, int64_
 }  // namespace
 
 void CpuBackend::channel_stats(ConstMatrix x, ChannelStatsOut out) {
-  cpu::check_matrix(x, "channel_stats", "x", cpu::kFloatDtypes);
+  validate_channel_stats(cpu::kBackend, x);
   if (x.rows == 0 || x.cols == 0) return;
   const int64_t cols = x.cols;
   // Padded to whole 8-lane vectors: the AVX2 loop updates every lane of its last vector.

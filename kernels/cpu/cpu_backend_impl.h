@@ -10,6 +10,11 @@
 
 namespace smoothcheck::kernels {
 
+namespace cpu {
+// The backend's name in its argument errors (argument_contract.h): "cpu.<kernel>: ...", whichever ISA runs.
+inline constexpr char kBackend[] = "cpu";
+}  // namespace cpu
+
 class CpuBackend : public Backend {
  public:
   // Resolves CpuIsa::best and threads = 0; throws KernelError when the ISA is not supported here.

@@ -1,4 +1,5 @@
-// numerics.md §7: acc [M, N] = a [M, K] int8 · b [N, K]ᵀ int8, exact in int32 (K < 131072), and
+// numerics.md §7: acc [M, N] = a [M, K] int8 · b [N, K]ᵀ int8, exact in int32 (K < kGemmMaxK, the
+// argument contract), and
 // the same product with the vLLM or lmdeploy epilogue fused (gemm_w8a8).
 //
 // AVX2 path, GotoBLAS-style: b is packed once into int16 panels of kGemmNr columns (all of K); C is
@@ -13,11 +14,11 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/argument_contract.h"
 #include "kernels/cpu/avx2_kernels.h"
 #include "kernels/cpu/cpu_backend_impl.h"
 #include "kernels/cpu/dtype_io.h"
 #include "kernels/cpu/parallel_for.h"
-#include "kernels/cpu/validate.h"
 
 namespace smoothcheck::kernels {
 namespace {
@@ -27,7 +28,6 @@ using cpu::avx2::kGemmNr;
 constexpr int64_t kMc = 12 * kGemmMr;  // 72 rows: the packed a block slice (72 x 256 int16) in L2
 constexpr int64_t kNc = 16 * kGemmNr;  // 256 columns: the int32 tile (72 x 256) in L2
 constexpr int64_t kKc = 256;           // k per slice (even): one b panel slice is 8 KiB, in L1
-constexpr int64_t kMaxK = 131072;      // K * 128 * 128 < 2^31 below this
 
 // Called with each finished tile: rows [m0, m0 + mc), columns [n0, n0 + nc), tile(i, j) at c[i * ldc + j].
 using TileSink = std::function<void(int64_t m0, int64_t mc, int64_t n0, int64_t nc, const int32_t* c, int64_t ldc)>;
@@ -105,22 +105,6 @@ void gemm_scalar(const ConstMatrix& a, const ConstMatrix& b, int threads, const 
   });
 }
 
-void check_operands(const ConstMatrix& a, const ConstMatrix& b, const char* kernel) {
-  cpu::check_matrix(a, kernel, "a", {DType::i8});
-  cpu::check_matrix(b, kernel, "b", {DType::i8});
-  cpu::require(a.cols == b.cols, kernel,
-               "a is [M, " + std::to_string(a.cols) + "] but b is [N, " + std::to_string(b.cols) + "] (both [*, K])");
-  cpu::require(a.cols < kMaxK, kernel,
-               "K = " + std::to_string(a.cols) + " >= 131072: int32 accumulators could overflow (numerics.md §7)");
-}
-
-void check_output(const ConstMatrix& a, const ConstMatrix& b, const MutMatrix& out, const char* kernel,
-                  const char* name) {
-  cpu::require(out.rows == a.rows && out.cols == b.rows, kernel,
-               std::string(name) + " is [" + std::to_string(out.rows) + ", " + std::to_string(out.cols) +
-                   "], expected [M, N] = [" + std::to_string(a.rows) + ", " + std::to_string(b.rows) + "]");
-}
-
 template <class IO>
 void epilogue_row(const int32_t* acc, int64_t n, float sa, const float* sb, const typename IO::storage* bias,
                   Epilogue kind, typename IO::storage* out) {
@@ -140,10 +124,7 @@ void epilogue_row(const int32_t* acc, int64_t n, float sa, const float* sb, cons
 }  // namespace
 
 void CpuBackend::gemm_s8s8s32(ConstMatrix a, ConstMatrix b, MutMatrix acc) {
-  const char* kernel = "gemm_s8s8s32";
-  check_operands(a, b, kernel);
-  cpu::check_matrix(acc, kernel, "acc", {DType::i32});
-  check_output(a, b, acc, kernel, "acc");
+  validate_gemm_s8s8s32(cpu::kBackend, a, b, acc);
   if (a.rows == 0 || b.rows == 0) return;
   TileSink sink = [&](int64_t m0, int64_t mc, int64_t n0, int64_t nc, const int32_t* c, int64_t ldc) {
     for (int64_t i = 0; i < mc; ++i)
@@ -155,19 +136,7 @@ void CpuBackend::gemm_s8s8s32(ConstMatrix a, ConstMatrix b, MutMatrix acc) {
 
 void CpuBackend::gemm_w8a8(ConstMatrix a, ConstMatrix b, const float* scale_a, const float* scale_b, ConstVector bias,
                            Epilogue epilogue, MutMatrix out) {
-  const char* kernel = "gemm_w8a8";
-  check_operands(a, b, kernel);
-  cpu::check_matrix(out, kernel, "out", cpu::kFloatDtypes);
-  check_output(a, b, out, kernel, "out");
-  cpu::check_array(scale_a, a.rows, kernel, "scale_a");
-  cpu::check_array(scale_b, b.rows, kernel, "scale_b");
-  cpu::require(epilogue == Epilogue::vllm || epilogue == Epilogue::lmdeploy, kernel, "unknown Epilogue");
-  if (bias.data) {
-    cpu::require(bias.dtype == out.dtype, kernel,
-                 std::string("bias dtype ") + to_string(bias.dtype) + " differs from out dtype " + to_string(out.dtype));
-    cpu::require(bias.size == b.rows, kernel,
-                 "bias has " + std::to_string(bias.size) + " elements, N = " + std::to_string(b.rows));
-  }
+  validate_gemm_w8a8(cpu::kBackend, a, b, scale_a, scale_b, bias, epilogue, out);
   if (a.rows == 0 || b.rows == 0) return;
   const bool avx2 = use_avx2();
   const int64_t esize = int64_t(dtype_size(out.dtype));

@@ -3,12 +3,12 @@
 // (numerics::weight_arithmetic). Threads own rows.
 #include <cstring>
 
+#include "kernels/argument_contract.h"
 #include "kernels/cpu/absmax.h"
 #include "kernels/cpu/avx2_kernels.h"
 #include "kernels/cpu/cpu_backend_impl.h"
 #include "kernels/cpu/dtype_io.h"
 #include "kernels/cpu/parallel_for.h"
-#include "kernels/cpu/validate.h"
 
 namespace smoothcheck::kernels {
 namespace {
@@ -22,14 +22,7 @@ void weight_code_row(const typename IO::storage* w, int64_t n, float scale, Weig
 }  // namespace
 
 void CpuBackend::quantize_weight(ConstMatrix w, WeightQuant variant, MutMatrix q, float* scale) {
-  const char* kernel = "quantize_weight";
-  cpu::check_matrix(w, kernel, "w", cpu::kFloatDtypes);
-  cpu::check_matrix(q, kernel, "q", {DType::i8});
-  cpu::check_same_shape(w, q, kernel, "w", "q");
-  cpu::check_array(scale, w.rows, kernel, "scale");
-  cpu::require(variant == WeightQuant::lmdeploy || variant == WeightQuant::smoothquant ||
-                   variant == WeightQuant::compressed_tensors,
-               kernel, "unknown WeightQuant variant");
+  validate_quantize_weight(cpu::kBackend, w, variant, q, scale);
   if (w.rows == 0 || w.cols == 0) return;
   const bool avx2 = use_avx2();
   const DType arithmetic = numerics::weight_arithmetic(variant, w.dtype);

@@ -7,11 +7,11 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/argument_contract.h"
 #include "kernels/cpu/avx2_kernels.h"
 #include "kernels/cpu/cpu_backend_impl.h"
 #include "kernels/cpu/dtype_io.h"
 #include "kernels/cpu/parallel_for.h"
-#include "kernels/cpu/validate.h"
 
 namespace smoothcheck::kernels {
 namespace {
@@ -55,17 +55,7 @@ void normalized_codes(const typename XIO::storage* x, const typename WIO::storag
 
 void CpuBackend::rmsnorm_quantize(ConstMatrix x, ConstVector norm_w, float eps, const ActQuantOptions& o,
                                   MutMatrix q, float* scale) {
-  const char* kernel = "rmsnorm_quantize";
-  cpu::check_matrix(x, kernel, "x", cpu::kFloatDtypes);
-  cpu::check_vector(norm_w, kernel, "norm_w", cpu::kFloatDtypes);
-  cpu::check_matrix(q, kernel, "q", {DType::i8});
-  cpu::check_same_shape(x, q, kernel, "x", "q");
-  cpu::check_array(scale, x.rows, kernel, "scale");
-  cpu::require(norm_w.size == x.cols, kernel,
-               "norm_w has " + std::to_string(norm_w.size) + " elements, x has " + std::to_string(x.cols) + " columns");
-  cpu::require(std::isfinite(eps) && eps >= 0.0f, kernel, "eps must be finite and >= 0");
-  cpu::require(o.zero_row != ZeroRow::floor || (std::isfinite(o.absmax_floor) && o.absmax_floor >= 0.0f), kernel,
-               "absmax_floor must be finite and >= 0");
+  validate_rmsnorm_quantize(cpu::kBackend, x, norm_w, eps, o, q, scale);
   if (x.rows == 0 || x.cols == 0) return;
 
   const bool avx2 = use_avx2();

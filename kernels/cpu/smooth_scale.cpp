@@ -4,8 +4,8 @@
 // clamps keep a NaN as torch.clamp(min=...) does (fmaxf would drop it).
 #include <cmath>
 
+#include "kernels/argument_contract.h"
 #include "kernels/cpu/cpu_backend_impl.h"
-#include "kernels/cpu/validate.h"
 #include "kernels/numerics.h"
 
 namespace smoothcheck::kernels {
@@ -46,18 +46,10 @@ void lmdeploy_scale_in(const float* a, const float* w, const float* norm_weight,
 
 void CpuBackend::smooth_scale(const float* a, const float* w, const float* norm_weight, int64_t channels,
                               Recipe recipe, float alpha, float* s, DType arithmetic) {
-  const char* kernel = "smooth_scale";
-  cpu::require(channels >= 0, kernel, "channels must be >= 0");
-  cpu::check_array(a, channels, kernel, "a");
-  cpu::check_array(w, channels, kernel, "w");
-  cpu::check_array(s, channels, kernel, "s");
-  cpu::require(std::isfinite(alpha), kernel, "alpha must be finite");
-  cpu::require(arithmetic == DType::f32 || arithmetic == DType::f16 || arithmetic == DType::bf16, kernel,
-               "arithmetic must be f32, f16 or bf16");
+  validate_smooth_scale(cpu::kBackend, a, w, channels, recipe, alpha, s, arithmetic);
   if (channels == 0) return;
   // float32 is the same steps with nothing to round: one code path for every arithmetic.
   if (recipe == Recipe::lmdeploy) return lmdeploy_scale_in(a, w, norm_weight, channels, alpha, arithmetic, s);
-  cpu::require(recipe == Recipe::smoothquant || recipe == Recipe::llmcompressor, kernel, "unknown recipe");
   for (int64_t j = 0; j < channels; ++j) s[j] = numerics::smooth_scale_in(a[j], w[j], alpha, recipe, arithmetic);
 }
 

@@ -14,12 +14,12 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/argument_contract.h"
 #include "kernels/cpu/absmax.h"
 #include "kernels/cpu/avx2_kernels.h"
 #include "kernels/cpu/cpu_backend_impl.h"
 #include "kernels/cpu/dtype_io.h"
 #include "kernels/cpu/parallel_for.h"
-#include "kernels/cpu/validate.h"
 #include "kernels/numerics.h"
 
 namespace smoothcheck::kernels {
@@ -51,29 +51,10 @@ void accumulate_normalized(const void* w, int64_t c0, int64_t n, const float* am
 
 void CpuBackend::weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w,
                              DType arithmetic) {
-  const char* kernel = "weight_stat";
-  cpu::require(fc_count >= 1 && fcs != nullptr, kernel, "needs at least one fc");
+  validate_weight_stat(cpu::kBackend, fcs, fc_count, recipe, group_size, w, arithmetic);
   const int64_t cols = fcs[0].cols;
   int64_t total_rows = 0;
-  for (int i = 0; i < fc_count; ++i) {
-    cpu::check_matrix(fcs[i], kernel, "fcs[i]", cpu::kFloatDtypes);
-    cpu::require(fcs[i].cols == cols, kernel,
-                 "fcs[" + std::to_string(i) + "] has " + std::to_string(fcs[i].cols) + " columns, fcs[0] has " +
-                     std::to_string(cols));
-    total_rows += fcs[i].rows;
-  }
-  cpu::check_array(w, cols, kernel, "w");
-  cpu::require(recipe == Recipe::smoothquant || recipe == Recipe::lmdeploy || recipe == Recipe::llmcompressor, kernel,
-               "unknown recipe");
-  cpu::require(group_size >= 0, kernel, "group_size must be >= 0");
-  cpu::require(arithmetic == DType::f32 || arithmetic == DType::f16 || arithmetic == DType::bf16, kernel,
-               "arithmetic must be f32, f16 or bf16");
-  if (group_size > 0) {
-    cpu::require(recipe == Recipe::lmdeploy, kernel, "group_size > 0 is defined for Recipe::lmdeploy only");
-    cpu::require(cols % group_size == 0, kernel,
-                 "in_features " + std::to_string(cols) + " is not a multiple of group_size " +
-                     std::to_string(group_size));
-  }
+  for (int i = 0; i < fc_count; ++i) total_rows += fcs[i].rows;
   if (cols == 0 || total_rows == 0) return;
 
   const int64_t blocks = (cols + kBlock - 1) / kBlock;

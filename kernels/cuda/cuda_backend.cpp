@@ -1,13 +1,13 @@
-// CudaBackend: argument checks, host <-> device copies and the choice of GEMM engine around the
+// CudaBackend: the argument contract (kernels/argument_contract.h, shared with every backend), the
+// documented limits of its own engines, host <-> device copies and the choice of GEMM engine around the
 // launchers of kernels/cuda/*.cu. Each call is synchronous: it returns after its results are back in
 // the host views (so a kernel's execution error is thrown by the call that launched it).
 #include "kernels/cuda/cuda_backend.h"
 
-#include <algorithm>
-#include <initializer_list>
 #include <string>
 #include <vector>
 
+#include "kernels/argument_contract.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/launch_plan.h"
@@ -21,40 +21,10 @@ using cuda_detail::DeviceBuffer;
 using cuda_detail::DeviceMatrix;
 namespace launch = cuda_launch;
 
-constexpr std::initializer_list<DType> kFloat = {DType::f32, DType::f16, DType::bf16};
+// The backend's name in its argument errors: "cuda.<kernel>: ...", for either GEMM engine and for the
+// CPU emulation, which runs this same source.
+constexpr char kBackend[] = "cuda";
 constexpr std::size_t kCublasLtWorkspace = std::size_t(32) << 20;
-
-[[noreturn]] void fail(const char* kernel, const std::string& message) {
-  throw KernelError(std::string(kernel) + ": " + message);
-}
-void require(bool ok, const char* kernel, const std::string& message) {
-  if (!ok) fail(kernel, message);
-}
-std::string dtype_list(std::initializer_list<DType> allowed) {
-  std::string s;
-  for (DType d : allowed) s += (s.empty() ? "" : ", ") + std::string(to_string(d));
-  return s;
-}
-void check_matrix(const ConstMatrix& m, const char* kernel, const char* arg, std::initializer_list<DType> allowed) {
-  bool ok = false;
-  for (DType d : allowed) ok = ok || d == m.dtype;
-  require(ok, kernel, std::string(arg) + " dtype " + to_string(m.dtype) + " not supported (" + dtype_list(allowed) + ")");
-  require(m.rows >= 0 && m.cols >= 0, kernel, std::string(arg) + " has a negative extent");
-  require(m.row_stride >= m.cols, kernel,
-          std::string(arg) + " row_stride " + std::to_string(m.row_stride) + " < cols " + std::to_string(m.cols));
-  require(m.data || m.rows == 0 || m.cols == 0, kernel, std::string(arg) + " is null");
-}
-void check_matrix(const MutMatrix& m, const char* kernel, const char* arg, std::initializer_list<DType> allowed) {
-  check_matrix(m.as_const(), kernel, arg, allowed);
-}
-void check_shape(int64_t rows, int64_t cols, const ConstMatrix& m, const char* kernel, const char* arg) {
-  require(m.rows == rows && m.cols == cols, kernel,
-          std::string(arg) + " is [" + std::to_string(m.rows) + ", " + std::to_string(m.cols) + "], expected [" +
-              std::to_string(rows) + ", " + std::to_string(cols) + "]");
-}
-void check_array(const void* p, int64_t n, const char* kernel, const char* arg) {
-  require(p || n == 0, kernel, std::string(arg) + " is null");
-}
 
 // A float vector of any float dtype, converted exactly to f32 (numerics.h conversions).
 std::vector<float> to_f32(const ConstVector& v) {
@@ -118,7 +88,7 @@ class CudaBackend final : public Backend {
   }
 
   void channel_stats(ConstMatrix x, ChannelStatsOut out) override {
-    check_matrix(x, "channel_stats", "x", kFloat);
+    validate_channel_stats(kBackend, x);
     if (x.rows == 0 || x.cols == 0) return;
     activate();
     const DeviceMatrix dx = cuda_detail::upload(x);
@@ -136,26 +106,13 @@ class CudaBackend final : public Backend {
 
   void weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe, int64_t group_size, float* w,
                    DType arithmetic = DType::f32) override {
-    require(fcs && fc_count > 0, "weight_stat", "no fc reads this input");
-    require(arithmetic == DType::f32 || arithmetic == DType::f16 || arithmetic == DType::bf16, "weight_stat",
-            "arithmetic must be f32, f16 or bf16");
+    validate_weight_stat(kBackend, fcs, fc_count, recipe, group_size, w, arithmetic);
     const int64_t cols = fcs[0].cols;
     int64_t total_rows = 0;
-    int64_t groups = 1;
-    if (recipe == Recipe::lmdeploy) {
-      std::string why;
-      groups = cuda_plan::weight_groups_per_row(cols, group_size, &why);
-      if (groups < 0) throw KernelError(why);
-    }
-    for (int i = 0; i < fc_count; ++i) {
-      check_matrix(fcs[i], "weight_stat", "fc", kFloat);
-      require(fcs[i].cols == cols, "weight_stat",
-              "fcs disagree on in_features (" + std::to_string(fcs[i].cols) + " vs " + std::to_string(cols) + ")");
-      total_rows += fcs[i].rows;
-    }
-    require(total_rows > 0, "weight_stat", "the fcs have no rows");
-    check_array(w, cols, "weight_stat", "w");
-    if (cols == 0) return;
+    for (int i = 0; i < fc_count; ++i) total_rows += fcs[i].rows;
+    if (cols == 0 || total_rows == 0) return;  // nothing to average: w is not written, as on every backend
+    // The contract has checked that group_size divides the columns; this is the launch's group count.
+    const int64_t groups = recipe == Recipe::lmdeploy ? cuda_plan::weight_groups_per_row(cols, group_size, nullptr) : 1;
     activate();
     const bool lmdeploy = recipe == Recipe::lmdeploy;
     DeviceBuffer acc(std::size_t(cols) * sizeof(double));
@@ -188,13 +145,7 @@ class CudaBackend final : public Backend {
 
   void smooth_scale(const float* a, const float* w, const float* norm_weight, int64_t channels, Recipe recipe,
                     float alpha, float* s, DType arithmetic = DType::f32) override {
-    require(channels >= 0, "smooth_scale", "negative channel count");
-    require(arithmetic == DType::f32 || arithmetic == DType::f16 || arithmetic == DType::bf16, "smooth_scale",
-            "arithmetic must be f32, f16 or bf16");
-    check_array(a, channels, "smooth_scale", "a");
-    check_array(w, channels, "smooth_scale", "w");
-    check_array(s, channels, "smooth_scale", "s");
-    require(alpha >= 0.0f && alpha <= 1.0f, "smooth_scale", "alpha " + std::to_string(alpha) + " is outside [0, 1]");
+    validate_smooth_scale(kBackend, a, w, channels, recipe, alpha, s, arithmetic);
     if (channels == 0) return;
     activate();
     const DeviceBuffer da = cuda_detail::upload_array(a, channels), dw = cuda_detail::upload_array(w, channels);
@@ -206,19 +157,15 @@ class CudaBackend final : public Backend {
   }
 
   void scale_columns(MutMatrix w, const float* s) override {
-    check_matrix(w, "scale_columns", "w", kFloat);
-    check_array(s, w.cols, "scale_columns", "s");
+    validate_scale_columns(kBackend, w, s);
     apply_in_place(w, s, w.cols, &launch::scale_columns);
   }
   void divide_rows(MutMatrix w, const float* s) override {
-    check_matrix(w, "divide_rows", "w", kFloat);
-    check_array(s, w.rows, "divide_rows", "s");
+    validate_divide_rows(kBackend, w, s);
     apply_in_place(w, s, w.rows, &launch::divide_rows);
   }
   void divide_vector(MutVector v, const float* s) override {
-    require(v.size >= 0 && (v.data || v.size == 0), "divide_vector", "v is null");
-    check_matrix(ConstMatrix{v.data, v.dtype, 1, v.size, v.size}, "divide_vector", "v", kFloat);
-    check_array(s, v.size, "divide_vector", "s");
+    validate_divide_vector(kBackend, v, s);
     if (v.size == 0) return;
     activate();
     const DeviceMatrix d = cuda_detail::upload(ConstMatrix{v.data, v.dtype, 1, v.size, v.size});
@@ -228,10 +175,7 @@ class CudaBackend final : public Backend {
   }
 
   void quantize_weight(ConstMatrix w, WeightQuant variant, MutMatrix q, float* scale) override {
-    check_matrix(w, "quantize_weight", "w", kFloat);
-    check_matrix(q, "quantize_weight", "q", {DType::i8});
-    check_shape(w.rows, w.cols, q.as_const(), "quantize_weight", "q");
-    check_array(scale, w.rows, "quantize_weight", "scale");
+    validate_quantize_weight(kBackend, w, variant, q, scale);
     if (w.rows == 0) return;
     activate();
     const DeviceMatrix dw = cuda_detail::upload(w);
@@ -244,10 +188,7 @@ class CudaBackend final : public Backend {
 
   void quantize_per_token(ConstMatrix x, const float* migration_scale, const ActQuantOptions& o, MutMatrix q,
                           float* scale) override {
-    check_matrix(x, "quantize_per_token", "x", kFloat);
-    check_matrix(q, "quantize_per_token", "q", {DType::i8});
-    check_shape(x.rows, x.cols, q.as_const(), "quantize_per_token", "q");
-    check_array(scale, x.rows, "quantize_per_token", "scale");
+    validate_quantize_per_token(kBackend, x, o, q, scale);
     if (x.rows == 0) return;
     activate();
     const DeviceMatrix dx = cuda_detail::upload(x);
@@ -261,9 +202,7 @@ class CudaBackend final : public Backend {
 
   void quantize_per_tensor(ConstMatrix x, const float* migration_scale, float scale, const ActQuantOptions& o,
                            MutMatrix q) override {
-    check_matrix(x, "quantize_per_tensor", "x", kFloat);
-    check_matrix(q, "quantize_per_tensor", "q", {DType::i8});
-    check_shape(x.rows, x.cols, q.as_const(), "quantize_per_tensor", "q");
+    validate_quantize_per_tensor(kBackend, x, scale, o, q);
     if (x.rows == 0 || x.cols == 0) return;
     activate();
     const DeviceMatrix dx = cuda_detail::upload(x);
@@ -275,14 +214,7 @@ class CudaBackend final : public Backend {
 
   void rmsnorm_quantize(ConstMatrix x, ConstVector norm_w, float eps, const ActQuantOptions& o, MutMatrix q,
                         float* scale) override {
-    check_matrix(x, "rmsnorm_quantize", "x", kFloat);
-    check_matrix(q, "rmsnorm_quantize", "q", {DType::i8});
-    check_shape(x.rows, x.cols, q.as_const(), "rmsnorm_quantize", "q");
-    require(norm_w.size == x.cols, "rmsnorm_quantize",
-            "norm_w has " + std::to_string(norm_w.size) + " elements, x " + std::to_string(x.cols) + " columns");
-    check_matrix(ConstMatrix{norm_w.data, norm_w.dtype, 1, norm_w.size, norm_w.size}, "rmsnorm_quantize", "norm_w",
-                 kFloat);
-    check_array(scale, x.rows, "rmsnorm_quantize", "scale");
+    validate_rmsnorm_quantize(kBackend, x, norm_w, eps, o, q, scale);
     if (x.rows == 0) return;
     activate();
     const std::vector<float> w32 = to_f32(norm_w);
@@ -296,25 +228,13 @@ class CudaBackend final : public Backend {
   }
 
   void gemm_s8s8s32(ConstMatrix a, ConstMatrix b, MutMatrix acc) override {
-    check_gemm(a, b, "gemm_s8s8s32");
-    check_matrix(acc, "gemm_s8s8s32", "acc", {DType::i32});
-    check_shape(a.rows, b.rows, acc.as_const(), "gemm_s8s8s32", "acc");
+    validate_gemm_s8s8s32(kBackend, a, b, acc);
     gemm(a, b, launch::EpilogueArgs{}, acc);
   }
 
   void gemm_w8a8(ConstMatrix a, ConstMatrix b, const float* scale_a, const float* scale_b, ConstVector bias,
                  Epilogue epilogue, MutMatrix out) override {
-    check_gemm(a, b, "gemm_w8a8");
-    check_matrix(out, "gemm_w8a8", "out", kFloat);
-    check_shape(a.rows, b.rows, out.as_const(), "gemm_w8a8", "out");
-    check_array(scale_a, a.rows, "gemm_w8a8", "scale_a");
-    check_array(scale_b, b.rows, "gemm_w8a8", "scale_b");
-    if (bias.data) {
-      require(bias.dtype == out.dtype, "gemm_w8a8",
-              std::string("bias dtype ") + to_string(bias.dtype) + " differs from out's " + to_string(out.dtype));
-      require(bias.size == b.rows, "gemm_w8a8",
-              "bias has " + std::to_string(bias.size) + " elements, N = " + std::to_string(b.rows));
-    }
+    validate_gemm_w8a8(kBackend, a, b, scale_a, scale_b, bias, epilogue, out);
     if (a.rows == 0 || b.rows == 0) return;
     activate();
     const DeviceBuffer sa = cuda_detail::upload_array(scale_a, a.rows), sb = cuda_detail::upload_array(scale_b, b.rows);
@@ -366,13 +286,6 @@ class CudaBackend final : public Backend {
     const DeviceBuffer ds = cuda_detail::upload_array(s, n);
     kernel(d.mut_view(), ds.as<float>(), stream());
     cuda_detail::download(d, w);
-  }
-
-  void check_gemm(const ConstMatrix& a, const ConstMatrix& b, const char* kernel) {
-    check_matrix(a, kernel, "a", {DType::i8});
-    check_matrix(b, kernel, "b", {DType::i8});
-    require(a.cols == b.cols, kernel,
-            "a has K = " + std::to_string(a.cols) + ", b has K = " + std::to_string(b.cols) + " (b is [N, K])");
   }
 
   // out: i32 (raw accumulators) or a float dtype with the epilogue.
