@@ -5,10 +5,10 @@
 // is not a short number): where the exact value lies within one f32 rounding of an f16/bf16 boundary,
 // the other neighbour is allowed, counted and noted.
 #include "cases/case_tables.h"
-#include "harness/case_helpers.h"
-#include "harness/case_registry.h"
-#include "harness/compare.h"
-#include "harness/generators.h"
+#include "harness/differential/case_helpers.h"
+#include "harness/differential/case_registry.h"
+#include "harness/differential/compare.h"
+#include "harness/differential/generators.h"
 
 namespace smoothcheck::cases {
 namespace {

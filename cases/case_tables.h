@@ -1,4 +1,4 @@
-// What the case tables share. Each table registers itself with the runner (harness/case_registry.h):
+// What the case tables share. Each table registers itself with the runner (harness/differential/case_registry.h):
 // a case is one row, and adding a case is one line in its table.
 #pragma once
 

@@ -2,10 +2,10 @@
 #include <cmath>
 #include <random>
 
-#include "harness/case_helpers.h"
-#include "harness/case_registry.h"
-#include "harness/compare.h"
-#include "harness/generators.h"
+#include "harness/differential/case_helpers.h"
+#include "harness/differential/case_registry.h"
+#include "harness/differential/compare.h"
+#include "harness/differential/generators.h"
 
 namespace smoothcheck::cases {
 namespace {
@@ -75,7 +75,7 @@ struct GemmS8S8S32Case final : Case {
     const GemmOperands ops = declare_operands(tensors, shape, distribution, case_seed);
     HostTensor& acc = tensors.output_matrix("acc", DType::i32, shape.m, shape.n, 1, ZeroOutput::fails);
     if (!tensors.run_kernel([&] { backend.gemm_s8s8s32(ops.a.matrix(), ops.b.matrix(), acc.mut_matrix()); })) return;
-    reference::Matrix expected = reference::gemm_exact(to_reference(ops.a), to_reference(ops.b));
+    reference::Matrix expected = reference::gemm_s8s8s32(to_reference(ops.a), to_reference(ops.b));
     compare_exact(r, "acc", acc.to_doubles(), expected.values, shape.n);  // an integer accumulator is exact (§8)
     r.keep("expected_acc", {shape.m, shape.n}, std::move(expected.values));
   }
@@ -128,7 +128,7 @@ struct GemmW8A8Case final : Case {
     if (bias_kind == BiasKind::normal) {
       bias_values = generate_matrix(1, shape.n, Distribution::normal, derive_seed(case_seed, "bias"), out_dtype);
     } else if (bias_kind == BiasKind::cancels_row0) {
-      const reference::Matrix acc0 = reference::gemm_exact(to_reference(ops.a), to_reference(ops.b));
+      const reference::Matrix acc0 = reference::gemm_s8s8s32(to_reference(ops.a), to_reference(ops.b));
       for (int64_t n = 0; n < shape.n; ++n)
         bias_values.push_back(-reference::round_to_dtype(sa[0] * sb[std::size_t(n)] * acc0.at(0, n), out_dtype));
     }
@@ -143,8 +143,8 @@ struct GemmW8A8Case final : Case {
         }))
       return;
 
-    reference::Matrix acc = reference::gemm_exact(to_reference(ops.a), to_reference(ops.b));
-    reference::GemmOutput ref = reference::w8a8_epilogue(acc, sa, sb, bias_values, epilogue, out_dtype);
+    reference::Matrix acc = reference::gemm_s8s8s32(to_reference(ops.a), to_reference(ops.b));
+    reference::GemmOutput ref = reference::gemm_w8a8(acc, sa, sb, bias_values, epilogue, out_dtype);
     const std::vector<double> actual = out.to_doubles();
     const double u = unit_roundoff(DType::f32);
     if (epilogue == Epilogue::vllm) {

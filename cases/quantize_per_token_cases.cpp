@@ -3,10 +3,10 @@
 
 #include "cases/case_tables.h"
 #include "cases/scale_math_split_cases.h"
-#include "harness/case_helpers.h"
-#include "harness/case_registry.h"
-#include "harness/compare.h"
-#include "harness/generators.h"
+#include "harness/differential/case_helpers.h"
+#include "harness/differential/case_registry.h"
+#include "harness/differential/compare.h"
+#include "harness/differential/generators.h"
 
 namespace smoothcheck::cases {
 namespace {

@@ -4,11 +4,11 @@
 #include <cmath>
 
 #include "cases/case_tables.h"
-#include "harness/case_helpers.h"
-#include "harness/case_registry.h"
-#include "harness/compare.h"
-#include "harness/exact_input_generators.h"
-#include "harness/generators.h"
+#include "harness/differential/case_helpers.h"
+#include "harness/differential/case_registry.h"
+#include "harness/differential/compare.h"
+#include "harness/differential/exact_input_generators.h"
+#include "harness/differential/generators.h"
 
 namespace smoothcheck::cases {
 namespace {
@@ -21,7 +21,7 @@ struct RmsnormQuantizeCase final : Case {
   const double eps;
   const uint64_t case_seed;
   // ScaleMath rows (eps 0): exact RMSNorm rows whose values sit where divide and reciprocal-multiply give
-  // different codes (harness/exact_input_generators.h, rmsnorm_scale_math_rows).
+  // different codes (harness/differential/exact_input_generators.h, rmsnorm_scale_math_rows).
   const bool scale_math_split;
 
   RmsnormQuantizeCase(int64_t t, int64_t c, int64_t p, DType d, Distribution dist, NamedActOptions o, double e,
@@ -38,7 +38,7 @@ struct RmsnormQuantizeCase final : Case {
   int64_t work() const override { return tokens * hidden; }
 
   void run(kernels::Backend& backend, CaseTensors& tensors, CaseResult& r) const override {
-    // Tie rows (midpoints with eps 0): RMSNorm is exact in f32 (harness/exact_input_generators.h) with norm
+    // Tie rows (midpoints with eps 0): RMSNorm is exact in f32 (harness/differential/exact_input_generators.h) with norm
     // weight 1, so y / scale lands exactly on k + 0.5 and the rounding rule alone decides those codes.
     const bool ties = distribution == Distribution::midpoints && eps == 0.0 && !scale_math_split;
     std::vector<double> x_values =

@@ -1,7 +1,7 @@
 // ScaleMath rows: in exact arithmetic x * (127 / absmax) and x / (absmax / 127) are one number, so the
 // float64 reference alone cannot tell a kernel that divides from one that multiplies by the reciprocal;
 // the ordinary rows allow an off-by-one near midpoints for exactly that reason. Here every element is
-// chosen (harness/exact_input_generators.h) where the two f32 results straddle a midpoint, and the codes
+// chosen (harness/differential/exact_input_generators.h) where the two f32 results straddle a midpoint, and the codes
 // are compared with zero allowance against reference::quantize_per_token_f32 / quantize_per_tensor_f32,
 // which model the named formula's f32 steps. The inputs are f32: f16/bf16 loads are exact, so the
 // arithmetic after the load is the same, while their coarser grid rarely lands within an f32 ulp of a
@@ -14,10 +14,10 @@
 #include <stdexcept>
 #include <string>
 
-#include "harness/case_helpers.h"
-#include "harness/compare.h"
-#include "harness/exact_input_generators.h"
-#include "harness/generators.h"
+#include "harness/differential/case_helpers.h"
+#include "harness/differential/compare.h"
+#include "harness/differential/exact_input_generators.h"
+#include "harness/differential/generators.h"
 
 namespace smoothcheck::cases {
 namespace {

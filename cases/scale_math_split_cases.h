@@ -3,7 +3,7 @@
 // against the reference's model of the named formula. Appended to the per-token and per-tensor tables.
 #pragma once
 
-#include "harness/case_runner.h"
+#include "harness/differential/case_runner.h"
 
 namespace smoothcheck::cases {
 

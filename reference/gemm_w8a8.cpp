@@ -10,20 +10,20 @@ namespace smoothcheck::reference {
 
 using internal::require;
 
-GemmOutput w8a8_epilogue(const Matrix& acc, const Vector& scale_a, const Vector& scale_b, const Vector& bias,
-                         Epilogue epilogue, DType out_dtype) {
-  internal::require_nonempty(acc, "w8a8_epilogue");
+GemmOutput gemm_w8a8(const Matrix& acc, const Vector& scale_a, const Vector& scale_b, const Vector& bias,
+                     Epilogue epilogue, DType out_dtype) {
+  internal::require_nonempty(acc, "gemm_w8a8");
   require(static_cast<int64_t>(scale_a.size()) == acc.rows,
-          "w8a8_epilogue: scale_a has " + std::to_string(scale_a.size()) + " entries, acc has " +
+          "gemm_w8a8: scale_a has " + std::to_string(scale_a.size()) + " entries, acc has " +
               std::to_string(acc.rows) + " rows");
   require(static_cast<int64_t>(scale_b.size()) == acc.cols,
-          "w8a8_epilogue: scale_b has " + std::to_string(scale_b.size()) + " entries, acc has " +
+          "gemm_w8a8: scale_b has " + std::to_string(scale_b.size()) + " entries, acc has " +
               std::to_string(acc.cols) + " columns");
   require(bias.empty() || static_cast<int64_t>(bias.size()) == acc.cols,
-          "w8a8_epilogue: bias has " + std::to_string(bias.size()) + " entries, acc has " + std::to_string(acc.cols) +
+          "gemm_w8a8: bias has " + std::to_string(bias.size()) + " entries, acc has " + std::to_string(acc.cols) +
               " columns");
   require(out_dtype == DType::f32 || out_dtype == DType::f16 || out_dtype == DType::bf16,
-          std::string("w8a8_epilogue: out_dtype ") + to_string(out_dtype) + " is not f32, f16 or bf16");
+          std::string("gemm_w8a8: out_dtype ") + to_string(out_dtype) + " is not f32, f16 or bf16");
 
   const at::Tensor sa = internal::view_of(scale_a).unsqueeze(1);  // [M, 1]
   const at::Tensor sb = internal::view_of(scale_b).unsqueeze(0);  // [1, N]

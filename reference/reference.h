@@ -105,7 +105,7 @@ Quantized rmsnorm_quantize(const Matrix& x, const Vector& norm_weight, double ep
 // ---- §7 W8A8 GEMM -----------------------------------------------------------------------------------
 // Exact integer products, a [M, K] codes times b [N, K] codes transposed (exact in float64 for any
 // K < 2^38).
-Matrix gemm_exact(const Matrix& a, const Matrix& b);
+Matrix gemm_s8s8s32(const Matrix& a, const Matrix& b);
 
 struct GemmOutput {
   Matrix exact;    // sa[m] * sb[n] * acc + bias[n] in exact arithmetic (float64)
@@ -113,8 +113,9 @@ struct GemmOutput {
                    // bias), then out_dtype: the kernel's value bit for bit. lmdeploy: sa*sb*acc correctly
                    // rounded to out_dtype, then the bias added in out_dtype.
 };
+// The W8A8 GEMM from its exact accumulators (gemm_s8s8s32 of the codes): the dequantising epilogue.
 // bias may be empty; out_dtype is f32, f16 or bf16 (the bias is taken as already in out_dtype).
-GemmOutput w8a8_epilogue(const Matrix& acc, const Vector& scale_a, const Vector& scale_b, const Vector& bias,
-                         Epilogue epilogue, DType out_dtype);
+GemmOutput gemm_w8a8(const Matrix& acc, const Vector& scale_a, const Vector& scale_b, const Vector& bias,
+                     Epilogue epilogue, DType out_dtype);
 
 }  // namespace smoothcheck::reference

@@ -37,7 +37,7 @@
 
 #include "harness/checkpoint/safetensors_stream_writer.h"
 #include "harness/pipeline/calibration_stats.h"
-#include "harness/quantized_layout.h"
+#include "harness/models/quantized_layout.h"
 
 namespace {
 

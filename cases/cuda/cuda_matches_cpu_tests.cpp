@@ -28,9 +28,9 @@
 #include <vector>
 
 #include "harness/backends.h"
-#include "harness/case_helpers.h"
-#include "harness/generators.h"
-#include "harness/host_tensor.h"
+#include "harness/differential/case_helpers.h"
+#include "harness/differential/generators.h"
+#include "harness/differential/host_tensor.h"
 #include "kernels/cuda/launch_plan.h"
 
 // The backend held to the CPU, and the GEMM engines: the CUDA backend's two, or, for

@@ -6,8 +6,8 @@
 #include <cstdio>
 
 #include "cuda_mutant_list.h"
-#include "harness/case_registry.h"
-#include "harness/case_runner.h"
+#include "harness/differential/case_registry.h"
+#include "harness/differential/case_runner.h"
 
 namespace smoothcheck::cuda_emulation_cases {
 namespace {

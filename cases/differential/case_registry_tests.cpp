@@ -1,4 +1,4 @@
-// The case tables reach the runner only through their registrations (harness/case_registry.h): a linker
+// The case tables reach the runner only through their registrations (harness/differential/case_registry.h): a linker
 // that dropped them (cases/CMakeLists.txt) would leave `smoothcheck run` and the differential tests with
 // fewer tables, or none, and nothing else would notice.
 #include <gtest/gtest.h>
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/case_registry.h"
+#include "harness/differential/case_registry.h"
 
 namespace smoothcheck {
 namespace {

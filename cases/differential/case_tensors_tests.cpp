@@ -1,4 +1,4 @@
-// The runner's shared checks (harness/case_tensors.h) as every case relies on them: they run only after
+// The runner's shared checks (harness/differential/case_tensors.h) as every case relies on them: they run only after
 // a kernel that returned, a waived or failed kernel ends the case with nothing compared, the failure
 // lines come in the order the cases used to write them, and a failing case keeps its inputs and actual
 // outputs for the repro while a passing one keeps nothing.
@@ -9,8 +9,8 @@
 #include <stdexcept>
 
 #include "harness/backends.h"
-#include "harness/case_runner.h"
-#include "harness/case_tensors.h"
+#include "harness/differential/case_runner.h"
+#include "harness/differential/case_tensors.h"
 
 namespace smoothcheck {
 namespace {

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "harness/backends.h"
-#include "harness/case_registry.h"
-#include "harness/case_runner.h"
+#include "harness/differential/case_registry.h"
+#include "harness/differential/case_runner.h"
 #include "kernels/cpu/cpu_backend.h"
 
 #ifndef SMOOTHCHECK_TEST_BACKENDS

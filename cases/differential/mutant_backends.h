@@ -18,7 +18,7 @@ struct Mutant {
   std::string case_filter;  // a subset of that family's cases that is enough to catch it (fast)
   std::function<std::unique_ptr<kernels::Backend>()> make;
   // The check that must report it, as a failure line begins: "<check>: <tensor>", e.g. "codes: q",
-  // "bound: scale", "rounded: out" (harness/compare.h). Another check failing instead does not count.
+  // "bound: scale", "rounded: out" (harness/differential/compare.h). Another check failing instead does not count.
   std::string caught_by;
   // The named option of kernels/options.h it ignores or swaps for its neighbour, as option_name() spells
   // it ("Rounding::half_even"); empty for bugs that are not about an option.

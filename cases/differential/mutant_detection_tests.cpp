@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cases/differential/mutant_backends.h"
-#include "harness/case_registry.h"
-#include "harness/case_runner.h"
+#include "harness/differential/case_registry.h"
+#include "harness/differential/case_runner.h"
 
 namespace smoothcheck {
 namespace {
@@ -40,7 +40,7 @@ TEST_P(MutantIsCaught, ByItsFamilyTable) {
     if (report.result.outcome != Outcome::incorrect) continue;
     for (const std::string& failure : report.result.failures) {
       // "<check>: <tensor>: ...", for the NaN/Inf pattern "<check>: <tensor>[i] ...", and for the runner's
-      // own checks "<check>: <tensor> was modified ..." (harness/compare.h).
+      // own checks "<check>: <tensor> was modified ..." (harness/differential/compare.h).
       const char after = failure.size() > m.caught_by.size() ? failure[m.caught_by.size()] : '\0';
       const bool names_check = failure.rfind(m.caught_by, 0) == 0 && (after == ':' || after == '[' || after == ' ');
       if (names_check) {

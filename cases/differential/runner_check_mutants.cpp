@@ -1,4 +1,4 @@
-// Mutants that only the runner's own checks can catch (harness/case_tensors.h): the values they return
+// Mutants that only the runner's own checks can catch (harness/differential/case_tensors.h): the values they return
 // are right, or the comparisons would flag them anyway, but each breaks one rule every case relies on —
 // writing outside its output, changing an input, or writing nothing at all.
 #include <algorithm>

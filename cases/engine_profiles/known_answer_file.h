@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/host_tensor.h"
+#include "harness/differential/host_tensor.h"
 #include "kernels/options.h"
 
 namespace smoothcheck::known_answers {

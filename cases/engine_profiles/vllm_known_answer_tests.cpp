@@ -16,7 +16,7 @@
 
 #include "cases/engine_profiles/known_answer_file.h"
 #include "harness/backends.h"
-#include "harness/host_tensor.h"
+#include "harness/differential/host_tensor.h"
 #include "reference/reference.h"
 
 namespace smoothcheck {
@@ -96,15 +96,15 @@ TEST(VllmKnownAnswers, ReferencePerTokenQuantizer) {
   }
 }
 
-// w8a8_epilogue's `rounded` (vLLM's f32 arithmetic, one fma) equals vLLM's output bit for bit.
+// gemm_w8a8's `rounded` (vLLM's f32 arithmetic, one fma) equals vLLM's output bit for bit.
 TEST(VllmKnownAnswers, ReferenceEpilogue) {
   for (const KnownCase* c : cases_of("gemm_w8a8")) {
     SCOPED_TRACE(c->name);
     const HostTensor a = c->input("a").host(), b = c->input("b").host(), out = c->output("out").host();
-    const reference::Matrix acc = reference::gemm_exact(matrix_of(a), matrix_of(b));
-    const reference::GemmOutput ref = reference::w8a8_epilogue(acc, c->input("scale_a").values, c->input("scale_b").values,
+    const reference::Matrix acc = reference::gemm_s8s8s32(matrix_of(a), matrix_of(b));
+    const reference::GemmOutput ref = reference::gemm_w8a8(acc, c->input("scale_a").values, c->input("scale_b").values,
                                                                c->input("bias").values, Epilogue::vllm, out.dtype());
-    expect_same_bits(stored(out.dtype(), out.rows(), out.cols(), ref.rounded.values), out, "w8a8_epilogue rounded");
+    expect_same_bits(stored(out.dtype(), out.rows(), out.cols(), ref.rounded.values), out, "gemm_w8a8 rounded");
   }
 }
 
@@ -115,7 +115,7 @@ TEST(VllmKnownAnswers, UnfusedEpilogueDiffersWhereTheFileSays) {
   for (const KnownCase* c : cases_of("gemm_w8a8")) {
     SCOPED_TRACE(c->name);
     const HostTensor out = c->output("out").host();
-    const reference::Matrix acc = reference::gemm_exact(matrix_of(c->input("a").host()), matrix_of(c->input("b").host()));
+    const reference::Matrix acc = reference::gemm_s8s8s32(matrix_of(c->input("a").host()), matrix_of(c->input("b").host()));
     const std::vector<double>& sa = c->input("scale_a").values;
     const std::vector<double>& sb = c->input("scale_b").values;
     const std::vector<double>& bias = c->input("bias").values;

@@ -5,7 +5,7 @@
 
 #include "fuzz_support.h"
 #include "harness/checkpoint/llama_config.h"
-#include "harness/quantized_layout.h"
+#include "harness/models/quantized_layout.h"
 
 SMOOTHCHECK_FUZZ_TARGET(llama_config) {
   using smoothcheck::fuzz::fuzz_require;

@@ -10,7 +10,7 @@
 #include "harness/checkpoint/model_dir.h"
 #include "harness/checkpoint/shard_index.h"
 #include "harness/pipeline/quantization_config.h"
-#include "harness/quantized_layout.h"
+#include "harness/models/quantized_layout.h"
 #include "pipeline_test_support.h"
 
 namespace smoothcheck::testing {

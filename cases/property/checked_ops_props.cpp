@@ -13,9 +13,9 @@
 #include "cases/property/property_mutants.h"
 #include "cases/property/property_support.h"
 #include "harness/backends.h"
-#include "harness/case_helpers.h"
+#include "harness/differential/case_helpers.h"
 #include "harness/checked_ops.h"
-#include "harness/host_tensor.h"
+#include "harness/differential/host_tensor.h"
 
 namespace smoothcheck::property {
 namespace {

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <vector>
 
-#include "harness/generators.h"
+#include "harness/differential/generators.h"
 
 namespace smoothcheck::property {
 namespace {

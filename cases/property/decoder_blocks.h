@@ -11,7 +11,7 @@
 #include <map>
 #include <string>
 
-#include "harness/smoothing_plan.h"
+#include "harness/models/smoothing_plan.h"
 #include "reference/reference.h"
 
 namespace smoothcheck::property {

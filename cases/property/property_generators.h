@@ -1,5 +1,5 @@
 // Every rapidcheck generator of the property suite, in one place (design.md, "Properties"): shapes,
-// tensors drawn from every Distribution of harness/generators.h, storage dtypes, recipes, α,
+// tensors drawn from every Distribution of harness/differential/generators.h, storage dtypes, recipes, α,
 // quantisation options and layer configurations, each with a showValue so that a shrunk
 // counterexample prints as parameters a reader can paste into a case table.
 //
@@ -14,9 +14,9 @@
 
 #include <rapidcheck.h>
 
-#include "harness/generators.h"
-#include "harness/smoothing_plan.h"
-#include "harness/quantized_layout.h"
+#include "harness/differential/generators.h"
+#include "harness/models/smoothing_plan.h"
+#include "harness/models/quantized_layout.h"
 #include "kernels/options.h"
 
 namespace smoothcheck {

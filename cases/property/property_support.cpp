@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "harness/backends.h"
-#include "harness/compare.h"
+#include "harness/differential/compare.h"
 
 namespace smoothcheck::property {
 

@@ -19,7 +19,7 @@
 #include <rapidcheck/gtest.h>
 
 #include "cases/property/step_runner.h"
-#include "harness/compare.h"
+#include "harness/differential/compare.h"
 #include "kernels/kernel_api.h"
 
 namespace smoothcheck::property {

@@ -12,7 +12,7 @@
 
 #include "cases/property/property_generators.h"
 #include "cases/property/property_support.h"
-#include "harness/quantized_layout.h"
+#include "harness/models/quantized_layout.h"
 
 namespace smoothcheck {
 namespace {

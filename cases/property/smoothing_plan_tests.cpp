@@ -7,7 +7,7 @@
 
 #include "cases/property/property_generators.h"
 #include "cases/property/property_support.h"
-#include "harness/smoothing_plan.h"
+#include "harness/models/smoothing_plan.h"
 
 namespace smoothcheck {
 namespace {

@@ -3,8 +3,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include "harness/case_helpers.h"
-#include "harness/host_tensor.h"
+#include "harness/differential/case_helpers.h"
+#include "harness/differential/host_tensor.h"
 
 namespace smoothcheck::property {
 namespace {
@@ -43,10 +43,10 @@ class ReferenceRunner final : public StepRunner {
     reference::Quantized q = reference::quantize_per_tensor(x, {}, scale, o);
     return {q.codes, q.scale};
   }
-  Matrix gemm_s8s8s32(const Matrix& a, const Matrix& b) override { return reference::gemm_exact(a, b); }
+  Matrix gemm_s8s8s32(const Matrix& a, const Matrix& b) override { return reference::gemm_s8s8s32(a, b); }
   Matrix gemm_w8a8(const Matrix& a, const Matrix& b, const Vector& sa, const Vector& sb, const Vector& bias,
                    Epilogue epilogue, DType out_dtype) override {
-    return reference::w8a8_epilogue(reference::gemm_exact(a, b), sa, sb, bias, epilogue, out_dtype).rounded;
+    return reference::gemm_w8a8(reference::gemm_s8s8s32(a, b), sa, sb, bias, epilogue, out_dtype).rounded;
   }
 };
 

@@ -437,10 +437,10 @@ TEST(RmsnormQuantize, RoundsToTheActivationDtypeThenQuantises) {
 
 TEST(GemmExact, KnownAnswer) {
   // [1 -2 3] . [4 5 6] = 12, [1 -2 3] . [-1 1 2] = 3, [127 -128 0] . [4 5 6] = -132, . [-1 1 2] = -255.
-  const Matrix acc = gemm_exact(matrix({{1, -2, 3}, {127, -128, 0}}), matrix({{4, 5, 6}, {-1, 1, 2}}));
+  const Matrix acc = gemm_s8s8s32(matrix({{1, -2, 3}, {127, -128, 0}}), matrix({{4, 5, 6}, {-1, 1, 2}}));
   expect_values(acc, matrix({{12, 3}, {-132, -255}}));
-  EXPECT_THROW(gemm_exact(matrix({{1, 2}}), matrix({{1, 2, 3}})), std::invalid_argument);
-  EXPECT_THROW(gemm_exact(matrix({{1.5, 2}}), matrix({{1, 2}})), std::invalid_argument);
+  EXPECT_THROW(gemm_s8s8s32(matrix({{1, 2}}), matrix({{1, 2, 3}})), std::invalid_argument);
+  EXPECT_THROW(gemm_s8s8s32(matrix({{1.5, 2}}), matrix({{1, 2}})), std::invalid_argument);
 }
 
 TEST(GemmExact, LongReductionIsExact) {
@@ -448,7 +448,7 @@ TEST(GemmExact, LongReductionIsExact) {
   Matrix a(1, 65537), b(1, 65537);
   for (int64_t k = 0; k < 65536; ++k) a.at(0, k) = b.at(0, k) = -128;
   a.at(0, 65536) = b.at(0, 65536) = 1;
-  EXPECT_EQ(gemm_exact(a, b).at(0, 0), pow2(30) + 1);
+  EXPECT_EQ(gemm_s8s8s32(a, b).at(0, 0), pow2(30) + 1);
 }
 
 TEST(W8A8Epilogue, KnownAnswer) {
@@ -456,11 +456,11 @@ TEST(W8A8Epilogue, KnownAnswer) {
   // [0.5*2*12 + 1, 0.5*4*3 - 1; 0.25*2*(-132) + 1, 0.25*4*(-255) - 1] = [13, 5; -65, -256].
   const Matrix acc = matrix({{12, 3}, {-132, -255}});
   for (Epilogue e : {Epilogue::vllm, Epilogue::lmdeploy}) {
-    const GemmOutput out = w8a8_epilogue(acc, {0.5, 0.25}, {2, 4}, {1, -1}, e, DType::f16);
+    const GemmOutput out = gemm_w8a8(acc, {0.5, 0.25}, {2, 4}, {1, -1}, e, DType::f16);
     expect_values(out.exact, matrix({{13, 5}, {-65, -256}}));
     expect_values(out.rounded, out.exact);
   }
-  expect_values(w8a8_epilogue(acc, {0.5, 0.25}, {2, 4}, {}, Epilogue::vllm, DType::bf16).exact,
+  expect_values(gemm_w8a8(acc, {0.5, 0.25}, {2, 4}, {}, Epilogue::vllm, DType::bf16).exact,
                 matrix({{12, 6}, {-66, -255}}));
 }
 
@@ -469,17 +469,17 @@ TEST(W8A8Epilogue, LmdeployRoundsBeforeTheBias) {
   // lmdeploy stores 2049 in f16 first, a tie between 2048 (even) and 2050, so 2048; 2048 + 1 is again
   // a tie: 2048.
   const Matrix acc = matrix({{2049}});
-  EXPECT_EQ(w8a8_epilogue(acc, {1}, {1}, {1}, Epilogue::vllm, DType::f16).rounded.at(0, 0), 2050);
-  EXPECT_EQ(w8a8_epilogue(acc, {1}, {1}, {1}, Epilogue::lmdeploy, DType::f16).rounded.at(0, 0), 2048);
-  EXPECT_EQ(w8a8_epilogue(acc, {1}, {1}, {1}, Epilogue::lmdeploy, DType::f16).exact.at(0, 0), 2050);
+  EXPECT_EQ(gemm_w8a8(acc, {1}, {1}, {1}, Epilogue::vllm, DType::f16).rounded.at(0, 0), 2050);
+  EXPECT_EQ(gemm_w8a8(acc, {1}, {1}, {1}, Epilogue::lmdeploy, DType::f16).rounded.at(0, 0), 2048);
+  EXPECT_EQ(gemm_w8a8(acc, {1}, {1}, {1}, Epilogue::lmdeploy, DType::f16).exact.at(0, 0), 2050);
 }
 
 TEST(W8A8Epilogue, Errors) {
   const Matrix acc = matrix({{1, 2}});
-  EXPECT_THROW(w8a8_epilogue(acc, {1, 1}, {1, 1}, {}, Epilogue::vllm, DType::f16), std::invalid_argument);
-  EXPECT_THROW(w8a8_epilogue(acc, {1}, {1}, {}, Epilogue::vllm, DType::f16), std::invalid_argument);
-  EXPECT_THROW(w8a8_epilogue(acc, {1}, {1, 1}, {1}, Epilogue::vllm, DType::f16), std::invalid_argument);
-  EXPECT_THROW(w8a8_epilogue(acc, {1}, {1, 1}, {}, Epilogue::vllm, DType::i32), std::invalid_argument);
+  EXPECT_THROW(gemm_w8a8(acc, {1, 1}, {1, 1}, {}, Epilogue::vllm, DType::f16), std::invalid_argument);
+  EXPECT_THROW(gemm_w8a8(acc, {1}, {1}, {}, Epilogue::vllm, DType::f16), std::invalid_argument);
+  EXPECT_THROW(gemm_w8a8(acc, {1}, {1, 1}, {1}, Epilogue::vllm, DType::f16), std::invalid_argument);
+  EXPECT_THROW(gemm_w8a8(acc, {1}, {1, 1}, {}, Epilogue::vllm, DType::i32), std::invalid_argument);
 }
 
 }  // namespace

@@ -8,8 +8,8 @@
 #include <fstream>
 
 #include "cases/differential/mutant_backends.h"
-#include "harness/case_registry.h"
-#include "harness/case_runner.h"
+#include "harness/differential/case_registry.h"
+#include "harness/differential/case_runner.h"
 #include "harness/report/regression_rules.h"
 #include "harness/report/results_builders.h"
 #include "harness/run_info.h"

@@ -11,7 +11,7 @@
 #include "harness/report/results_document.h"
 #include "harness/report/summary_markdown.h"
 #include "harness/cli/commands.h"
-#include "harness/repro_writer.h"
+#include "harness/differential/repro_writer.h"
 
 namespace smoothcheck {
 

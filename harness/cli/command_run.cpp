@@ -9,11 +9,11 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/backends.h"
-#include "harness/case_registry.h"
-#include "harness/case_runner.h"
+#include "harness/differential/case_registry.h"
+#include "harness/differential/case_runner.h"
 #include "harness/cli/arg_reader.h"
 #include "harness/report/results_builders.h"
-#include "harness/repro_writer.h"
+#include "harness/differential/repro_writer.h"
 #include "harness/run_info.h"
 
 namespace smoothcheck {

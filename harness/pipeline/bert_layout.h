@@ -5,7 +5,7 @@
 //
 // Only migration mode is exact for a post-LN model: a LayerNorm's output is both the next linears'
 // input and the residual, and GELU is not linear, so folding s into a norm or into intermediate.dense's
-// rows changes the model (harness/smoothing_plan.h shows why, group by group).
+// rows changes the model (harness/models/smoothing_plan.h shows why, group by group).
 #pragma once
 
 #include <string>
@@ -15,8 +15,8 @@
 #include "harness/models/bert.h"
 #include "harness/pipeline/float_weights.h"
 #include "harness/pipeline/stacked_scales.h"
-#include "harness/quantized_layout.h"
-#include "harness/smoothing_plan.h"
+#include "harness/models/quantized_layout.h"
+#include "harness/models/smoothing_plan.h"
 
 namespace smoothcheck::pipeline {
 

@@ -8,7 +8,7 @@
 #include "harness/checkpoint/checkpoint_error.h"
 #include "harness/checkpoint/safetensors_reader.h"
 #include "harness/checkpoint/safetensors_writer.h"
-#include "harness/quantized_layout.h"
+#include "harness/models/quantized_layout.h"
 
 namespace smoothcheck::pipeline {
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "harness/checkpoint/llama_config.h"
-#include "harness/quantized_layout.h"
+#include "harness/models/quantized_layout.h"
 
 namespace smoothcheck::pipeline {
 

@@ -11,7 +11,7 @@
 #include "harness/checkpoint/checkpoint.h"
 #include "harness/pipeline/float_weights.h"
 #include "harness/pipeline/verify.h"
-#include "harness/quantized_layout.h"
+#include "harness/models/quantized_layout.h"
 
 namespace smoothcheck::pipeline {
 

@@ -6,7 +6,7 @@
 
 #include "harness/checkpoint/checkpoint.h"
 #include "harness/checkpoint/checkpoint_error.h"
-#include "harness/quantized_layout.h"
+#include "harness/models/quantized_layout.h"
 
 namespace smoothcheck::pipeline {
 

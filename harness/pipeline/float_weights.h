@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "harness/checkpoint/llama_config.h"
-#include "harness/quantized_layout.h"
+#include "harness/models/quantized_layout.h"
 #include "kernels/kernel_api.h"
 
 namespace smoothcheck::checkpoint {

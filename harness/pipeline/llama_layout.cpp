@@ -3,7 +3,7 @@
 #include <stdexcept>
 
 #include "harness/checkpoint/checkpoint_error.h"
-#include "harness/quantized_layout.h"
+#include "harness/models/quantized_layout.h"
 
 namespace smoothcheck::pipeline {
 

@@ -1,6 +1,6 @@
 // What the pipeline needs to know of a LLaMA model (transformers' LlamaForCausalLM names) beyond its
-// export layout (harness/quantized_layout.h): the norms in front of its linears, the dtype its bytes
-// are in, its smoothing groups (lmdeploy's mapping, harness/smoothing_plan.h) with full names, and the
+// export layout (harness/models/quantized_layout.h): the norms in front of its linears, the dtype its bytes
+// are in, its smoothing groups (lmdeploy's mapping, harness/models/smoothing_plan.h) with full names, and the
 // stacked q/k/v and gate/up parameters an engine loads. llama_family.cpp answers the pipeline with these;
 // the LLaMA-config overloads serve the tests that hold a config rather than a family.
 #pragma once
@@ -16,7 +16,7 @@
 #include "harness/pipeline/calibration_stats.h"
 #include "harness/pipeline/float_weights.h"
 #include "harness/pipeline/stacked_scales.h"
-#include "harness/smoothing_plan.h"
+#include "harness/models/smoothing_plan.h"
 
 namespace smoothcheck::pipeline {
 

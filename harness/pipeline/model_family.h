@@ -24,8 +24,8 @@
 #include "harness/pipeline/float_weights.h"
 #include "harness/pipeline/stacked_scales.h"
 #include "harness/pipeline/verify.h"
-#include "harness/quantized_layout.h"
-#include "harness/smoothing_plan.h"
+#include "harness/models/quantized_layout.h"
+#include "harness/models/smoothing_plan.h"
 
 namespace smoothcheck::pipeline {
 

@@ -23,7 +23,7 @@
 #include "harness/pipeline/smooth_model.h"
 #include "harness/pipeline/smoothing_units.h"
 #include "harness/pipeline/staged_directory.h"
-#include "harness/quantized_layout.h"
+#include "harness/models/quantized_layout.h"
 
 namespace smoothcheck::pipeline {
 

@@ -1,6 +1,6 @@
 // `smoothcheck quantize`: smooth (smooth_model.h), quantise every linear per output channel with a
 // production backend (numerics.md §5) and export the seed's layout (the model family's export tensors,
-// model_family.h; LLaMA's is harness/quantized_layout.h):
+// model_family.h; LLaMA's is harness/models/quantized_layout.h):
 // <linear>.weight int8 [O, C], <linear>.scale float32 [O, 1], <linear>.migration_scale float32 [C],
 // every other tensor as stored in the input (fused mode: the norms smoothed, in the input's dtype),
 // shards plus an index whose metadata.total_size is exact, and config.json with quantization_config.

@@ -13,7 +13,7 @@
 #include "harness/pipeline/calibration_stats.h"
 #include "harness/pipeline/float_weights.h"
 #include "harness/pipeline/quantization_config.h"
-#include "harness/smoothing_plan.h"
+#include "harness/models/smoothing_plan.h"
 
 namespace smoothcheck::pipeline {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "harness/compare.h"
+#include "harness/differential/compare.h"
 #include "reference/reference.h"
 
 namespace smoothcheck::pipeline {

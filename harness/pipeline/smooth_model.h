@@ -1,4 +1,4 @@
-// Smoothing a LLaMA model (numerics.md §2-4): per layer, the groups of harness/smoothing_plan.h
+// Smoothing a LLaMA model (numerics.md §2-4): per layer, the groups of harness/models/smoothing_plan.h
 // (lmdeploy's mapping; v->o is skipped under grouped-query attention in fused mode), the activation
 // statistic of each group's input from the calibration file (absmax; max - min for llmcompressor),
 // the weight statistic and s from a production backend, applied to the float32 weights in place.
@@ -20,7 +20,7 @@
 
 #include "harness/pipeline/calibration_stats.h"
 #include "harness/pipeline/float_weights.h"
-#include "harness/smoothing_plan.h"
+#include "harness/models/smoothing_plan.h"
 #include "kernels/kernel_api.h"
 
 namespace smoothcheck::pipeline {

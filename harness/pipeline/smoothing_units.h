@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "harness/pipeline/float_weights.h"
-#include "harness/quantized_layout.h"
-#include "harness/smoothing_plan.h"
+#include "harness/models/quantized_layout.h"
+#include "harness/models/smoothing_plan.h"
 
 namespace smoothcheck::pipeline {
 

@@ -11,7 +11,7 @@
 
 #include "harness/checkpoint/checkpoint.h"
 #include "harness/checkpoint/llama_config.h"
-#include "harness/quantized_layout.h"
+#include "harness/models/quantized_layout.h"
 
 namespace smoothcheck::pipeline {
 

@@ -18,7 +18,7 @@
 #include "harness/pipeline/smoothing_units.h"
 #include "harness/pipeline/stacked_scales.h"
 #include "harness/pipeline/verify_rederivation.h"
-#include "harness/quantized_layout.h"
+#include "harness/models/quantized_layout.h"
 #include "reference/reference.h"
 
 namespace smoothcheck::pipeline {

@@ -25,7 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/pipeline/quantization_config.h"
-#include "harness/smoothing_plan.h"
+#include "harness/models/smoothing_plan.h"
 #include "kernels/kernel_api.h"
 
 namespace smoothcheck::pipeline {

@@ -19,7 +19,7 @@
 #include "harness/pipeline/calibration_stats.h"
 #include "harness/pipeline/float_weights.h"
 #include "harness/pipeline/verify.h"
-#include "harness/smoothing_plan.h"
+#include "harness/models/smoothing_plan.h"
 
 namespace smoothcheck::pipeline {
 

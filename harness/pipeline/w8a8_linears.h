@@ -13,7 +13,7 @@
 
 #include "harness/checkpoint/checkpoint.h"
 #include "harness/pipeline/quantization_config.h"
-#include "harness/quantized_layout.h"
+#include "harness/models/quantized_layout.h"
 #include "kernels/kernel_api.h"
 
 namespace smoothcheck::pipeline {

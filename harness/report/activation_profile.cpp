@@ -13,7 +13,7 @@
 #include "harness/pipeline/calibration_stats.h"
 #include "harness/pipeline/model_family.h"
 #include "harness/pipeline/smoothing_units.h"
-#include "harness/quantized_layout.h"
+#include "harness/models/quantized_layout.h"
 
 namespace smoothcheck::report {
 

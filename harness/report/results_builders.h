@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/case_runner.h"
+#include "harness/differential/case_runner.h"
 #include "harness/report/results_document.h"
 
 namespace smoothcheck::report {

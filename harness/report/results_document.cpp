@@ -5,7 +5,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "harness/repro_writer.h"
+#include "harness/differential/repro_writer.h"
 #include "harness/report/benchmark_series.h"
 #include "harness/report/results_builders.h"
 

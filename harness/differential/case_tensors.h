@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/host_tensor.h"
-#include "harness/outcome.h"
+#include "harness/differential/host_tensor.h"
+#include "harness/differential/outcome.h"
 
 namespace smoothcheck {
 

@@ -1,6 +1,6 @@
 // The generic differential runner: a case is a row (one struct per kernel family with a name() that
 // prints every parameter); the runner runs it on a backend beside the reference, owns the checks every
-// case shares (harness/case_tensors.h), turns exceptions into "kernel error", waives what cannot run here
+// case shares (harness/differential/case_tensors.h), turns exceptions into "kernel error", waives what cannot run here
 // with the reason, and writes a repro for failures.
 #pragma once
 
@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/case_tensors.h"
-#include "harness/outcome.h"
+#include "harness/differential/case_tensors.h"
+#include "harness/differential/outcome.h"
 #include "kernels/kernel_api.h"
 
 namespace smoothcheck {

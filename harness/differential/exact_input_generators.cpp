@@ -1,4 +1,4 @@
-#include "harness/exact_input_generators.h"
+#include "harness/differential/exact_input_generators.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "harness/generators.h"
+#include "harness/differential/generators.h"
 
 namespace smoothcheck {
 namespace {

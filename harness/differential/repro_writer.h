@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "harness/case_runner.h"
+#include "harness/differential/case_runner.h"
 
 namespace smoothcheck {
 

@@ -1,4 +1,4 @@
-#include "harness/case_helpers.h"
+#include "harness/differential/case_helpers.h"
 
 namespace smoothcheck {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/case_runner.h"
+#include "harness/differential/case_runner.h"
 
 namespace smoothcheck {
 

@@ -1,4 +1,4 @@
-#include "harness/smoothing_plan.h"
+#include "harness/models/smoothing_plan.h"
 
 #include <algorithm>
 #include <sstream>

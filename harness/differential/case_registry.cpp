@@ -1,4 +1,4 @@
-#include "harness/case_registry.h"
+#include "harness/differential/case_registry.h"
 
 #include <algorithm>
 #include <stdexcept>

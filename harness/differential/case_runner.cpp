@@ -1,8 +1,8 @@
-#include "harness/case_runner.h"
+#include "harness/differential/case_runner.h"
 
 #include <exception>
 
-#include "harness/repro_writer.h"
+#include "harness/differential/repro_writer.h"
 
 namespace smoothcheck {
 

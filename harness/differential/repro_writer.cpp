@@ -1,4 +1,4 @@
-#include "harness/repro_writer.h"
+#include "harness/differential/repro_writer.h"
 
 #include <filesystem>
 

@@ -1,10 +1,10 @@
-#include "harness/case_tensors.h"
+#include "harness/differential/case_tensors.h"
 
 #include <exception>
 #include <utility>
 
-#include "harness/case_helpers.h"
-#include "harness/compare.h"
+#include "harness/differential/case_helpers.h"
+#include "harness/differential/compare.h"
 
 namespace smoothcheck {
 

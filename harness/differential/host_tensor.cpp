@@ -1,4 +1,4 @@
-#include "harness/host_tensor.h"
+#include "harness/differential/host_tensor.h"
 
 #include <cmath>
 #include <cstring>

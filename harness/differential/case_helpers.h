@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/host_tensor.h"
+#include "harness/differential/host_tensor.h"
 #include "reference/reference.h"
 
 namespace smoothcheck {

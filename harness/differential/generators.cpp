@@ -1,4 +1,4 @@
-#include "harness/generators.h"
+#include "harness/differential/generators.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "harness/compare.h"
+#include "harness/differential/compare.h"
 
 #include <cmath>
 #include <sstream>

@@ -1,4 +1,4 @@
-#include "harness/quantized_layout.h"
+#include "harness/models/quantized_layout.h"
 
 #include <cstring>
 #include <stdexcept>
