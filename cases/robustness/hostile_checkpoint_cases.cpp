@@ -27,7 +27,7 @@
 #include "harness/checkpoint/model_dir.h"
 #include "harness/checkpoint/safetensors_writer.h"
 #include "harness/pipeline/calibration_stats.h"
-#include "harness/pipeline/llama_layout.h"
+#include "harness/models/quantized_layout.h"
 
 namespace smoothcheck::testing {
 namespace {
@@ -246,7 +246,9 @@ void open_with(Reader reader, const fs::path& input) {
       checkpoint::LlamaConfig c;
       c.hidden_size = 8, c.intermediate_size = 16, c.num_hidden_layers = 1, c.num_attention_heads = 2,
       c.num_key_value_heads = 2, c.vocab_size = 4;
-      pipeline::read_calibration_stats(input, c);
+      // Against the layout's linears: this executable links the parsers the fuzzers instrument (the
+      // statistics reader and the layout), not the pipeline.
+      pipeline::read_calibration_stats(input, quantized_linears(layout_config_from(c, DType::f32)));
       return;
     }
   }
