@@ -49,4 +49,16 @@ double store_int8(double integer, Clamp clamp);
 // the stepwise model quantize_weight_stepwise.cpp).
 double weight_code(double scaled, WeightQuant variant);
 
+// ---- activation quantisation (activation_quantization.cpp), shared by the per-token and per-tensor steps
+// X / s per element (numerics.md §4), or X itself when migration_scale is empty; s > 0 and one per column.
+Matrix migrated_input(const Matrix& x, const Vector& migration_scale, const std::string& where);
+// The int8 code of an activation quotient under the options' rounding and clamp.
+double activation_code(double scaled, const ActQuantOptions& o);
+// The f32 value ScaleMath's formula gives for x / scale, from the f32 scale and reciprocal.
+double f32_scaled(double x, double scale_f32, double reciprocal_f32, ScaleMath math);
+// x non-empty and every finite value an f32 (the _f32 models take the kernel's own f32 inputs).
+void require_f32_values(const Matrix& x, const std::string& where);
+// max |x| of every row, NaN skipped as vLLM's fmaxf from 0 skips it.
+Vector row_absmax_skipping_nan(const Matrix& x);
+
 }  // namespace smoothcheck::reference::internal

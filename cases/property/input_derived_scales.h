@@ -23,7 +23,7 @@ inline constexpr double kScaleRoundings = 4.0;
 
 // scale_t = max_c |x[t,c] / s_c| / 127 (s_c = 1 without a migration scale), the row maximum first
 // raised to the options' floor under ZeroRow::floor; an all-zero row under ZeroRow::zero_scale has
-// scale 0. Follows reference/quantize_activation.cpp (TensorRT-LLM's and lmdeploy Triton's floors,
+// scale 0. Follows reference/quantize_per_token.cpp (TensorRT-LLM's and lmdeploy Triton's floors,
 // vLLM's zero reciprocal).
 Vector per_token_scales_from_input(const Matrix& x, const Vector& migration_scale, const ActQuantOptions& options);
 

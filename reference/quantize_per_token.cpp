@@ -1,6 +1,7 @@
-// numerics.md §6: int8 quantisation of activations X [T, C], dynamic per token (one scale per row) or
-// static per tensor (one given scale). With a migration scale s (numerics.md §4, migration mode) the
-// quantised input is X / s, a true division per element as the seed's runtime performs it.
+// numerics.md §6: dynamic per-token int8 quantisation of activations X [T, C], one scale per row; with a
+// migration scale s (numerics.md §4, migration mode) the quantised input is X / s, a true division per
+// element as the seed's runtime performs it. quantize_per_token is the exact quotient x * 127 / absmax;
+// quantize_per_token_f32 models the two f32 formulas ScaleMath names (activation_quantization.cpp).
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -10,30 +11,12 @@
 #include "reference/torch_views.h"
 
 namespace smoothcheck::reference {
-namespace {
 
 using internal::require;
 
-Matrix migrated_input(const Matrix& x, const Vector& migration_scale, const std::string& where) {
-  internal::require_nonempty(x, where);
-  if (migration_scale.empty()) return x;
-  require(static_cast<int64_t>(migration_scale.size()) == x.cols,
-          where + ": migration_scale has " + std::to_string(migration_scale.size()) + " channels, x has " +
-              std::to_string(x.cols) + " columns");
-  for (std::size_t j = 0; j < migration_scale.size(); ++j)
-    require(migration_scale[j] > 0.0, where + ": migration_scale[" + std::to_string(j) + "] <= 0");
-  return internal::matrix_from(internal::view_of(x) / internal::view_of(migration_scale));
-}
-
-double activation_code(double scaled, const ActQuantOptions& o) {
-  return internal::store_int8(internal::round_to_integer(scaled, o.rounding), o.clamp);
-}
-
-}  // namespace
-
 Quantized quantize_per_token(const Matrix& x, const Vector& migration_scale, const ActQuantOptions& o) {
   Quantized q;
-  q.input = migrated_input(x, migration_scale, "quantize_per_token");
+  q.input = internal::migrated_input(x, migration_scale, "quantize_per_token");
   require(o.zero_row != ZeroRow::floor || (std::isfinite(o.absmax_floor) && o.absmax_floor > 0.0f),
           "quantize_per_token: ZeroRow::floor needs a positive absmax_floor");
   const Matrix& in = q.input;
@@ -42,8 +25,7 @@ Quantized quantize_per_token(const Matrix& x, const Vector& migration_scale, con
   // (its own code is 0, int8_codes.cpp) and an all-NaN row is a zero row. TensorRT-LLM's fmaxf from
   // 1e-6 and the CPU and CUDA kernels' max do the same. A row holding ±inf has absmax inf, scale inf
   // and x * 127 / inf = 0 (inf / inf = NaN -> 0): every code of that row is 0.
-  const at::Tensor magnitude = internal::view_of(in).abs();
-  const Vector absmax = internal::vector_from(magnitude.masked_fill(magnitude.isnan(), 0.0).amax(1));
+  const Vector absmax = internal::row_absmax_skipping_nan(in);
   q.scale.resize(std::size_t(in.rows));
   q.scaled = Matrix(in.rows, in.cols);
   q.codes = Matrix(in.rows, in.cols);
@@ -62,30 +44,36 @@ Quantized quantize_per_token(const Matrix& x, const Vector& migration_scale, con
       // so a value exactly on k + 0.5 stays there; x / fl(absmax / 127) would round twice.
       const double scaled = in.at(t, c) * 127.0 / row_max;
       q.scaled.at(t, c) = scaled;
-      q.codes.at(t, c) = activation_code(scaled, o);
+      q.codes.at(t, c) = internal::activation_code(scaled, o);
     }
   }
   return q;
 }
 
-Quantized quantize_per_tensor(const Matrix& x, const Vector& migration_scale, double scale,
-                              const ActQuantOptions& o) {
+Quantized quantize_per_token_f32(const Matrix& x, const ActQuantOptions& o) {
+  internal::require_f32_values(x, "quantize_per_token_f32");
+  require(o.zero_row != ZeroRow::floor || (std::isfinite(o.absmax_floor) && o.absmax_floor > 0.0f),
+          "quantize_per_token_f32: ZeroRow::floor needs a positive absmax_floor");
+  // A selection, exact; NaN skipped as vLLM's fmaxf does (quantize_per_token above).
+  const Vector absmax = internal::row_absmax_skipping_nan(x);
   Quantized q;
-  q.input = migrated_input(x, migration_scale, "quantize_per_tensor");
-  require(std::isfinite(scale) && scale >= 0.0, "quantize_per_tensor: scale " + std::to_string(scale) +
-                                                    " is not finite and >= 0");
-  const Matrix& in = q.input;
-  q.scale = {scale};
-  q.scaled = Matrix(in.rows, in.cols);
-  q.codes = Matrix(in.rows, in.cols);
-  if (scale == 0.0) return q;  // as vLLM's zero reciprocal: codes 0
-  for (int64_t t = 0; t < in.rows; ++t) {
-    for (int64_t c = 0; c < in.cols; ++c) {
-      // vLLM's static kernel: a true division by the calibrated scale, then o.rounding and o.clamp
-      // (cvt.rni.sat in vLLM).
-      const double scaled = in.at(t, c) / scale;
+  q.input = x;
+  q.scale.resize(std::size_t(x.rows));
+  q.scaled = Matrix(x.rows, x.cols);
+  q.codes = Matrix(x.rows, x.cols);
+  for (int64_t t = 0; t < x.rows; ++t) {
+    double row_max = absmax[std::size_t(t)];
+    if (o.zero_row == ZeroRow::floor) row_max = std::max(row_max, static_cast<double>(o.absmax_floor));
+    if (row_max == 0.0) continue;  // vLLM's zero reciprocal: scale 0, codes 0
+    // scale = absmax / 127 and reciprocal = 127 / absmax, each one correctly rounded f32 division.
+    // A row holding ±inf: scale inf and reciprocal 127 / inf = 0 (vLLM), so every code is 0.
+    const double scale = internal::round_quotient_to_dtype(row_max, 127.0, DType::f32);
+    const double reciprocal = std::isinf(row_max) ? 0.0 : internal::round_quotient_to_dtype(127.0, row_max, DType::f32);
+    q.scale[std::size_t(t)] = scale;
+    for (int64_t c = 0; c < x.cols; ++c) {
+      const double scaled = internal::f32_scaled(x.at(t, c), scale, reciprocal, o.math);
       q.scaled.at(t, c) = scaled;
-      q.codes.at(t, c) = activation_code(scaled, o);
+      q.codes.at(t, c) = internal::store_int8(internal::round_to_integer(scaled, o.rounding), o.clamp);
     }
   }
   return q;
