@@ -6,8 +6,9 @@
 // that ends `verify`.
 //
 // Each family is one file (llama_family.cpp, bert_family.cpp) and one line of the registry in
-// model_family.cpp, keyed by config.json's model_type. Adding a LLaMA-like family (Qwen2's q/k/v biases,
-// Mistral's sliding window) is a new file answering these questions and its registry line.
+// model_family.cpp, keyed by config.json's model_type. Adding a family is a new file answering these
+// questions and its registry line; one whose arithmetic no forward pass has yet (Qwen2's q/k/v biases,
+// Mistral's sliding window) also brings that forward pass to harness/models/.
 #pragma once
 
 #include <filesystem>
