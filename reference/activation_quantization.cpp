@@ -7,6 +7,7 @@
 // results straddle a rounding boundary. A case that compares codes with zero allowance on inputs
 // chosen there needs the named formula's f32 result, so this file rounds each step to f32, correctly
 // (round_quotient_to_dtype / round_product_to_dtype), from the float64 operands.
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -53,9 +54,15 @@ void require_f32_values(const Matrix& x, const std::string& where) {
     require(!std::isfinite(v) || round_to_dtype(v, DType::f32) == v, where + ": x holds a value that is not an f32");
 }
 
-Vector row_absmax_skipping_nan(const Matrix& x) {
+Vector row_absmax_for_scale(const Matrix& x, const ActQuantOptions& o, const std::string& where) {
+  require(o.zero_row != ZeroRow::floor || (std::isfinite(o.absmax_floor) && o.absmax_floor > 0.0f),
+          where + ": ZeroRow::floor needs a positive absmax_floor");
   const at::Tensor magnitude = view_of(x).abs();
-  return vector_from(magnitude.masked_fill(magnitude.isnan(), 0.0).amax(1));
+  Vector absmax = vector_from(magnitude.masked_fill(magnitude.isnan(), 0.0).amax(1));
+  // TensorRT-LLM starts the row max at 1e-6, lmdeploy's Triton kernel clamps it to 1e-7.
+  if (o.zero_row == ZeroRow::floor)
+    for (double& m : absmax) m = std::max(m, static_cast<double>(o.absmax_floor));
+  return absmax;
 }
 
 }  // namespace smoothcheck::reference::internal

@@ -58,7 +58,8 @@ double activation_code(double scaled, const ActQuantOptions& o);
 double f32_scaled(double x, double scale_f32, double reciprocal_f32, ScaleMath math);
 // x non-empty and every finite value an f32 (the _f32 models take the kernel's own f32 inputs).
 void require_f32_values(const Matrix& x, const std::string& where);
-// max |x| of every row, NaN skipped as vLLM's fmaxf from 0 skips it.
-Vector row_absmax_skipping_nan(const Matrix& x);
+// max |x| of every row, NaN skipped as vLLM's fmaxf from 0 skips it, raised to absmax_floor under
+// ZeroRow::floor (which needs a positive floor: std::invalid_argument naming `where` otherwise).
+Vector row_absmax_for_scale(const Matrix& x, const ActQuantOptions& o, const std::string& where);
 
 }  // namespace smoothcheck::reference::internal

@@ -49,7 +49,7 @@ Quantized quantize_per_tensor_f32(const Matrix& x, double scale, const ActQuantO
   for (std::size_t i = 0; i < x.values.size(); ++i) {
     const double scaled = internal::f32_scaled(x.values[i], scale, reciprocal, o.math);
     q.scaled.values[i] = scaled;
-    q.codes.values[i] = internal::store_int8(internal::round_to_integer(scaled, o.rounding), o.clamp);
+    q.codes.values[i] = internal::activation_code(scaled, o);
   }
   return q;
 }

@@ -2,7 +2,6 @@
 // migration scale s (numerics.md §4, migration mode) the quantised input is X / s, a true division per
 // element as the seed's runtime performs it. quantize_per_token is the exact quotient x * 127 / absmax;
 // quantize_per_token_f32 models the two f32 formulas ScaleMath names (activation_quantization.cpp).
-#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -17,22 +16,18 @@ using internal::require;
 Quantized quantize_per_token(const Matrix& x, const Vector& migration_scale, const ActQuantOptions& o) {
   Quantized q;
   q.input = internal::migrated_input(x, migration_scale, "quantize_per_token");
-  require(o.zero_row != ZeroRow::floor || (std::isfinite(o.absmax_floor) && o.absmax_floor > 0.0f),
-          "quantize_per_token: ZeroRow::floor needs a positive absmax_floor");
   const Matrix& in = q.input;
   // The row absmax skips NaN: vLLM's dynamic_scaled_int8_quant_kernel reduces with fmaxf from 0
   // (int8_quant_kernels.cu), which drops a NaN operand, so a NaN element leaves its row's scale alone
   // (its own code is 0, int8_codes.cpp) and an all-NaN row is a zero row. TensorRT-LLM's fmaxf from
   // 1e-6 and the CPU and CUDA kernels' max do the same. A row holding ±inf has absmax inf, scale inf
   // and x * 127 / inf = 0 (inf / inf = NaN -> 0): every code of that row is 0.
-  const Vector absmax = internal::row_absmax_skipping_nan(in);
+  const Vector absmax = internal::row_absmax_for_scale(in, o, "quantize_per_token");
   q.scale.resize(std::size_t(in.rows));
   q.scaled = Matrix(in.rows, in.cols);
   q.codes = Matrix(in.rows, in.cols);
   for (int64_t t = 0; t < in.rows; ++t) {
-    double row_max = absmax[std::size_t(t)];
-    // TensorRT-LLM starts the row max at 1e-6, lmdeploy's Triton kernel clamps it to 1e-7.
-    if (o.zero_row == ZeroRow::floor) row_max = std::max(row_max, static_cast<double>(o.absmax_floor));
+    const double row_max = absmax[std::size_t(t)];
     // vLLM: an all-zero row has reciprocal 0, so scale 0 and codes 0 (scaled and codes stay 0).
     if (row_max == 0.0) continue;
     q.scale[std::size_t(t)] = row_max / 127.0;
@@ -52,18 +47,15 @@ Quantized quantize_per_token(const Matrix& x, const Vector& migration_scale, con
 
 Quantized quantize_per_token_f32(const Matrix& x, const ActQuantOptions& o) {
   internal::require_f32_values(x, "quantize_per_token_f32");
-  require(o.zero_row != ZeroRow::floor || (std::isfinite(o.absmax_floor) && o.absmax_floor > 0.0f),
-          "quantize_per_token_f32: ZeroRow::floor needs a positive absmax_floor");
   // A selection, exact; NaN skipped as vLLM's fmaxf does (quantize_per_token above).
-  const Vector absmax = internal::row_absmax_skipping_nan(x);
+  const Vector absmax = internal::row_absmax_for_scale(x, o, "quantize_per_token_f32");
   Quantized q;
   q.input = x;
   q.scale.resize(std::size_t(x.rows));
   q.scaled = Matrix(x.rows, x.cols);
   q.codes = Matrix(x.rows, x.cols);
   for (int64_t t = 0; t < x.rows; ++t) {
-    double row_max = absmax[std::size_t(t)];
-    if (o.zero_row == ZeroRow::floor) row_max = std::max(row_max, static_cast<double>(o.absmax_floor));
+    const double row_max = absmax[std::size_t(t)];
     if (row_max == 0.0) continue;  // vLLM's zero reciprocal: scale 0, codes 0
     // scale = absmax / 127 and reciprocal = 127 / absmax, each one correctly rounded f32 division.
     // A row holding ±inf: scale inf and reciprocal 127 / inf = 0 (vLLM), so every code is 0.
@@ -73,7 +65,7 @@ Quantized quantize_per_token_f32(const Matrix& x, const ActQuantOptions& o) {
     for (int64_t c = 0; c < x.cols; ++c) {
       const double scaled = internal::f32_scaled(x.at(t, c), scale, reciprocal, o.math);
       q.scaled.at(t, c) = scaled;
-      q.codes.at(t, c) = internal::store_int8(internal::round_to_integer(scaled, o.rounding), o.clamp);
+      q.codes.at(t, c) = internal::activation_code(scaled, o);
     }
   }
   return q;

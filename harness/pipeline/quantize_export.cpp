@@ -11,7 +11,6 @@
 #include "harness/checked_ops.h"
 #include "harness/checkpoint/atomic_file.h"
 #include "harness/checkpoint/checkpoint_error.h"
-#include "harness/checkpoint/json_text.h"
 #include "harness/checkpoint/model_dir.h"
 #include "harness/checkpoint/dtype_names.h"
 #include "harness/checkpoint/safetensors_stream_writer.h"

@@ -10,7 +10,6 @@
 
 #include "harness/checkpoint/checkpoint_error.h"
 #include "harness/checkpoint/model_dir.h"
-#include "harness/checkpoint/torch_dtype.h"
 #include "harness/pipeline/export_checks.h"
 #include "harness/pipeline/float_weights.h"
 #include "harness/pipeline/model_family.h"
