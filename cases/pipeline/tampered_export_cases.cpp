@@ -169,6 +169,21 @@ std::vector<Tamper> tampers() {
          w[5][9] = static_cast<int8_t>(c == 127 ? 126 : c + 1);
        },
        {}},
+      // Tensors quantisation does not produce must be the original's, bit for bit: a norm the export's mode
+      // leaves alone (or, fused, one that is not the original divided by s) and the embedding.
+      {"layer_norm_scaled", "unquantised", "model.layers.2.post_attention_layernorm.weight",
+       [](Tensors& t, const fs::path&) {
+         at::Tensor& w = t["model.layers.2.post_attention_layernorm.weight"];
+         w = w * 1.5;
+       },
+       {}},
+      {"one_embedding_value_changed", "unquantised", "model.embed_tokens.weight",
+       [](Tensors& t, const fs::path&) {
+         at::Tensor w = t["model.embed_tokens.weight"].clone();
+         w[7][3] = w[7][3].item<double>() + 0.25;
+         t["model.embed_tokens.weight"] = w;
+       },
+       {}},
       // The config records another α than the one the scales were made with.
       {"alpha_recorded_wrongly", "migration_scale", "model.layers.0.self_attn.q_proj", {},
        [](nlohmann::json& qc) { qc["alpha"] = 0.6; }},
