@@ -20,13 +20,13 @@ struct PipelineRow {
   Recipe recipe;
   float alpha;
   SmoothMode mode;
-  pipeline::ExportFormat format;
+  pipeline::ExportContainer container;
   WeightQuant weights;
 
   std::string name() const {
     std::string a = std::to_string(static_cast<int>(alpha * 100 + 0.5f));
     std::string s = std::string(layout) + "_" + to_string(recipe) + "_a" + a + "_" + to_string(mode) + "_" +
-                    pipeline::to_string(format) + "_" + to_string(weights);
+                    pipeline::to_string(container) + "_" + to_string(weights);
     for (char& c : s)
       if (c == '-') c = '_';
     return s;
@@ -34,18 +34,18 @@ struct PipelineRow {
 };
 
 const PipelineRow kRows[] = {
-    {"hf", Recipe::lmdeploy, 0.5f, SmoothMode::fused, pipeline::ExportFormat::safetensors, WeightQuant::lmdeploy},
-    {"hf", Recipe::smoothquant, 0.85f, SmoothMode::migration, pipeline::ExportFormat::bin, WeightQuant::lmdeploy},
-    {"hf", Recipe::lmdeploy, 0.5f, SmoothMode::migration, pipeline::ExportFormat::safetensors,
+    {"hf", Recipe::lmdeploy, 0.5f, SmoothMode::fused, pipeline::ExportContainer::safetensors, WeightQuant::lmdeploy},
+    {"hf", Recipe::smoothquant, 0.85f, SmoothMode::migration, pipeline::ExportContainer::bin, WeightQuant::lmdeploy},
+    {"hf", Recipe::lmdeploy, 0.5f, SmoothMode::migration, pipeline::ExportContainer::safetensors,
      WeightQuant::compressed_tensors},
-    {"llama2c", Recipe::llmcompressor, 0.5f, SmoothMode::migration, pipeline::ExportFormat::safetensors,
+    {"llama2c", Recipe::llmcompressor, 0.5f, SmoothMode::migration, pipeline::ExportContainer::safetensors,
      WeightQuant::lmdeploy},
-    {"llama2c", Recipe::smoothquant, 0.85f, SmoothMode::fused, pipeline::ExportFormat::bin, WeightQuant::smoothquant},
-    {"hf-sharded-bin", Recipe::lmdeploy, 0.5f, SmoothMode::migration, pipeline::ExportFormat::bin,
+    {"llama2c", Recipe::smoothquant, 0.85f, SmoothMode::fused, pipeline::ExportContainer::bin, WeightQuant::smoothquant},
+    {"hf-sharded-bin", Recipe::lmdeploy, 0.5f, SmoothMode::migration, pipeline::ExportContainer::bin,
      WeightQuant::lmdeploy},
-    {"hf-sharded-bin", Recipe::smoothquant, 0.85f, SmoothMode::fused, pipeline::ExportFormat::safetensors,
+    {"hf-sharded-bin", Recipe::smoothquant, 0.85f, SmoothMode::fused, pipeline::ExportContainer::safetensors,
      WeightQuant::lmdeploy},
-    {"hf-sharded-bin", Recipe::llmcompressor, 0.5f, SmoothMode::fused, pipeline::ExportFormat::bin,
+    {"hf-sharded-bin", Recipe::llmcompressor, 0.5f, SmoothMode::fused, pipeline::ExportContainer::bin,
      WeightQuant::lmdeploy},
 };
 
@@ -66,7 +66,7 @@ TEST_P(PipelineEndToEnd, CalibrateQuantizeReloadVerify) {
   q.recipe = row.recipe;
   q.alpha = row.alpha;
   q.mode = row.mode;
-  q.format = row.format;
+  q.container = row.container;
   q.weight_variant = row.weights;
   q.max_shard_bytes = 200000;  // several shards even for a 260K-parameter model
   const pipeline::ExportSummary s = pipeline::quantize_and_export(cpu_backend(), q);

@@ -21,7 +21,7 @@ pipeline::QuantizeOptions options(const std::filesystem::path& shared, const std
   q.model = stories_layout(shared, "hf-sharded-bin");
   q.stats = small_stats(shared, "hf-sharded-bin");
   q.out = out;
-  q.format = pipeline::ExportFormat::bin;
+  q.container = pipeline::ExportContainer::bin;
   return q;
 }
 

@@ -45,13 +45,13 @@ pipeline::VerifyReport verify_without_forward(const fs::path& original, const fs
   return pipeline::verify_export(cpu_backend(), v);
 }
 
-class StreamingExport : public ::testing::TestWithParam<pipeline::ExportFormat> {};
+class StreamingExport : public ::testing::TestWithParam<pipeline::ExportContainer> {};
 
 TEST_P(StreamingExport, ManySmallShardsHoldTheSameTensorsAndVerify) {
   SMOOTHCHECK_REQUIRE_SHARED_DIR(shared);
   ScratchDir scratch;
   pipeline::QuantizeOptions one = stories_export(shared, scratch / "one");
-  one.format = GetParam();
+  one.container = GetParam();
   pipeline::QuantizeOptions many = one;
   many.out = scratch / "many";
   many.max_shard_bytes = 16 << 10;  // a layer of stories260K (~50 KB of codes) spans several shards
@@ -69,7 +69,7 @@ TEST_P(StreamingExport, ManySmallShardsHoldTheSameTensorsAndVerify) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, StreamingExport,
-                         ::testing::Values(pipeline::ExportFormat::safetensors, pipeline::ExportFormat::bin),
+                         ::testing::Values(pipeline::ExportContainer::safetensors, pipeline::ExportContainer::bin),
                          [](const auto& info) { return std::string(pipeline::to_string(info.param)); });
 
 // The export with one tensor changed by `edit`, written as a fresh sharded export beside it.

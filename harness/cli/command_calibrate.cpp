@@ -15,7 +15,7 @@ namespace smoothcheck {
 namespace {
 
 const char* kCalibrateUsage = R"(usage: smoothcheck calibrate MODEL --out STATS [--samples N] [--seq-len L] [--seed S]
-                              [--corpus FILE]... [--force]
+                              [--corpus FILE]... [--tokens FILE] [--force]
 
 Captures the input of every quantised linear of a model and reduces it per input channel with the CPU
 backend. LLaMA (7 linears per layer; lm_head is not quantised): token sequences the model samples
@@ -36,6 +36,10 @@ running min, mean and absmean as the mean of per-sequence means. Writes safetens
                  LLaMA sampling costs O(N · L²) forward work (no KV cache)
   --seed S       LLaMA sampling seed (default 0)
   --corpus FILE  BERT: a UTF-8 text file to calibrate on instead of the licence texts (repeatable)
+  --tokens FILE  LLaMA: calibrate on these token ids instead of sampling (JSON {"sequences": [[id, ...],
+                 ...]}, one length): e.g. the sequences another tool calibrated on, so that verify can
+                 fit the recipe and alpha of its checkpoint on the same statistics
+                 (cases/third_party/stories260K/calibration_tokens.json)
   --force        replace an existing STATS file
 Progress goes to stderr.
 )";
@@ -55,6 +59,7 @@ int command_calibrate(int argc, char** argv) {
     else if (arg == "--seq-len") o.seq_len = cli::parse_int(arg, value(), 2);
     else if (arg == "--seed") o.seed = static_cast<uint64_t>(cli::parse_int(arg, value(), 0));
     else if (arg == "--corpus") o.corpus.push_back(value());
+    else if (arg == "--tokens") o.tokens = std::filesystem::path(value());
     else if (arg == "--force") force = true;
     else if (!arg.empty() && arg[0] != '-' && model.empty()) model = arg;
     else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kCalibrateUsage);
@@ -72,8 +77,8 @@ int command_calibrate(int argc, char** argv) {
   pipeline::CalibrationStats with_source = stats;
   with_source.metadata["model"] = std::filesystem::absolute(model).string();
   pipeline::write_calibration_stats(out, with_source);
-  std::cout << "wrote " << out << ": " << stats.linears.size() << " linears x 5 statistics over " << o.samples
-            << " batches of at most " << o.seq_len << " tokens\n";
+  std::cout << "wrote " << out << ": " << stats.linears.size() << " linears x 5 statistics over " << stats.metadata.at("samples")
+            << " batches of at most " << stats.metadata.at("seq_len") << " tokens\n";
   return 0;
 }
 

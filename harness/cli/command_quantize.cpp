@@ -6,6 +6,7 @@
 #include "harness/backends.h"
 #include "harness/cli/arg_reader.h"
 #include "harness/pipeline/quantize_export.h"
+#include "harness/pipeline/quantized_format.h"
 #include "harness/cli/commands.h"
 
 namespace smoothcheck {
@@ -13,7 +14,7 @@ namespace smoothcheck {
 namespace {
 
 const char* kQuantizeUsage = R"(usage: smoothcheck quantize MODEL --stats STATS --out DIR [--engine E] [--recipe R]
-                             [--alpha A] [--mode fused|migration] [--format safetensors|bin]
+                             [--alpha A] [--mode fused|migration] [--format F] [--container safetensors|bin]
                              [--weight-variant V] [--smoothing-arithmetic model_dtype|float32]
                              [--max-shard-bytes N] [--no-migration-scales] [--no-smoothing] [--force]
 
@@ -41,7 +42,13 @@ The export is written beside DIR and renamed into place when complete; MODEL is 
                        authors' LLaMA recipes use 0.85)
   --mode M             fused (default): s folded into the norms and fc->fc pairs;
                        migration: norms untouched, the runtime divides each linear's input by s
-  --format F           safetensors (default: model-0000K-of-0000N.safetensors + index) or bin
+  --format F           whose checkpoint layout to write: smoothcheck (default: .scale float32 and
+                       .migration_scale beside each int8 weight), compressed-tensors (int-quantized:
+                       .weight_scale in the model's dtype; vLLM and compressed-tensors load it) or lmdeploy
+                       (smooth_quant: .scale float32, as its QLinear). The last two keep no migration
+                       vector: fused mode only, with the format's own weight quantiser (--engine
+                       llmcompressor / lmdeploy). `verify` audits all three
+  --container C        safetensors (default: model-0000K-of-0000N.safetensors + index) or bin
                        (pytorch_model-0000K-of-0000N.bin + pytorch_model.bin.index.json)
   --weight-variant V   lmdeploy (absmax/127, clamp, in float32), smoothquant, compressed_tensors (both in
                        the weight's dtype); default: the engine's
@@ -77,7 +84,8 @@ int command_quantize(int argc, char** argv) {
     else if (arg == "--recipe") recipe = pipeline::parse_recipe(value());
     else if (arg == "--alpha") alpha = static_cast<float>(cli::parse_double(arg, value()));
     else if (arg == "--mode") o.mode = pipeline::parse_mode(value());
-    else if (arg == "--format") o.format = pipeline::parse_export_format(value());
+    else if (arg == "--container") o.container = pipeline::parse_export_container(value());
+    else if (arg == "--format") o.format = pipeline::parse_quantized_format(value());
     else if (arg == "--weight-variant") weight_variant = pipeline::parse_weight_variant(value());
     else if (arg == "--smoothing-arithmetic") smoothing_arithmetic = pipeline::parse_smoothing_arithmetic(value());
     else if (arg == "--max-shard-bytes") o.max_shard_bytes = static_cast<uint64_t>(cli::parse_int(arg, value(), 1));

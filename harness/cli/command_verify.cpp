@@ -1,11 +1,14 @@
 // `smoothcheck verify ORIGINAL QUANTIZED`: reload an export and check it against its source model.
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "harness/checkpoint/atomic_file.h"
 #include "harness/backends.h"
 #include "harness/cli/arg_reader.h"
+#include "harness/pipeline/quantized_format.h"
+#include "harness/pipeline/third_party_audit.h"
 #include "harness/pipeline/verify.h"
 #include "harness/cli/commands.h"
 #include "harness/report/verify_results.h"
@@ -14,12 +17,21 @@ namespace smoothcheck {
 
 namespace {
 
-const char* kVerifyUsage = R"(usage: smoothcheck verify ORIGINAL QUANTIZED [--stats FILE] [--tokens N] [--no-forward] [--seed S]
-                                            [--sentences N] [--seq-len L] [--json FILE]
+const char* kVerifyUsage = R"(usage: smoothcheck verify ORIGINAL QUANTIZED [--format F] [--stats FILE] [--tokens N] [--no-forward]
+                                            [--seed S] [--sentences N] [--seq-len L] [--json FILE]
 
-Reloads a `smoothcheck quantize` export and checks it against the model it came from. Every stored
-number is re-derived from the original and the recipe that quantization_config records, never
-checked against the numbers stored beside it:
+Checks a W8A8 checkpoint against the model it came from. The format is told from QUANTIZED's
+config.json and tensor names and printed first: smoothcheck's own export, compressed-tensors
+(llm-compressor's int-quantized, run by vLLM) or lmdeploy's smooth_quant; a mixed or unknown one, or a
+TensorRT-LLM checkpoint, is refused with the reason. Another tool's checkpoint keeps no migration
+vector: its smoothing is recovered from the folded norms and fcs (every fc of a group must carry the
+same s), with --stats the recipe and alpha that explain each group are fitted and reported, and the
+checks below run on the recovered s with the format's own weight quantiser and engine runtime, plus
+"scales" (finite, > 0, the codes reaching +-127 or -128 as the format allows) and the engine loader's
+treatment of stacked q/k/v and gate/up (reported).
+
+For smoothcheck's own export every stored number is re-derived from the original and the recipe that
+quantization_config records, never checked against the numbers stored beside it:
   layout           every tensor's dtype and shape (int8 [O, C] weights, float32 [O, 1] scales, float32
                    [in_features] migration scales), no other tensors, the index's total_size exact
   loader           q/k/v share one migration vector and gate/up another (stacked qkv_proj / gate_up_proj)
@@ -45,6 +57,7 @@ checked against the numbers stored beside it:
 Exits 1 when a check fails (thresholds are printed with the results), 2 on unreadable input; 0 when
 no check failed, with the last line "verify: passed" only when every check ran.
 
+  --format F   compressed-tensors, lmdeploy or smoothcheck: refuse the checkpoint unless it is in F
   --stats FILE the calibration statistics the export was made from (`smoothcheck calibrate`): enables
                the migration_scale check, and adds the activation absmax profile per channel before
                and after smoothing to --json's document
@@ -63,6 +76,7 @@ no check failed, with the last line "verify: passed" only when every check ran.
 
 int command_verify(int argc, char** argv) {
   pipeline::VerifyOptions o;
+  std::optional<pipeline::QuantizedFormat> format;
   std::string json_path, stats_path;
   int positional = 0;
   for (cli::ArgReader args(argc, argv); args.next();) {
@@ -76,6 +90,7 @@ int command_verify(int argc, char** argv) {
     else if (arg == "--seq-len") o.seq_len = cli::parse_int(arg, value(), 3);
     else if (arg == "--json") json_path = value();
     else if (arg == "--stats") stats_path = value();
+    else if (arg == "--format") format = pipeline::parse_quantized_format(value());
     else if (!arg.empty() && arg[0] != '-' && positional == 0) { o.original = arg; ++positional; }
     else if (!arg.empty() && arg[0] != '-' && positional == 1) { o.quantized = arg; ++positional; }
     else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kVerifyUsage);
@@ -83,11 +98,32 @@ int command_verify(int argc, char** argv) {
   if (positional != 2) throw std::invalid_argument(std::string("ORIGINAL and QUANTIZED are required\n") + kVerifyUsage);
   if (!stats_path.empty()) o.stats = stats_path;
   auto backend = make_backend("cpu");
-  const pipeline::VerifyReport r = pipeline::verify_export(*backend, o);
+  const pipeline::DetectedFormat detected = pipeline::detect_quantized_format(o.quantized, format);
+  std::printf("format: %s (%s)\n", to_string(detected.format), detected.evidence.c_str());
+  const pipeline::VerifyReport r = detected.format == pipeline::QuantizedFormat::smoothcheck
+                                       ? pipeline::verify_export(*backend, o)
+                                       : pipeline::audit_third_party(*backend, o, detected);
 
   const auto& q = r.quantization;
-  std::printf("export: recipe %s, alpha %g, mode %s, weights %s\n", to_string(q.recipe), q.alpha, to_string(q.mode),
-              to_string(q.weight_variant));
+  if (detected.format == pipeline::QuantizedFormat::smoothcheck)
+    std::printf("export: recipe %s, alpha %g, mode %s, weights %s\n", to_string(q.recipe), q.alpha, to_string(q.mode),
+                to_string(q.weight_variant));
+  else
+    std::printf("runtime: engine profile %s (weights %s, epilogue %s)\n", to_string(q.engine),
+                to_string(q.weight_variant), to_string(q.epilogue));
+  for (const pipeline::RecoveredGroupSummary& g : r.recovered) {
+    if (!g.smoothed) {
+      std::printf("group %-40s not smoothed\n", (g.source + " -> " + g.fcs.front()).c_str());
+      continue;
+    }
+    std::printf("group %-40s s in [%.4g, %.4g], consistency %.3f (<= 1), from %s", (g.source + " -> " + g.fcs.front()).c_str(),
+                g.s_min, g.s_max, g.worst_consistency, g.evidence.c_str());
+    if (!g.fit_recipe.empty())
+      std::printf("; fit: recipe %s, alpha %.4f, residual %.3g over %lld channels", g.fit_recipe.c_str(), g.fit_alpha,
+                  g.fit_residual, static_cast<long long>(g.fit_channels));
+    std::printf("\n");
+  }
+  for (const std::string& n : r.notes) std::printf("note: %s\n", n.c_str());
   std::printf("total_size: declared %lld, layout %lld, stored %lld\n", static_cast<long long>(r.declared_total_size),
               static_cast<long long>(r.expected_total_size), static_cast<long long>(r.stored_total_size));
   if (!r.linears.empty()) {

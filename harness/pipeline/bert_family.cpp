@@ -88,6 +88,8 @@ class BertFamily final : public ModelFamily {
 
   CalibrationStats calibrate(kernels::Backend& backend, const CalibrationOptions& o,
                              const CalibrationProgress& progress) const override {
+    if (o.tokens)
+      throw std::invalid_argument("--tokens is for LLaMA models; BERT calibrates on text (--corpus)");
     BertCorpusOptions bo;
     bo.samples = o.samples;
     bo.seq_len = o.seq_len;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "harness/pipeline/calibration_stats.h"
@@ -26,6 +27,9 @@ struct CalibrationOptions {
   // Text to calibrate on, for a family that reads text (BERT: instead of Debian's licence texts); a
   // family that samples its own text refuses it.
   std::vector<std::filesystem::path> corpus;
+  // LLaMA: calibrate on these token sequences (token_file.h) instead of sampling; samples and seq_len
+  // then come from the file.
+  std::optional<std::filesystem::path> tokens;
 };
 
 // progress(fraction in [0, 1], phase) for long runs; may be empty.

@@ -25,7 +25,7 @@ std::vector<float> f32_vector(const at::Tensor& t) {
 }
 
 void check_layout(const checkpoint::Checkpoint& q, const std::vector<ExportTensor>& expected,
-                  const checkpoint::OpaqueTensors& expected_opaque, VerifyReport& r) {
+                  const checkpoint::OpaqueTensors& expected_opaque, VerifyReport& r, bool index_required) {
   std::set<std::string> names;
   for (const ExportTensor& e : expected) {
     names.insert(e.name);
@@ -65,11 +65,11 @@ void check_layout(const checkpoint::Checkpoint& q, const std::vector<ExportTenso
   if (const auto declared = q.declared_total_size()) {
     r.declared_total_size = static_cast<int64_t>(*declared);
     if (r.declared_total_size != r.expected_total_size || r.declared_total_size != r.stored_total_size)
-      r.failures.push_back("index: metadata.total_size " + std::to_string(r.declared_total_size) +
+      r.failures.push_back("layout: the index's metadata.total_size " + std::to_string(r.declared_total_size) +
                            " but the layout implies " + std::to_string(r.expected_total_size) + " and the tensors hold " +
                            std::to_string(r.stored_total_size) + " bytes");
-  } else {
-    r.failures.push_back("index: no metadata.total_size (an export is always sharded with an index)");
+  } else if (index_required) {
+    r.failures.push_back("layout: no index metadata.total_size (an export is always sharded with an index)");
   }
 }
 

@@ -17,9 +17,10 @@ namespace smoothcheck::pipeline {
 
 // Every expected tensor present with its dtype and shape, nothing else, the opaque tensors byte-identical
 // to the original's, and metadata.total_size equal to both the expected and the stored bytes. Problems
-// are appended to r.failures; the sizes are recorded in r.
+// are appended to r.failures; the sizes are recorded in r. index_required: an index must state a
+// total_size (smoothcheck's exports always have one; another tool may write one unsharded file).
 void check_layout(const checkpoint::Checkpoint& quantized, const std::vector<ExportTensor>& expected,
-                  const checkpoint::OpaqueTensors& expected_opaque, VerifyReport& r);
+                  const checkpoint::OpaqueTensors& expected_opaque, VerifyReport& r, bool index_required = true);
 
 // §8: |W - dequant| <= scale/2 per element of the smoothed weight; un-smoothing divides both by s_j and
 // multiplies both by the fused row divisor (nullptr: none).

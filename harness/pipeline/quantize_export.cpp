@@ -14,6 +14,7 @@
 #include "harness/checkpoint/model_dir.h"
 #include "harness/checkpoint/dtype_names.h"
 #include "harness/checkpoint/safetensors_stream_writer.h"
+#include "harness/pipeline/export_in_format.h"
 #include "harness/checkpoint/torch_bin.h"
 #include "harness/checkpoint/torch_dtype.h"
 #include "harness/pipeline/calibration_stats.h"
@@ -29,13 +30,13 @@ namespace smoothcheck::pipeline {
 namespace fs = std::filesystem;
 using checkpoint::CheckpointError;
 
-ExportFormat parse_export_format(const std::string& s) {
-  if (s == "safetensors") return ExportFormat::safetensors;
-  if (s == "bin") return ExportFormat::bin;
-  throw std::invalid_argument("unknown format '" + s + "' (safetensors, bin)");
+ExportContainer parse_export_container(const std::string& s) {
+  if (s == "safetensors") return ExportContainer::safetensors;
+  if (s == "bin") return ExportContainer::bin;
+  throw std::invalid_argument("unknown container '" + s + "' (safetensors, bin)");
 }
 
-const char* to_string(ExportFormat f) { return f == ExportFormat::safetensors ? "safetensors" : "bin"; }
+const char* to_string(ExportContainer f) { return f == ExportContainer::safetensors ? "safetensors" : "bin"; }
 
 namespace {
 
@@ -77,7 +78,9 @@ PreparedModel prepare(const ModelFamily& family, const QuantizeOptions& o) {
   p.stats = read_calibration_stats(o.stats, linears);
   p.units = smoothing_units(linears, family.norms(), groups);
   p.dtype = family.stored_dtype();
-  p.layout = family.export_tensors(o.migration_scales);
+  const bool own = o.format == QuantizedFormat::smoothcheck;
+  p.layout = family.export_tensors(o.migration_scales && own);
+  if (!own) p.layout = layout_in_format(p.layout, linears, o.format, p.dtype);
   p.opaque = family.checkpoint().opaque_tensors();
   p.config = family.export_config();
   p.norms_smoothed = o.mode == SmoothMode::fused;
@@ -134,8 +137,21 @@ std::map<std::string, ProducedTensor> produce_unit(kernels::Backend& backend, co
                              kernels::MutMatrix{q.bytes.data(), DType::i8, m.rows, m.cols, m.cols},
                              checked::MutFloatSpan{scale.data(), m.rows});
     pool.give(std::move(m.data));  // the float copy is done with: the next unit's load reuses it
-    out[name + ".scale"] = produced_tensor(DType::f32, {m.rows, 1}, scale.data(), scale.size());
-    if (o.migration_scales) {
+    const DType scale_dtype = scale_tensor_dtype(o.format, p.dtype);
+    if (scale_dtype == DType::f32) {
+      out[scale_tensor_name(o.format, name)] = produced_tensor(DType::f32, {m.rows, 1}, scale.data(), scale.size());
+    } else {
+      // compressed-tensors keeps the scale in the weight's dtype; its quantiser computed it there, so the
+      // conversion is exact (checked: a scale that is not would be another number than the codes used).
+      const at::Tensor f = at::from_blob(scale.data(), {m.rows, 1}, at::kFloat);
+      const at::Tensor t = f.to(checkpoint::to_scalar_type(scale_dtype)).contiguous();
+      if (!at::equal(t.to(at::kFloat), f))
+        throw std::logic_error(name + ": a weight scale is not a value of " + std::string(to_string(scale_dtype)));
+      out[scale_tensor_name(o.format, name)] = produced_tensor(scale_dtype, {m.rows, 1},
+                                                               static_cast<const uint8_t*>(t.data_ptr()),
+                                                               static_cast<std::size_t>(t.nbytes()));
+    }
+    if (o.migration_scales && o.format == QuantizedFormat::smoothcheck) {
       const std::vector<float>& s = smoothing.migration_scales.at(name);
       out[name + ".migration_scale"] = produced_tensor(DType::f32, {m.cols}, s.data(), s.size());
     }
@@ -171,7 +187,7 @@ int64_t stream_export(kernels::Backend& backend, const checkpoint::Checkpoint& m
   int64_t linears = 0;
   for (std::size_t u = 0; u < p.units.size(); ++u) {
     for (const QuantizedLinear& q : p.units[u].linears)
-      for (const char* suffix : {".weight", ".scale", ".migration_scale"}) unit_of[q.name + suffix] = u;
+      for (const char* suffix : {".weight", ".scale", ".weight_scale", ".migration_scale"}) unit_of[q.name + suffix] = u;
     if (p.norms_smoothed)
       for (const NormSpec& n : p.units[u].norms) unit_of[n.name + ".weight"] = u;
     linears += static_cast<int64_t>(p.units[u].linears.size());
@@ -226,6 +242,7 @@ ExportSummary quantize_and_export(kernels::Backend& backend, const QuantizeOptio
   if (path_within(o.out, o.model) || path_within(o.model, o.out))
     throw std::invalid_argument("the output " + o.out.string() + " and the model " + o.model.string() +
                                 " overlap; the input is never modified, choose another output directory");
+  require_format_options(o.format, o.mode, o.weight_variant, o.migration_scales);
   const std::unique_ptr<ModelFamily> family = open_model_family(o.model);
   StagedDirectory stage(o.out, o.force);  // refuses an existing output before any work; removed on failure
   PreparedModel p = prepare(*family, o);
@@ -235,7 +252,7 @@ ExportSummary quantize_and_export(kernels::Backend& backend, const QuantizeOptio
     plan.push_back({e.name, checkpoint::safetensors_name(e.dtype), e.shape, static_cast<uint64_t>(e.bytes())});
   for (const checkpoint::OpaqueTensor& t : p.opaque) plan.push_back({t.name, t.dtype, t.shape, t.bytes.size()});
   const std::unique_ptr<checkpoint::ShardedTensorStream> out =
-      o.format == ExportFormat::safetensors
+      o.container == ExportContainer::safetensors
           ? checkpoint::open_sharded_safetensors_stream(stage.path(), plan, o.max_shard_bytes, {}, "model")
           : checkpoint::open_sharded_torch_bin_stream(stage.path(), plan, o.max_shard_bytes, "pytorch_model");
   const int64_t linears = stream_export(backend, family->checkpoint(), p, o, *out);
@@ -254,7 +271,15 @@ ExportSummary quantize_and_export(kernels::Backend& backend, const QuantizeOptio
   qc.migration_scales = o.migration_scales;
   qc.smoothing = o.smooth;
   qc.stats_file = fs::absolute(o.stats).string();
-  p.config["quantization_config"] = to_json(qc);
+  if (o.format == QuantizedFormat::smoothcheck) {
+    p.config["quantization_config"] = to_json(qc);
+  } else {
+    // The format's own config for its loader; what smoothcheck did beside it, for provenance only
+    // (verify recovers the smoothing from the tensors, never from this record).
+    p.config["quantization_config"] = third_party_quantization_config(o.format);
+    qc.migration_scales = false;
+    p.config["smoothcheck_export"] = to_json(qc);
+  }
   const std::string config_text = p.config.dump(2) + "\n";
   AtomicFileWriter cfg(stage.path() / "config.json");
   cfg.write(config_text.data(), config_text.size());

@@ -1,8 +1,8 @@
 // `smoothcheck quantize`: smooth (smooth_model.h), quantise every linear per output channel with a
 // production backend (numerics.md §5) and export the seed's layout (the model family's export tensors,
 // model_family.h; LLaMA's is harness/models/quantized_layout.h):
-// <linear>.weight int8 [O, C], <linear>.scale float32 [O, 1], <linear>.migration_scale float32 [C],
-// every other tensor as stored in the input (fused mode: the norms smoothed, in the input's dtype),
+// <linear>.weight int8 [O, C], <linear>.scale float32 [O, 1], <linear>.migration_scale float32 [C]
+// (or another tool's layout: export_in_format.h), every other tensor as stored in the input (fused mode: the norms smoothed, in the input's dtype),
 // shards plus an index whose metadata.total_size is exact, and config.json with quantization_config.
 // The export is staged beside the output directory and renamed into place only when complete
 // (staged_directory.h); the input is only ever read.
@@ -15,13 +15,14 @@
 #include <vector>
 
 #include "harness/pipeline/quantization_config.h"
+#include "harness/pipeline/quantized_format.h"
 #include "kernels/kernel_api.h"
 
 namespace smoothcheck::pipeline {
 
-enum class ExportFormat { safetensors, bin };
-ExportFormat parse_export_format(const std::string& s);
-const char* to_string(ExportFormat f);
+enum class ExportContainer { safetensors, bin };
+ExportContainer parse_export_container(const std::string& s);
+const char* to_string(ExportContainer f);
 
 struct QuantizeOptions {
   std::filesystem::path model;
@@ -36,7 +37,10 @@ struct QuantizeOptions {
   bool fc_to_fc_pairs = true;  // LLaMA v -> o and up -> down; BERT keeps smoothcheck's own groups
   SmoothingArithmetic smoothing_arithmetic = SmoothingArithmetic::model_dtype;
   WeightQuant weight_variant = WeightQuant::lmdeploy;
-  ExportFormat format = ExportFormat::safetensors;
+  ExportContainer container = ExportContainer::safetensors;
+  // Whose checkpoint layout to write (export_in_format.h): smoothcheck's own, or compressed-tensors' /
+  // lmdeploy's, which the upstream loaders read (fused mode, no migration scales).
+  QuantizedFormat format = QuantizedFormat::smoothcheck;
   // Without migration scales the export is the pre-seed layout (fused mode only: a migration-mode
   // export cannot run without them). Exists so that the §11 total_size difference can be checked.
   bool migration_scales = true;

@@ -1,5 +1,6 @@
 #include "harness/pipeline/rederived_smoothing.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
@@ -127,6 +128,41 @@ std::string explain_migration_scale(const SmoothingGroup& group, const FloatWeig
     }
   }
   return "";
+}
+
+RecipeFit fit_recipe_and_alpha(const SmoothingGroup& group, const FloatWeights& original, const CalibrationStats& stats,
+                               const std::vector<double>& s, const std::vector<bool>& use, DType arithmetic) {
+  const GroupInputs in = group_inputs(group, original, stats);
+  RecipeFit best;
+  for (Recipe recipe : {Recipe::smoothquant, Recipe::lmdeploy, Recipe::llmcompressor}) {
+    const reference::Vector a = recipe_activation_statistic(*in.stats, recipe, arithmetic);
+    const reference::Vector w = weight_statistic(in, recipe, arithmetic);
+    const auto residual = [&](double alpha) {
+      const reference::Vector fit = scale_of(a, w, in, recipe, alpha, arithmetic);
+      double worst = 0;
+      for (std::size_t j = 0; j < s.size() && j < fit.size(); ++j)
+        if (use[j]) {
+          const double e = std::fabs(fit[j] - s[j]) / std::fabs(s[j]);
+          worst = e == e ? std::max(worst, e) : INFINITY;
+        }
+      return worst;
+    };
+    double at = 0, r = INFINITY;
+    for (int step = 0; step <= 20; ++step)
+      if (const double e = residual(step / 20.0); e < r) r = e, at = step / 20.0;
+    // The residual is unimodal near its minimum in α (each channel's log s is linear in α); golden
+    // section on the grid point's neighbourhood.
+    double lo = std::max(0.0, at - 0.05), hi = std::min(1.0, at + 0.05);
+    const double g = (std::sqrt(5.0) - 1) / 2;
+    while (hi - lo > 1e-4) {
+      const double x1 = hi - g * (hi - lo), x2 = lo + g * (hi - lo);
+      if (residual(x1) <= residual(x2)) hi = x2;
+      else lo = x1;
+    }
+    if (const double e = residual((lo + hi) / 2); e < r) r = e, at = (lo + hi) / 2;
+    if (r < best.residual) best = RecipeFit{recipe, at, r};
+  }
+  return best;
 }
 
 }  // namespace smoothcheck::pipeline

@@ -6,6 +6,7 @@
 // another layer or an inverted one disagree with it.
 #pragma once
 
+#include <cmath>
 #include <map>
 #include <string>
 #include <vector>
@@ -54,5 +55,18 @@ std::map<std::string, std::vector<double>> rederive_migration_scales(const std::
 // or "" when none does. Costs one weight statistic per recipe and one s per grid point.
 std::string explain_migration_scale(const SmoothingGroup& group, const FloatWeights& original,
                                     const CalibrationStats& stats, const std::vector<float>& stored, DType arithmetic);
+
+// The recipe and α whose s best explains an s recovered from a checkpoint another tool wrote (issue 14):
+// for each recipe the α in [0, 1] minimising the residual, max over the channels `use` marks of
+// |s_recipe(α) − s_j| / s_j (a 0.05 grid, then golden-section search to 1e-4 around the best point),
+// and the recipe with the smallest residual. A residual at float rounding says the tool ran that recipe
+// on these statistics; a residual of a few percent, that it ran it on other calibration data.
+struct RecipeFit {
+  Recipe recipe = Recipe::lmdeploy;
+  double alpha = 0;
+  double residual = INFINITY;
+};
+RecipeFit fit_recipe_and_alpha(const SmoothingGroup& group, const FloatWeights& original, const CalibrationStats& stats,
+                               const std::vector<double>& s, const std::vector<bool>& use, DType arithmetic);
 
 }  // namespace smoothcheck::pipeline

@@ -24,7 +24,7 @@ constexpr int64_t kRowsPerBlock = 64;
 // its product: (2k + 3)·u·|v|, the width around a midpoint where either neighbour is a correct code.
 RederivedWeights rederive_weights(const FloatMatrix& original, const at::Tensor& codes, const at::Tensor& scale,
                                   const std::vector<float>& s, const std::vector<float>* rowdiv, WeightQuant variant,
-                                  DType arithmetic) {
+                                  DType arithmetic, double s_error_u) {
   const int64_t rows = original.rows, cols = original.cols;
   if (codes.numel() != rows * cols || scale.numel() != rows || static_cast<int64_t>(s.size()) != cols ||
       (rowdiv && static_cast<int64_t>(rowdiv->size()) != rows))
@@ -35,7 +35,7 @@ RederivedWeights rederive_weights(const FloatMatrix& original, const at::Tensor&
   const int8_t* qp = q.data_ptr<int8_t>();
   const float* sp = sc.data_ptr<float>();
   const bool stepwise = arithmetic != DType::f32;
-  const double k = rowdiv ? 2.0 : 1.0;
+  const double k = (rowdiv ? 2.0 : 1.0) + s_error_u;
   RederivedWeights out;
   out.scale_tolerance_u = stepwise ? 0.0 : k + 1;
   const double code_eps = stepwise ? 0.0 : (2 * k + 3) * kU32;

@@ -43,8 +43,12 @@ struct RederivedWeights {
 // make (w·s rounded to the dtype, then ÷ d rounded to f32 and to the dtype, then the variant's
 // quantiser in its arithmetic, reference::quantize_weight_stepwise), so the scales and codes are
 // re-derived exactly and held to zero tolerance.
+//
+// s_error_u: how far s itself may be from the one the export was made with, relative, in u32 (0 for a
+// stored s; an s recovered from a third-party checkpoint's norms is one of two adjacent floats: 2). In
+// float32 it widens both tolerances by that many roundings.
 RederivedWeights rederive_weights(const FloatMatrix& original, const at::Tensor& codes, const at::Tensor& scale,
                                   const std::vector<float>& s, const std::vector<float>* rowdiv, WeightQuant variant,
-                                  DType arithmetic);
+                                  DType arithmetic, double s_error_u = 0);
 
 }  // namespace smoothcheck::pipeline

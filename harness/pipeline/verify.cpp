@@ -46,7 +46,7 @@ void check_unit(const checkpoint::Checkpoint& orig, const checkpoint::Checkpoint
       const std::vector<float>& sv = s.at(g.fcs.front());
       // float32 arithmetic: the f32 quotient, then one rounding to the dtype. In the model's dtype the
       // engines' own two roundings of the quotient (to f32, then to the dtype), exactly.
-      const double tol = arithmetic == DType::f32 ? unit_roundoff(dtype) + 2 * 0x1.0p-24 : 0.0;
+      const double tol = arithmetic == DType::f32 ? pipeline::unit_roundoff(dtype) + 2 * 0x1.0p-24 : 0.0;
       for (std::size_t j = 0; j < gv.size(); ++j) {
         const double exact = static_cast<double>(w[j]) / sv[j];
         const double want = arithmetic == DType::f32
@@ -102,7 +102,7 @@ const std::vector<std::string>& verify_check_names() {
 
 std::vector<CheckOutcome> VerifyReport::checks() const {
   std::vector<CheckOutcome> out;
-  for (const std::string& name : verify_check_names()) {
+  for (const std::string& name : check_list.empty() ? verify_check_names() : check_list) {
     CheckOutcome c{name, CheckState::not_run, ""};
     const std::string prefix = name + ":";
     for (const std::string& f : failures)
@@ -121,6 +121,21 @@ nlohmann::json VerifyReport::to_json() const {
   nlohmann::json j;
   j["schema"] = "smoothcheck.verify/1";
   j["architecture"] = family;
+  j["format"] = format;
+  if (!format_evidence.empty()) j["format_evidence"] = format_evidence;
+  if (!notes.empty()) j["notes"] = notes;
+  if (!recovered.empty()) {
+    nlohmann::json gs = nlohmann::json::array();
+    for (const RecoveredGroupSummary& g : recovered) {
+      nlohmann::json e = {{"source", g.source}, {"fcs", g.fcs}, {"smoothed", g.smoothed}, {"evidence", g.evidence},
+                          {"s_min", g.s_min}, {"s_max", g.s_max}, {"worst_consistency", g.worst_consistency}};
+      if (!g.fit_recipe.empty())
+        e["fit"] = {{"recipe", g.fit_recipe}, {"alpha", g.fit_alpha}, {"residual", g.fit_residual},
+                    {"channels", g.fit_channels}};
+      gs.push_back(e);
+    }
+    j["recovered_smoothing"] = gs;
+  }
   j["passed"] = passed();
   j["complete"] = complete();
   j["failures"] = failures;

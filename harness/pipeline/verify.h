@@ -105,8 +105,29 @@ const std::vector<std::string>& verify_check_names();
 // sampled sequence, or an encoder's sentence embeddings of held-out text.
 enum class ForwardComparison { logits, sentence_embeddings };
 
+// One smoothing group of a third-party checkpoint, as the audit recovered it (recovered_smoothing.h),
+// with the recipe and α that best explain its s when calibration statistics are given.
+struct RecoveredGroupSummary {
+  std::string source;
+  std::vector<std::string> fcs;
+  bool smoothed = false;
+  std::string evidence;            // how s was read
+  double s_min = 1, s_max = 1;
+  double worst_consistency = 0;    // max over the fcs' elements of |error| / allowance (> 1 failed)
+  std::string fit_recipe;          // empty: no statistics, or the group was not smoothed
+  double fit_alpha = -1, fit_residual = -1;  // residual: max relative |s_fit − s| over the channels fitted
+  int64_t fit_channels = 0;
+};
+
 struct VerifyReport {
   std::string family = "llama";  // the original's model family (model_family.h)
+  // The quantised checkpoint's format (quantized_format.h) and what decided it; a third-party one is
+  // audited by third_party_audit.h with its own list of checks.
+  std::string format = "smoothcheck";
+  std::string format_evidence;
+  std::vector<std::string> check_list;  // empty: verify_check_names()
+  std::vector<RecoveredGroupSummary> recovered;
+  std::vector<std::string> notes;        // what the engine's loader does to these numbers, and the like
   ForwardComparison forward_comparison = ForwardComparison::logits;
   QuantizationConfig quantization;
   std::vector<std::string> failures;  // each names the tensor or metric and the problem

@@ -108,7 +108,7 @@ std::map<std::string, std::string> fused_row_divisors(const std::vector<Smoothin
 void check_quantized_linears(const checkpoint::Checkpoint& quantized, const FloatWeights& original,
                              const std::map<std::string, std::vector<float>>& stored_s,
                              const std::map<std::string, std::string>& row_divisors, WeightQuant variant,
-                             DType arithmetic, double max_error_over_bound, VerifyReport& r) {
+                             DType arithmetic, double max_error_over_bound, VerifyReport& r, double s_error_u) {
   // numerics.md §8's bound is half a quantisation step. In a bf16/f16 arithmetic each rounding of the
   // smoothed weight to the dtype (w·s, then ÷ d) and the quantiser's own rounding of w/scale to it (the
   // variants that divide in the weight's dtype) each move the code by at most |v|·u ≤ 127.5·u of the
@@ -129,7 +129,7 @@ void check_quantized_linears(const checkpoint::Checkpoint& quantized, const Floa
                            std::to_string(c.worst_col) + "]");
     // The scales and codes from the stored s (itself checked against the statistics by
     // check_migration_scales when they are given).
-    check_weights(name, rederive_weights(m, q, sc, s, rowdiv, variant, arithmetic), variant, c, r);
+    check_weights(name, rederive_weights(m, q, sc, s, rowdiv, variant, arithmetic, s_error_u), variant, c, r);
     r.linears.push_back(c);
   }
   r.ran.insert({"weights", "weight_scale", "codes"});
