@@ -33,17 +33,23 @@ Engine engine_of(QuantizedFormat f) {
   return f == QuantizedFormat::compressed_tensors ? Engine::llmcompressor : Engine::lmdeploy;
 }
 
-const fs::path& honest_export(const fs::path& shared, QuantizedFormat format) {
-  static std::map<QuantizedFormat, fs::path> dirs;
-  auto it = dirs.find(format);
+// The original: stories260K as shipped (float32), or its bfloat16 copy, where s, the folded norms and
+// compressed-tensors' scales are values of bfloat16 and the audit recovers them exactly.
+fs::path original_model(const fs::path& shared, bool bf16) {
+  return bf16 ? stories_bf16(shared) : stories_layout(shared, "hf");
+}
+
+const fs::path& honest_export(const fs::path& shared, QuantizedFormat format, bool bf16 = false) {
+  static std::map<std::pair<QuantizedFormat, bool>, fs::path> dirs;
+  auto it = dirs.find({format, bf16});
   if (it != dirs.end()) return it->second;
   pipeline::QuantizeOptions q = pipeline::options_for_engine(engine_of(format));
-  q.model = stories_layout(shared, "hf");
+  q.model = original_model(shared, bf16);
   q.stats = small_stats(shared, "hf");
-  q.out = process_scratch() / (std::string("third-party-") + to_string(format));
+  q.out = process_scratch() / (std::string("third-party-") + to_string(format) + (bf16 ? "-bf16" : ""));
   q.format = format;
   pipeline::quantize_and_export(cpu_backend(), q);
-  return dirs[format] = q.out;
+  return dirs[{format, bf16}] = q.out;
 }
 
 // A checkpoint an upstream tool wrote (cases/third_party/README.md says how and with which versions).
@@ -84,9 +90,9 @@ const std::vector<Source>& sources() {
   return all;
 }
 
-pipeline::VerifyReport audit(const fs::path& shared, const fs::path& dir, bool forward) {
+pipeline::VerifyReport audit(const fs::path& shared, const fs::path& dir, bool forward, bool bf16 = false) {
   pipeline::VerifyOptions v;
-  v.original = stories_layout(shared, "hf");
+  v.original = original_model(shared, bf16);
   v.quantized = dir;
   v.stats = small_stats(shared, "hf");
   v.forward = forward;
@@ -136,14 +142,20 @@ const char* const kQ1 = "model.layers.1.self_attn.q_proj";
 const char* const kK1 = "model.layers.1.self_attn.k_proj";
 const char* const kO4 = "model.layers.4.self_attn.o_proj";
 
-class OwnExportInFormat : public ::testing::TestWithParam<QuantizedFormat> {};
+struct OwnCase {
+  QuantizedFormat format;
+  bool bf16;
+};
+
+class OwnExportInFormat : public ::testing::TestWithParam<OwnCase> {};
 
 TEST_P(OwnExportInFormat, AuditsCleanWithTheRecipeAndAlphaRecovered) {
   SMOOTHCHECK_REQUIRE_SHARED_DIR(shared);
-  const QuantizedFormat format = GetParam();
-  const fs::path dir = honest_export(shared, format);
+  const QuantizedFormat format = GetParam().format;
+  const bool bf16 = GetParam().bf16;
+  const fs::path dir = honest_export(shared, format, bf16);
   EXPECT_EQ(pipeline::detect_quantized_format(dir, std::nullopt).format, format);
-  const pipeline::VerifyReport r = audit(shared, dir, /*forward=*/true);
+  const pipeline::VerifyReport r = audit(shared, dir, /*forward=*/true, bf16);
   EXPECT_TRUE(r.passed()) << all_failures(r);
   EXPECT_TRUE(r.complete());
   EXPECT_EQ(r.format, to_string(format));
@@ -231,8 +243,14 @@ TEST(UpstreamStaticCheckpoint, AuditsWithTheForwardNamedAsNotRun) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, OwnExportInFormat,
-                         ::testing::Values(QuantizedFormat::compressed_tensors, QuantizedFormat::lmdeploy),
-                         [](const auto& info) { return info.param == QuantizedFormat::lmdeploy ? "lmdeploy" : "compressed_tensors"; });
+                         ::testing::Values(OwnCase{QuantizedFormat::compressed_tensors, false},
+                                           OwnCase{QuantizedFormat::lmdeploy, false},
+                                           OwnCase{QuantizedFormat::compressed_tensors, true},
+                                           OwnCase{QuantizedFormat::lmdeploy, true}),
+                         [](const auto& info) {
+                           return std::string(info.param.format == QuantizedFormat::lmdeploy ? "lmdeploy" : "compressed_tensors") +
+                                  (info.param.bf16 ? "_bf16" : "_f32");
+                         });
 
 struct Tamper {
   const char* name;

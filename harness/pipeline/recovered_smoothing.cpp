@@ -49,19 +49,36 @@ Interval column_interval(const FloatMatrix& w, const StoredQuantizedLinear& q, i
   return in;
 }
 
-// The tool's own s of the dtype it computed in, among the neighbours of orig/stored: the one whose
-// quotient orig / s rounds (to float32, then to the stored dtype) to the stored norm, nearest first.
-double snapped_scale(double orig, double stored, double estimate, DType dtype) {
-  const DType sd = dtype == DType::f32 ? DType::f32 : dtype;
-  const double c0 = reference::round_to_dtype(estimate, sd);
-  const double step = reference::ulp_of(c0, sd);
-  double best = estimate, best_distance = kInf;
-  for (double c : {c0, c0 - step, c0 + step, c0 - 2 * step, c0 + 2 * step}) {
+// The values of the dtype the tool computed s in whose quotient orig / s rounds (to float32, then to the
+// stored dtype, as the engines divide in place) to the stored norm: s is one of them. Near orig/stored.
+std::vector<double> norm_consistent_scales(double orig, double stored, DType dtype) {
+  const double estimate = orig / stored;
+  const double c0 = reference::round_to_dtype(estimate, dtype);
+  const double step = reference::ulp_of(c0, dtype);
+  std::vector<double> out;
+  for (double c : {c0 - 2 * step, c0 - step, c0, c0 + step, c0 + 2 * step}) {
     if (!(c > 0)) continue;
-    const double q = reference::round_to_dtype(reference::round_to_dtype(orig / c, DType::f32), dtype);
-    if (q == stored && std::fabs(c - estimate) < best_distance) best = c, best_distance = std::fabs(c - estimate);
+    if (reference::round_to_dtype(reference::round_to_dtype(orig / c, DType::f32), dtype) == stored) out.push_back(c);
   }
-  return best;
+  return out;
+}
+
+// How many of column j's codes (of the fcs whose rows are not divided) s = c fails to reproduce with
+// the stored row scales: W·c rounded to the dtype, over the scale in the quantiser's arithmetic
+// (quotient_dtype), rounded half to even as every variant's torch.round does. Picks
+// among the norm-consistent candidates, which differ by an ulp of the dtype (in bf16 about the
+// quantiser's own resolution): the norm alone cannot tell them apart, the codes can.
+int64_t code_misses(const std::vector<std::pair<const FloatMatrix*, const StoredQuantizedLinear*>>& fcs, int64_t j,
+                    double c, DType dtype, DType quotient_dtype) {
+  int64_t misses = 0;
+  for (const auto& [w, q] : fcs)
+    for (int64_t r = 0; r < w->rows; ++r) {
+      const double v = reference::round_to_dtype(static_cast<double>(w->data[static_cast<std::size_t>(r * w->cols + j)]) * c, dtype);
+      const double quotient = reference::round_to_dtype(v / q->scale[r], quotient_dtype);
+      const double code = std::nearbyint(std::clamp(quotient, -128.0, 127.0));
+      if (code != q->codes[static_cast<std::size_t>(r * q->cols + j)]) ++misses;
+    }
+  return misses;
 }
 
 std::string short_name(const std::string& full) {
@@ -75,7 +92,7 @@ UnitRecovery recover_unit_smoothing(const FloatWeights& original,
                                     const std::map<std::string, StoredQuantizedLinear>& quantized,
                                     const std::map<std::string, std::vector<float>>& stored_norms,
                                     const std::vector<SmoothingGroup>& candidates, DType dtype,
-                                    std::vector<std::string>& failures) {
+                                    DType quotient_dtype, std::vector<std::string>& failures) {
   const double u = pipeline::unit_roundoff(dtype);
   UnitRecovery out;
   // fc -> the fc -> fc group dividing its rows, as a copy: out.groups grows below.
@@ -130,10 +147,20 @@ UnitRecovery recover_unit_smoothing(const FloatWeights& original,
     const int64_t C = static_cast<int64_t>(orig.size());
     RecoveredGroup rg{g, false, "norm ratio (original / stored)", std::vector<double>(C, 1.0),
                       std::vector<double>(C, 0.0), std::vector<bool>(C, true), 0};
+    std::vector<std::pair<const FloatMatrix*, const StoredQuantizedLinear*>> undivided;
+    for (const std::string& fc : g.fcs)
+      if (!divides_rows_of.count(fc)) undivided.push_back({&original.linears.at(fc), &quantized.at(fc)});
     for (int64_t j = 0; j < C; ++j) {
       const double o = orig[j], st = stored[j];
       if (o != 0 && st != 0 && std::isfinite(st) && (o > 0) == (st > 0)) {
-        rg.s[j] = snapped_scale(o, st, o / st, dtype);
+        const std::vector<double> candidates = norm_consistent_scales(o, st, dtype);
+        rg.s[j] = o / st;
+        int64_t fewest = -1;
+        for (double c : candidates) {
+          const int64_t m = candidates.size() == 1 ? 0 : code_misses(undivided, j, c, dtype, quotient_dtype);
+          if (fewest < 0 || m < fewest || (m == fewest && std::fabs(c - o / st) < std::fabs(rg.s[j] - o / st)))
+            fewest = m, rg.s[j] = c;
+        }
         rg.uncertainty[j] = 2 * u + 0x1.0p-24;
         if (std::fabs(rg.s[j] - 1) > rg.uncertainty[j]) rg.smoothed = true;
         continue;

@@ -54,11 +54,14 @@ struct UnitRecovery {
 
 // `candidates`: the groups the family could smooth (fused mode, fc -> fc pairs included); `stored_norms`
 // the checkpoint's norm weights by norm name; `quantized` the checkpoint's linears; `dtype` the stored
-// float dtype. Inconsistencies are appended to `failures` as "smoothing: ...".
+// float dtype; `quotient_dtype` the dtype the format's weight quantiser divides in
+// (numerics::weight_arithmetic). Where several values of the dtype are consistent with a norm (an ulp
+// apart), the one that reproduces the most codes of the group's fcs is taken. Inconsistencies are
+// appended to `failures` as "smoothing: ...".
 UnitRecovery recover_unit_smoothing(const FloatWeights& original,
                                     const std::map<std::string, StoredQuantizedLinear>& quantized,
                                     const std::map<std::string, std::vector<float>>& stored_norms,
-                                    const std::vector<SmoothingGroup>& candidates, DType dtype,
+                                    const std::vector<SmoothingGroup>& candidates, DType dtype, DType quotient_dtype,
                                     std::vector<std::string>& failures);
 
 }  // namespace smoothcheck::pipeline

@@ -21,6 +21,7 @@
 #include "harness/pipeline/stacked_scales.h"
 #include "harness/pipeline/third_party_scheme.h"
 #include "harness/pipeline/verify_rederivation.h"
+#include "kernels/numerics.h"
 
 namespace smoothcheck::pipeline {
 
@@ -268,6 +269,8 @@ VerifyReport audit_third_party(kernels::Backend& backend, const VerifyOptions& o
   std::map<std::string, at::Tensor> view_scales, view_s;
   std::set<std::string> produced;  // tensors quantisation or smoothing wrote: not compared bit for bit
   std::vector<std::string> not_rederived;
+  const WeightQuant variant = scheme.format == QuantizedFormat::compressed_tensors ? WeightQuant::compressed_tensors
+                                                                                   : WeightQuant::lmdeploy;
   FloatBufferPool pool;
   for (const SmoothingUnit& unit : units) {
     FloatWeights ow = load_float_weights(original, unit.linears, unit.norms, &pool);
@@ -286,7 +289,8 @@ VerifyReport audit_third_party(kernels::Backend& backend, const VerifyOptions& o
     }
     std::map<std::string, std::vector<float>> stored_norms;
     for (const NormSpec& n : unit.norms) stored_norms[n.name] = f32_vector(quant.tensor(n.name + ".weight"));
-    const UnitRecovery rec = recover_unit_smoothing(ow, stored, stored_norms, groups, dtype, r.failures);
+    const UnitRecovery rec =
+        recover_unit_smoothing(ow, stored, stored_norms, groups, dtype, numerics::weight_arithmetic(variant, dtype), r.failures);
     for (const RecoveredGroup& g : rec.groups) {
       RecoveredGroupSummary sum;
       sum.source = g.group.source;
@@ -333,8 +337,6 @@ VerifyReport audit_third_party(kernels::Backend& backend, const VerifyOptions& o
         not_rederived.push_back(l.name);
     }
     const CanonicalQuantizedView unit_view(checkpoint::open_checkpoint(quant.location()), view_scales, view_s);
-    const WeightQuant variant = scheme.format == QuantizedFormat::compressed_tensors ? WeightQuant::compressed_tensors
-                                                                                     : WeightQuant::lmdeploy;
     // The recovered s is one of the (at most two adjacent) floats whose quotient rounds to the stored norm.
     check_quantized_linears(unit_view, exact, s_of, divisors, variant, dtype, o.thresholds.max_weight_error_over_bound, r,
                             /*s_error_u=*/2);
