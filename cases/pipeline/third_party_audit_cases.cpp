@@ -353,6 +353,28 @@ INSTANTIATE_TEST_SUITE_P(Tampers, TamperedThirdPartyCheckpoint, ::testing::Value
                            return std::string(info.param.tamper.name) + "_" + info.param.source.name;
                          });
 
+// The per-linear output SQNR points at the linear that loses the accuracy: k_proj of layer 1 stored with
+// six-bit codes (codes quartered, its scale four times larger: self-consistent, within the format)
+// drops about 12 dB and comes first, while the others keep their ranks' values.
+TEST(ThirdPartyForward, TheCoarsestLinearHasTheLowestOutputSqnr) {
+  SMOOTHCHECK_REQUIRE_SHARED_DIR(shared);
+  const fs::path honest = honest_export(shared, QuantizedFormat::compressed_tensors);
+  const pipeline::VerifyReport before = audit(shared, honest, /*forward=*/true);
+  ASSERT_EQ(before.linear_sqnr.size(), 35u);
+  Tensors t = read_tensors(honest);
+  at::Tensor w = t[std::string(kK1) + ".weight"];
+  w.copy_((w.to(at::kFloat) / 4).round().to(at::kChar));
+  t[std::string(kK1) + ".weight_scale"] = t[std::string(kK1) + ".weight_scale"] * 4;
+  const pipeline::VerifyReport after = audit(shared, write_copy(honest, t, "six-bit-k1"), /*forward=*/true);
+  ASSERT_FALSE(after.linear_sqnr.empty());
+  EXPECT_EQ(after.linear_sqnr.front().name, kK1);
+  double was = 0;
+  for (const pipeline::LinearSqnr& l : before.linear_sqnr)
+    if (l.name == kK1) was = l.sqnr_db;
+  EXPECT_LT(after.linear_sqnr.front().sqnr_db, was - 9) << "before " << was;
+  EXPECT_GT(after.mean_token_kl, 0);
+}
+
 // Checkpoints the audit must refuse before any check, each with the reason.
 void expect_refused(const fs::path& dir, std::optional<QuantizedFormat> requested, const std::string& reason) {
   try {

@@ -152,6 +152,13 @@ int command_verify(int argc, char** argv) {
     std::printf("  diagnostic, weights only (float activations): max |dlogit| %.4f, argmax agreement %.2f%%, "
                 "mean NLL %.4f\n",
                 r.weight_only_max_abs_logit_delta, 100 * r.weight_only_argmax_agreement, r.weight_only_nll);
+  if (r.tokens > 0) std::printf("  per-token KL(float || W8A8): mean %.4f, max %.4f nats\n", r.mean_token_kl, r.max_token_kl);
+  if (!r.linear_sqnr.empty()) {
+    std::printf("  output SQNR per linear on the float model's activations, worst first:");
+    for (std::size_t i = 0; i < r.linear_sqnr.size() && i < 5; ++i)
+      std::printf("%s %s %.1f dB", i ? "," : "", r.linear_sqnr[i].name.c_str(), r.linear_sqnr[i].sqnr_db);
+    std::printf(" (all %zu in --json)\n", r.linear_sqnr.size());
+  }
   if (r.sentences > 0)
     std::printf("forward over %lld held-out chunks: sentence-embedding cosine min %.6f (limit %.4f), mean %.6f, "
                 "max |delta| %.4f\n  diagnostic, weights only (float activations): min cosine %.6f\n",

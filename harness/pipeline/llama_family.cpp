@@ -11,6 +11,7 @@
 #include "harness/checkpoint/llama_config.h"
 #include "harness/models/llama.h"
 #include "harness/pipeline/model_family.h"
+#include "harness/pipeline/linear_sqnr.h"
 #include "harness/pipeline/llama_layout.h"
 #include "harness/pipeline/smooth_model.h"
 #include "harness/pipeline/token_sampling.h"
@@ -111,6 +112,12 @@ class LlamaFamily final : public ModelFamily {
     r.argmax_agreement = lo.argmax(-1).eq(lq.argmax(-1)).to(at::kDouble).mean().item<double>();
     r.nll_original = mean_nll(lo, seq);
     r.nll_quantized = mean_nll(lq, seq);
+    const at::Tensor log_p = at::log_softmax(lo.to(at::kDouble), -1), log_q = at::log_softmax(lq.to(at::kDouble), -1);
+    const at::Tensor kl = (log_p.exp() * (log_p - log_q)).sum(-1);
+    r.mean_token_kl = kl.mean().item<double>();
+    r.max_token_kl = kl.max().item<double>();
+    r.linear_sqnr = linear_output_sqnr(original, checkpoint(), tokens, quantized.checkpoint(), linears(),
+                                       smoothing_groups(qc.mode, qc.fc_to_fc_pairs), qc, backend);
     const at::Tensor lw =
         W8A8Llama(quantized.checkpoint(), config_, qc, backend, /*int8_activations=*/false).forward(tokens);
     r.weight_only_max_abs_logit_delta = (lw - lo).abs().max().item<double>();

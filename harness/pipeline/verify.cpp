@@ -172,9 +172,15 @@ nlohmann::json VerifyReport::to_json() const {
                   {"nll_original", nll_original},
                   {"nll_quantized", nll_quantized},
                   {"nll_increase", nll_quantized - nll_original},
+                  {"token_kl", {{"mean", mean_token_kl}, {"max", max_token_kl}}},
                   {"weight_only", {{"max_abs_logit_delta", weight_only_max_abs_logit_delta},
                                    {"argmax_agreement", weight_only_argmax_agreement},
                                    {"nll", weight_only_nll}}}};
+  if (!linear_sqnr.empty()) {
+    nlohmann::json ls = nlohmann::json::array();
+    for (const LinearSqnr& l : linear_sqnr) ls.push_back({{"name", l.name}, {"sqnr_db", l.sqnr_db}});
+    j["forward"]["linear_sqnr_db"] = ls;
+  }
   j["thresholds"] = {{"max_weight_error_over_bound", thresholds.max_weight_error_over_bound},
                      {"min_argmax_agreement", thresholds.min_argmax_agreement},
                      {"max_nll_increase", thresholds.max_nll_increase},

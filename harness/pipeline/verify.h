@@ -24,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/pipeline/linear_sqnr.h"
 #include "harness/pipeline/quantization_config.h"
 #include "harness/models/smoothing_plan.h"
 #include "kernels/kernel_api.h"
@@ -140,6 +141,11 @@ struct VerifyReport {
   double max_abs_logit_delta = 0;
   double argmax_agreement = 0;
   double nll_original = 0, nll_quantized = 0;
+  // Per-token KL(p_float ‖ p_W8A8) of the next-token distributions over the sequence, nats: a figure,
+  // no threshold (the argmax and NLL limits decide).
+  double mean_token_kl = 0, max_token_kl = 0;
+  // Each linear's output SQNR on the float model's activations, worst first (linear_sqnr.h); a figure.
+  std::vector<LinearSqnr> linear_sqnr;
   // Diagnostic, no threshold: the same export with float activations (weights-only quantisation).
   double weight_only_max_abs_logit_delta = 0, weight_only_argmax_agreement = 0, weight_only_nll = 0;
   // BERT's forward check: cosine of W8A8 and float sentence embeddings over held-out chunks.
