@@ -231,15 +231,20 @@ INSTANTIATE_TEST_SUITE_P(
         UpstreamExpectation{"lmdeploy_smooth_quant", "lmdeploy", 0.5, 10, 5}),
     [](const auto& info) { return std::string(info.param.fixture); });
 
-// Static per-tensor inputs: every check but the forward runs; the forward is reported as not run, with
-// the reason, and the audit says so rather than "passed".
-TEST(UpstreamStaticCheckpoint, AuditsWithTheForwardNamedAsNotRun) {
+// Static per-tensor inputs and weights: the forward quantises each input with the input_scale vLLM's
+// loader keeps, and audits clean; with every input_scale a tenth of its value (activations saturating
+// at ±127 steps of it), the forward fails.
+TEST(UpstreamStaticCheckpoint, RunsWithItsStaticInputScales) {
   SMOOTHCHECK_REQUIRE_SHARED_DIR(shared);
-  const pipeline::VerifyReport r = audit(shared, upstream_fixture("llmcompressor_w8a8_static_tensor"), true);
+  const fs::path fixture = upstream_fixture("llmcompressor_w8a8_static_tensor");
+  const pipeline::VerifyReport r = audit(shared, fixture, true);
   EXPECT_TRUE(r.passed()) << all_failures(r);
-  EXPECT_FALSE(r.complete());
-  ASSERT_TRUE(r.not_run.count("forward"));
-  EXPECT_NE(r.not_run.at("forward").find("static per-tensor"), std::string::npos);
+  EXPECT_TRUE(r.complete());
+  Tensors t = read_tensors(fixture);
+  for (auto& [name, tensor] : t)
+    if (name.size() > 12 && name.compare(name.size() - 12, 12, ".input_scale") == 0) tensor = tensor / 10;
+  const pipeline::VerifyReport saturated = audit(shared, write_copy(fixture, t, "static-saturated"), true);
+  EXPECT_TRUE(rejected_by(saturated, "forward", "")) << all_failures(saturated);
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, OwnExportInFormat,

@@ -19,8 +19,10 @@ bool ends_with(const std::string& s, const std::string& tail) {
 
 CanonicalQuantizedView::CanonicalQuantizedView(std::unique_ptr<checkpoint::Checkpoint> underlying,
                                                std::map<std::string, at::Tensor> scales,
-                                               std::map<std::string, at::Tensor> migration_scales)
+                                               std::map<std::string, at::Tensor> migration_scales,
+                                               std::map<std::string, at::Tensor> input_scales)
     : underlying_(std::move(underlying)) {
+  for (auto& [linear, t] : input_scales) synthesised_[linear + ".input_scale"] = t.to(at::kFloat).reshape({1}).contiguous();
   for (auto& [linear, t] : scales) synthesised_[linear + ".scale"] = t.to(at::kFloat).contiguous();
   for (auto& [linear, t] : migration_scales) synthesised_[linear + ".migration_scale"] = t.to(at::kFloat).contiguous();
 }

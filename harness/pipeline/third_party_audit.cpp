@@ -210,6 +210,23 @@ void check_loader(const checkpoint::Checkpoint& quant, const ThirdPartyScheme& s
   r.ran.insert("loader");
 }
 
+// The static input scale each linear runs with: vLLM loads q/k/v and gate/up as one parameter and keeps
+// the maximum of their input_scale (compressed_tensors_w8a8_int8.py, process_weights_after_loading).
+std::map<std::string, at::Tensor> loader_input_scales(const checkpoint::Checkpoint& quant, const ThirdPartyScheme& scheme,
+                                                      const ModelFamily& orig) {
+  std::map<std::string, at::Tensor> out;
+  for (const auto& [name, ls] : scheme.quantized)
+    if (ls.input == InputQuant::static_per_tensor) out[name] = quant.tensor(name + ".input_scale").to(at::kFloat).reshape({1});
+  for (const StackedGroup& g : orig.stacked_groups()) {
+    float most = 0;
+    for (const QuantizedLinear& m : g.members)
+      if (out.count(m.name)) most = std::max(most, out[m.name].item<float>());
+    for (const QuantizedLinear& m : g.members)
+      if (out.count(m.name)) out[m.name] = at::full({1}, most, at::kFloat);
+  }
+  return out;
+}
+
 // The fc's linears named, for the re-derivation's row divisors: the s dividing a source's rows is kept
 // under "<source>#rows" beside the column s of every linear.
 constexpr const char* kRowsSuffix = "#rows";
@@ -368,13 +385,8 @@ VerifyReport audit_third_party(kernels::Backend& backend, const VerifyOptions& o
   }
   r.ran.insert("unquantised");
 
-  // 5. The W8A8 forward under the engine's runtime.
-  bool static_inputs = false;
-  for (const auto& [name, ls] : scheme.quantized) static_inputs = static_inputs || ls.input == InputQuant::static_per_tensor;
-  if (static_inputs) {
-    r.not_run["forward"] = "static per-tensor input scales: the W8A8 forward models dynamic per-token activations only";
-    return r;
-  }
+  // 5. The W8A8 forward under the engine's runtime; static inputs with the scale its loader keeps.
+  std::map<std::string, at::Tensor> input_scales = loader_input_scales(quant, scheme, *orig);
   if (!o.forward) {
     r.forward_skipped = true;
     r.not_run["forward"] = "--no-forward";
@@ -384,7 +396,7 @@ VerifyReport audit_third_party(kernels::Backend& backend, const VerifyOptions& o
   view_dir.dir = quant_family->dir().dir;
   view_dir.config_json = quant_family->dir().config_json;
   view_dir.checkpoint = std::make_unique<CanonicalQuantizedView>(checkpoint::open_checkpoint(quant.location()),
-                                                                 view_scales, view_s);
+                                                                 view_scales, view_s, input_scales);
   const std::unique_ptr<ModelFamily> view_family = open_model_family(std::move(view_dir));
   orig->check_forward(backend, *view_family, r.quantization, o, r);
   r.ran.insert("forward");

@@ -1,5 +1,7 @@
 #include "harness/pipeline/w8a8_linears.h"
 
+#include <cmath>
+
 #include <ATen/ATen.h>
 
 #include "harness/checked_ops.h"
@@ -27,6 +29,11 @@ W8A8Linears::W8A8Linears(const checkpoint::Checkpoint& ckpt, const std::vector<Q
     q.scale = load_checked(ckpt, ql.name + ".scale", {ql.out_features, 1}, at::kFloat).view({ql.out_features});
     if (mode == SmoothMode::migration)
       q.migration_scale = load_checked(ckpt, ql.name + ".migration_scale", {ql.in_features}, at::kFloat);
+    if (ckpt.contains(ql.name + ".input_scale")) {
+      q.static_input_scale = load_checked(ckpt, ql.name + ".input_scale", {1}, at::kFloat).item<float>();
+      if (!(q.static_input_scale > 0) || !std::isfinite(q.static_input_scale))
+        throw CheckpointError(ckpt.location(), ql.name + ".input_scale", "is not finite and > 0");
+    }
     if (!int8_activations) q.dequantized = q.q.to(at::kFloat) * q.scale.unsqueeze(1);
     linears_[ql.name] = q;
   }
@@ -39,11 +46,17 @@ at::Tensor W8A8Linears::matmul(const std::string& name, const at::Tensor& x) con
     return at::linear(L.migration_scale.defined() ? x / L.migration_scale : x, L.dequantized);
   at::Tensor qa = at::empty({M, C}, at::kChar);
   at::Tensor sa = at::empty({M}, at::kFloat);
-  checked::FloatSpan ms{};
-  if (L.migration_scale.defined()) ms = {L.migration_scale.data_ptr<float>(), C};
-  checked::quantize_per_token(*backend_, kernels::ConstMatrix{x.data_ptr<float>(), DType::f32, M, C, C}, ms, activation_,
-                              kernels::MutMatrix{qa.data_ptr<int8_t>(), DType::i8, M, C, C},
-                              checked::MutFloatSpan{sa.data_ptr<float>(), M});
+  if (L.static_input_scale > 0) {
+    const at::Tensor in = L.migration_scale.defined() ? x / L.migration_scale : x;
+    qa = (in / L.static_input_scale).round().clamp(-128, 127).to(at::kChar).contiguous();
+    sa.fill_(L.static_input_scale);
+  } else {
+    checked::FloatSpan ms{};
+    if (L.migration_scale.defined()) ms = {L.migration_scale.data_ptr<float>(), C};
+    checked::quantize_per_token(*backend_, kernels::ConstMatrix{x.data_ptr<float>(), DType::f32, M, C, C}, ms,
+                                activation_, kernels::MutMatrix{qa.data_ptr<int8_t>(), DType::i8, M, C, C},
+                                checked::MutFloatSpan{sa.data_ptr<float>(), M});
+  }
   at::Tensor y = at::empty({M, O}, at::kFloat);
   checked::gemm_w8a8(*backend_, kernels::ConstMatrix{qa.data_ptr<int8_t>(), DType::i8, M, C, C},
                      kernels::ConstMatrix{L.q.data_ptr<int8_t>(), DType::i8, O, C, C},

@@ -21,7 +21,10 @@ namespace smoothcheck::pipeline {
 class W8A8Linears {
  public:
   // Loads <linear>.weight int8 [O, C], .scale [O, 1] and, in migration mode, .migration_scale [C],
-  // each checked (CheckpointError naming the checkpoint and tensor). int8_activations false gives the
+  // each checked (CheckpointError naming the checkpoint and tensor). A linear with an .input_scale [1]
+  // (a compressed-tensors static per-tensor input, as the engine's loader leaves it) quantises its
+  // input with that scale instead of per token: vLLM's static_scaled_int8_quant (csrc/quantization/
+  // compressed_tensors/int8_quant_kernels.cu: x / scale in float, rounded to nearest even, saturated). int8_activations false gives the
   // weight-only diagnostic (W8A32): the same dequantised weights (q·scale) applied to float activations
   // (divided by s in migration mode), so that verify can say which half of W8A8 costs the accuracy.
   // The runtime is qc's: its mode, activation options and epilogue.
@@ -34,6 +37,7 @@ class W8A8Linears {
  private:
   struct QLinear {
     at::Tensor q, scale, migration_scale;  // int8 [O, C], f32 [O], f32 [C] or undefined
+    float static_input_scale = 0;          // > 0: a static per-tensor input (<linear>.input_scale)
     at::Tensor dequantized;                // f32 [O, C] = q·scale (weight-only diagnostic)
   };
   bool int8_activations_;
