@@ -165,7 +165,7 @@ TEST(TorchTensorTables, RefusesATensorReachingPastItsStorage) {
   testing::ScratchDir dir;
   const auto file = dir / "inputs_stats.pth";
   write_archive(file, std::string(kPickle, sizeof kPickle - 1), {std::string(4, '\0')});
-  expect_refusal([&] { read_torch_tensor_tables(file, {"absmax"}); }, file, "absmax[q]", "reach past its storage");
+  expect_refusal([&] { read_torch_tensor_tables(file, {"absmax"}); }, file, "absmax[q]", "reach past its 4-byte storage record");
 
   // The same pickle with the size it should have (1) reads.
   std::string fixed(kPickle, sizeof kPickle - 1);

@@ -53,10 +53,34 @@ c10::IValue unpickle_archive(const MappedFile& file) {
                                            /*device=*/c10::nullopt, reader);
 }
 
+// Sizes, strides and offset as the pickle claimed them; an overflow in the arithmetic counts as outside.
+bool within_storage(const at::Tensor& t) {
+  if (t.numel() == 0) return true;
+  if (!t.has_storage()) return false;
+  if (t.storage_offset() < 0) return false;
+  std::int64_t last = t.storage_offset();  // the furthest element addressed
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    std::int64_t reach = 0;
+    if (t.stride(d) < 0 || __builtin_mul_overflow(t.size(d) - 1, t.stride(d), &reach) ||
+        __builtin_add_overflow(last, reach, &last))
+      return false;
+  }
+  std::int64_t bytes = 0;
+  return !__builtin_mul_overflow(last + 1, static_cast<std::int64_t>(t.element_size()), &bytes) &&
+         static_cast<std::uint64_t>(bytes) <= t.storage().nbytes();
+}
+
 }  // namespace
 
 bool starts_like_zip_archive(const std::uint8_t* bytes, std::size_t size) {
   return size >= 4 && std::memcmp(bytes, "PK\x03\x04", 4) == 0;
+}
+
+void check_tensor_within_storage(const std::filesystem::path& file, const std::string& name, const at::Tensor& t) {
+  if (!within_storage(t))
+    throw CheckpointError(file, name,
+                          "its sizes " + c10::str(t.sizes()) + " and strides " + c10::str(t.strides()) + " reach past its " +
+                              std::to_string(t.has_storage() ? t.storage().nbytes() : 0) + "-byte storage record: a damaged file");
 }
 
 c10::IValue unpickle_torch_archive(const std::filesystem::path& file) {

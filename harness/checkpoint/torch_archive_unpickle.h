@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
 
 #include <ATen/core/ivalue.h>
 
@@ -21,5 +22,12 @@ bool starts_like_zip_archive(const std::uint8_t* bytes, std::size_t size);
 // not read), a damaged archive, a pickle whose lengths run past its end (pickle_scan.h), or one that
 // LibTorch cannot unpickle. Tensor data is copied: nothing returned refers to the file.
 c10::IValue unpickle_torch_archive(const std::filesystem::path& file);
+
+// Throws CheckpointError(file, name, ...) unless every element the tensor's sizes, strides and offset
+// address lies inside its storage. The unpickler takes them from the pickle as they are, without
+// holding them against the storage record's size: a damaged or hostile archive can claim 100 elements
+// of a 4-byte record, and whatever then reads the tensor reads past the allocation. Every reader
+// checks each tensor it hands out.
+void check_tensor_within_storage(const std::filesystem::path& file, const std::string& name, const at::Tensor& t);
 
 }  // namespace smoothcheck::checkpoint

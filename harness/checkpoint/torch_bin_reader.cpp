@@ -19,6 +19,7 @@ NamedTensors read_torch_bin(const std::filesystem::path& file) {
     const std::string name = kv.key().toStringRef();
     if (!kv.value().isTensor())
       throw CheckpointError(file, name, std::string("the value is a ") + kv.value().tagKind() + ", not a tensor");
+    check_tensor_within_storage(file, name, kv.value().toTensor());
     out.push_back({name, kv.value().toTensor()});
   }
   return out;

@@ -15,24 +15,6 @@ namespace {
 // How a value is named in an error: Python's spelling of the access, so that the user can look at it.
 std::string entry_name(const std::string& key, const std::string& name) { return key + "[" + name + "]"; }
 
-// Whether every element the tensor's sizes, strides and offset address lies inside its storage: the
-// unpickler takes them from the pickle as they are, without holding them against the storage record's
-// size, and a reader of the tensor would then read past the allocation.
-bool within_storage(const at::Tensor& t) {
-  if (t.numel() == 0) return true;
-  if (t.storage_offset() < 0) return false;
-  std::int64_t last = t.storage_offset();  // the furthest element addressed
-  for (int64_t d = 0; d < t.dim(); ++d) {
-    std::int64_t reach = 0;
-    if (t.stride(d) < 0 || __builtin_mul_overflow(t.size(d) - 1, t.stride(d), &reach) ||
-        __builtin_add_overflow(last, reach, &last))
-      return false;
-  }
-  std::int64_t bytes = 0;
-  return !__builtin_mul_overflow(last + 1, static_cast<std::int64_t>(t.element_size()), &bytes) &&
-         static_cast<std::uint64_t>(bytes) <= t.storage().nbytes();
-}
-
 }  // namespace
 
 TensorTables read_torch_tensor_tables(const std::filesystem::path& file, const std::set<std::string>& wanted) {
@@ -60,10 +42,7 @@ TensorTables read_torch_tensor_tables(const std::filesystem::path& file, const s
         throw CheckpointError(file, entry_name(key, name),
                               std::string("is a ") + entry.value().tagKind() + ", not a tensor");
       const at::Tensor& t = entry.value().toTensor();
-      if (!t.has_storage() || !within_storage(t))
-        throw CheckpointError(file, entry_name(key, name),
-                              "its sizes " + c10::str(t.sizes()) + " and strides " + c10::str(t.strides()) +
-                                  " reach past its storage record: a damaged file");
+      check_tensor_within_storage(file, entry_name(key, name), t);
       table.tensors.push_back({name, t});
     }
     out.tables.push_back(std::move(table));
