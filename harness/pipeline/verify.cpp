@@ -46,7 +46,7 @@ void check_unit(const checkpoint::Checkpoint& orig, const checkpoint::Checkpoint
       const std::vector<float>& sv = s.at(g.fcs.front());
       // float32 arithmetic: the f32 quotient, then one rounding to the dtype. In the model's dtype the
       // engines' own two roundings of the quotient (to f32, then to the dtype), exactly.
-      const double tol = arithmetic == DType::f32 ? unit_roundoff(dtype) + 2 * 0x1.0p-24 : 0.0;
+      const double tol = arithmetic == DType::f32 ? pipeline::unit_roundoff(dtype) + 2 * 0x1.0p-24 : 0.0;
       for (std::size_t j = 0; j < gv.size(); ++j) {
         const double exact = static_cast<double>(w[j]) / sv[j];
         const double want = arithmetic == DType::f32
