@@ -70,14 +70,11 @@ CalibrationStats read_lmdeploy_inputs_stats(const std::filesystem::path& file, c
     auto& modules = by_stat[table.key];
     for (const auto& nt : table.tensors) modules[nt.name] = nt.tensor;
   }
+  std::vector<std::string> all_keys = read;
+  all_keys.insert(all_keys.end(), tables.other_keys.begin(), tables.other_keys.end());
   for (const std::string& stat : stat_names())
     if (required(stat) && !by_stat.count(stat))
-      throw CheckpointError(file, "holds no '" + stat + "' statistics (its keys: " +
-                                      joined([&] {
-                                        std::vector<std::string> keys = read;
-                                        keys.insert(keys.end(), tables.other_keys.begin(), tables.other_keys.end());
-                                        return keys;
-                                      }()) +
+      throw CheckpointError(file, "holds no '" + stat + "' statistics (its keys: " + joined(all_keys) +
                                       "); the smoothing needs absmax, min and max: not lmdeploy's inputs_stats.pth?");
 
   CalibrationStats out;
