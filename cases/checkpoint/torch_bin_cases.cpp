@@ -151,6 +151,31 @@ TEST(TorchBin, RefusesWhatIsNotADictOfTensors) {
     EXPECT_NE(std::string(e.what()).find("top-level collections.OrderedDict"), std::string::npos) << e.what();
   }
 
+  // A tensor whose size (100) claims more than its storage record (one float) holds: LibTorch's
+  // unpickler builds it as claimed, and copying it out would read past the allocation.
+  static const char kOverreach[] =
+      "\x80\x02}(X\x01\x00\x00\x00" "w" "ctorch._utils\n_rebuild_tensor_v2\n"
+      "((X\x07\x00\x00\x00" "storagectorch\nFloatStorage\nX\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpuK\x01tQ"
+      "K\x00K\x64\x85K\x01\x85\x89" "ccollections\nOrderedDict\n)RtR" "u.";
+  const auto overreach_file = dir / "overreach.bin";
+  {
+    std::ofstream out(overreach_file, std::ios::binary);
+    caffe2::serialize::PyTorchStreamWriter zip([&](const void* p, size_t n) -> size_t {
+      out.write(static_cast<const char*>(p), static_cast<std::streamsize>(n));
+      return n;
+    });
+    zip.writeRecord("data.pkl", kOverreach, sizeof kOverreach - 1);
+    zip.writeRecord("data/0", "\0\0\0\0", 4);
+    zip.writeEndOfFile();
+  }
+  try {
+    open_torch_bin(overreach_file);
+    FAIL() << "read a tensor reaching past its storage";
+  } catch (const CheckpointError& e) {
+    EXPECT_EQ(e.tensor(), "w");
+    EXPECT_NE(std::string(e.what()).find("reach past its 4-byte storage record"), std::string::npos) << e.what();
+  }
+
   write_torch_bin(dir / "long.bin", {{"ok", at::ones({1})}});
   EXPECT_THROW(write_torch_bin(dir / "long.bin", {{"ids", at::ones({2}, at::kLong)}}), CheckpointError);
 }

@@ -19,6 +19,7 @@
 #include "harness/checkpoint/shard_index.h"
 #include "harness/checkpoint/torch_bin.h"
 #include "harness/pipeline/calibration_stats.h"
+#include "harness/pipeline/lmdeploy_inputs_stats.h"
 
 namespace {
 
@@ -118,6 +119,11 @@ void calibration_stats_seeds(const fs::path& dir) {
   }
   stats.metadata = {{"samples", "4"}, {"seq_len", "32"}};
   smoothcheck::pipeline::write_calibration_stats(dir / "seed-two-linears", stats);
+  // lmdeploy's inputs_stats.pth of the same statistics, float16 as lmdeploy writes for a float16 model.
+  smoothcheck::pipeline::write_lmdeploy_inputs_stats(
+      dir / "seed-lmdeploy-two-linears", stats,
+      {{"model.layers.0.self_attn.q_proj", 4, 4, false}, {"model.layers.0.mlp.down_proj", 6, 4, false}},
+      smoothcheck::DType::f16);
 }
 
 void bin_loader_seeds(const fs::path& dir) {

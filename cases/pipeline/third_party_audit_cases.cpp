@@ -183,10 +183,14 @@ TEST_P(OwnExportInFormat, AuditsCleanWithTheRecipeAndAlphaRecovered) {
 // given (generate.py: llm-compressor 0.8, lmdeploy its default 0.5) to float rounding; an fc -> fc
 // group's s, read from int8 columns, to the quantiser's resolution.
 struct UpstreamExpectation {
+  const char* name;
   const char* fixture;
   const char* recipe;
   double alpha;
   int norm_groups, fc_to_fc;
+  // The tool's own statistics file in the fixture (lmdeploy's inputs_stats.pth), or nullptr: smoothcheck's
+  // statistics of the same calibration tokens.
+  const char* own_stats = nullptr;
 };
 
 class UpstreamCheckpoint : public ::testing::TestWithParam<UpstreamExpectation> {};
@@ -197,7 +201,7 @@ TEST_P(UpstreamCheckpoint, AuditsCleanWithItsRecipeAndAlphaRecovered) {
   pipeline::VerifyOptions v;
   v.original = stories_layout(shared, "hf");
   v.quantized = upstream_fixture(want.fixture);
-  v.stats = fixture_stats(shared);
+  v.stats = want.own_stats ? upstream_fixture(want.fixture) / want.own_stats : fixture_stats(shared);
   v.tokens = 64;
   v.seed = 3;
   const pipeline::VerifyReport r =
@@ -226,10 +230,13 @@ INSTANTIATE_TEST_SUITE_P(
     Tools, UpstreamCheckpoint,
     ::testing::Values(
         // Its default LLaMA mappings: the two norm groups per layer, no fc -> fc.
-        UpstreamExpectation{"llmcompressor_w8a8", "llmcompressor", 0.8, 10, 0},
+        UpstreamExpectation{"llmcompressor_w8a8", "llmcompressor_w8a8", "llmcompressor", 0.8, 10, 0},
         // up -> down in every layer besides the norm groups; v -> o skipped under grouped-query attention.
-        UpstreamExpectation{"lmdeploy_smooth_quant", "lmdeploy", 0.5, 10, 5}),
-    [](const auto& info) { return std::string(info.param.fixture); });
+        UpstreamExpectation{"lmdeploy_smooth_quant", "lmdeploy_smooth_quant", "lmdeploy", 0.5, 10, 5},
+        // The same with the statistics lmdeploy itself wrote beside it (its calibrate's inputs_stats.pth).
+        UpstreamExpectation{"lmdeploy_smooth_quant_with_its_inputs_stats", "lmdeploy_smooth_quant", "lmdeploy", 0.5, 10,
+                            5, "inputs_stats.pth"}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 // Static per-tensor inputs and weights: the forward quantises each input with the input_scale vLLM's
 // loader keeps. Every tensor check passes; the forward runs, and costs more than the dynamic scheme

@@ -6,10 +6,11 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
-#include <vector>
 #include <filesystem>
+#include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "harness/checkpoint/named_tensor.h"
 #include "harness/checkpoint/opaque_tensor.h"
@@ -29,6 +30,33 @@ NamedTensors read_torch_bin(const std::filesystem::path& file);
 // `opaque` tensors (opaque_tensor.h) are stored after `tensors` when LibTorch has their dtype (BOOL,
 // U8, I16, I64, C64); others are refused, naming the tensor.
 void write_torch_bin(const std::filesystem::path& file, const NamedTensors& tensors, const OpaqueTensors& opaque = {});
+
+// One entry of a torch.save'd dict of dicts {key: {name: Tensor}}: lmdeploy's calibration statistics
+// (inputs_stats.pth: {"absmax": {module name: tensor}, ...}) are such a dict.
+struct TensorTable {
+  std::string key;
+  NamedTensors tensors;  // in the file's order
+};
+
+struct TensorTables {
+  std::vector<TensorTable> tables;      // the wanted keys the file has, in the file's order
+  std::vector<std::string> other_keys;  // its other top-level keys, whose values are not examined
+};
+
+// The entries `wanted` of a torch.save archive whose top-level object is a dict with string keys; each
+// wanted entry must be a dict {str: Tensor}. Values under other keys may be anything the unpickler
+// builds (lmdeploy's `ratios` holds floats and None): they are only named in other_keys. A wanted key
+// the file lacks is simply absent from `tables`; the caller decides whether it is needed. Throws
+// CheckpointError naming the file and "<key>[<name>]" for a file that is not such an archive, a top-level
+// object that is not a dict, a non-string key, a wanted value that is not a dict, or an entry of one
+// that is not a tensor.
+TensorTables read_torch_tensor_tables(const std::filesystem::path& file, const std::set<std::string>& wanted);
+
+// Writes {key: {name: tensor}} as a torch.save archive (atomically), pickled as Python's torch.save
+// pickles a dict of dicts of tensors, so that torch.load(weights_only=True) reads it. Dtypes as
+// write_torch_bin's (opaque tensors aside). Refuses an empty or repeated key, or a name repeated within
+// a table, naming it.
+void write_torch_tensor_tables(const std::filesystem::path& file, const std::vector<TensorTable>& tables);
 
 // Shards "<stem>-0000K-of-0000N.bin" plus "<stem>.bin.index.json" with the exact total_size; the
 // index is written last (see write_safetensors_sharded).

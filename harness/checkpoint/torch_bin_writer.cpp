@@ -1,5 +1,5 @@
-// The pickle written here is, opcode for opcode, what Python's torch.save (protocol 2) writes for a
-// plain dict of tensors:
+// The pickle written here is, opcode for opcode (memo entries aside), what Python's torch.save
+// (protocol 2) writes for a plain dict of tensors, or for a dict of such dicts:
 //   {name: torch._utils._rebuild_tensor_v2(
 //            persistent_id(('storage', torch.<T>Storage, '<key>', 'cpu', numel)),
 //            storage_offset, size, stride, requires_grad=False, collections.OrderedDict())}
@@ -108,6 +108,40 @@ std::vector<std::int64_t> contiguous_strides(const std::vector<std::int64_t>& si
   return strides;
 }
 
+// One tensor, rebuilt by torch.load from storage record "data/<storage>"; `t.name` is what errors call it.
+void pickle_tensor(PickleWriter& p, const std::filesystem::path& file, const PlannedTensor& t, std::size_t storage) {
+  const auto dtype = dtype_from_safetensors(t.dtype);
+  const char* cls = dtype ? storage_class(*dtype) : torch_storage_class_of_other(t.dtype);
+  const auto bits = dtype ? std::optional<int>(8 * static_cast<int>(dtype_size(*dtype))) : other_safetensors_dtype_bits(t.dtype);
+  if (cls == nullptr || !bits)
+    throw CheckpointError(file, t.name, "dtype " + t.dtype + " has no torch.save storage in LibTorch 1.13; "
+                                        "export this model as safetensors");
+  std::uint64_t numel = 1;
+  for (std::int64_t d : t.shape) numel *= static_cast<std::uint64_t>(d);
+  if (numel * static_cast<std::uint64_t>(*bits) != 8 * t.nbytes)
+    throw CheckpointError(file, t.name, t.dtype + " " + shape_string(t.shape) + " does not hold the " +
+                                            std::to_string(t.nbytes) + " bytes planned");
+  p.global("torch._utils", "_rebuild_tensor_v2");
+  p.mark();
+  p.mark();
+  p.unicode("storage");
+  p.global("torch", cls);
+  p.unicode(std::to_string(storage));
+  p.unicode("cpu");
+  p.integer(static_cast<std::int64_t>(numel));
+  p.tuple();
+  p.binpersid();
+  p.integer(0);  // storage_offset
+  p.int_tuple(t.shape);
+  p.int_tuple(contiguous_strides(t.shape));
+  p.newfalse();  // requires_grad
+  p.global("collections", "OrderedDict");  // backward hooks, always empty in a checkpoint
+  p.empty_tuple();
+  p.reduce();
+  p.tuple();
+  p.reduce();
+}
+
 // The pickle of a dict {name: tensor}, each tensor rebuilt from storage record "data/<i>".
 std::string dict_pickle(const std::filesystem::path& file, const std::vector<PlannedTensor>& tensors) {
   std::set<std::string> seen;
@@ -119,37 +153,40 @@ std::string dict_pickle(const std::filesystem::path& file, const std::vector<Pla
     const PlannedTensor& t = tensors[i];
     if (t.name.empty()) throw CheckpointError(file, "cannot write a tensor with an empty name");
     if (!seen.insert(t.name).second) throw CheckpointError(file, t.name, "the name is given twice");
-    const auto dtype = dtype_from_safetensors(t.dtype);
-    const char* cls = dtype ? storage_class(*dtype) : torch_storage_class_of_other(t.dtype);
-    const auto bits = dtype ? std::optional<int>(8 * static_cast<int>(dtype_size(*dtype))) : other_safetensors_dtype_bits(t.dtype);
-    if (cls == nullptr || !bits)
-      throw CheckpointError(file, t.name, "dtype " + t.dtype + " has no torch.save storage in LibTorch 1.13; "
-                                          "export this model as safetensors");
-    std::uint64_t numel = 1;
-    for (std::int64_t d : t.shape) numel *= static_cast<std::uint64_t>(d);
-    if (numel * static_cast<std::uint64_t>(*bits) != 8 * t.nbytes)
-      throw CheckpointError(file, t.name, t.dtype + " " + shape_string(t.shape) + " does not hold the " +
-                                              std::to_string(t.nbytes) + " bytes planned");
     p.unicode(t.name);
-    p.global("torch._utils", "_rebuild_tensor_v2");
+    pickle_tensor(p, file, t, i);
+  }
+  p.setitems();
+  p.stop();
+  return p.bytes();
+}
+
+// The pickle of a dict of dicts {key: {name: tensor}}, as torch.save writes one (each inner dict is
+// EMPTY_DICT, MARK, its items, SETITEMS inside the outer dict's items). `plan` holds the tables'
+// tensors in order, the storage records "data/<i>" numbered across all tables.
+std::string tables_pickle(const std::filesystem::path& file, const std::vector<TensorTable>& tables,
+                          const std::vector<PlannedTensor>& plan) {
+  std::set<std::string> keys;
+  PickleWriter p;
+  p.proto2();
+  p.empty_dict();
+  p.mark();
+  std::size_t storage = 0;
+  for (const TensorTable& table : tables) {
+    if (table.key.empty()) throw CheckpointError(file, "cannot write a table with an empty key");
+    if (!keys.insert(table.key).second) throw CheckpointError(file, table.key, "the key is given twice");
+    p.unicode(table.key);
+    p.empty_dict();
     p.mark();
-    p.mark();
-    p.unicode("storage");
-    p.global("torch", cls);
-    p.unicode(std::to_string(i));
-    p.unicode("cpu");
-    p.integer(static_cast<std::int64_t>(numel));
-    p.tuple();
-    p.binpersid();
-    p.integer(0);  // storage_offset
-    p.int_tuple(t.shape);
-    p.int_tuple(contiguous_strides(t.shape));
-    p.newfalse();  // requires_grad
-    p.global("collections", "OrderedDict");  // backward hooks, always empty in a checkpoint
-    p.empty_tuple();
-    p.reduce();
-    p.tuple();
-    p.reduce();
+    std::set<std::string> names;
+    for (const NamedTensor& nt : table.tensors) {
+      const PlannedTensor& t = plan.at(storage);
+      if (nt.name.empty()) throw CheckpointError(file, table.key, "cannot write a tensor with an empty name");
+      if (!names.insert(nt.name).second) throw CheckpointError(file, t.name, "the name is given twice");
+      p.unicode(nt.name);
+      pickle_tensor(p, file, t, storage++);
+    }
+    p.setitems();
   }
   p.setitems();
   p.stop();
@@ -160,9 +197,12 @@ std::string dict_pickle(const std::filesystem::path& file, const std::vector<Pla
 // storage record per tensor as its bytes arrive, then the zip's central directory on commit().
 class TorchBinFileStream final : public TensorFileStream {
  public:
+  // A dict {name: tensor} of `tensors`.
   TorchBinFileStream(const std::filesystem::path& file, std::vector<PlannedTensor> tensors)
+      : TorchBinFileStream(file, tensors, dict_pickle(file, tensors)) {}
+  // Any pickle whose persistent ids name the storage records "0" .. "N-1" of `tensors`, in order.
+  TorchBinFileStream(const std::filesystem::path& file, std::vector<PlannedTensor> tensors, const std::string& pickle)
       : file_(file), tensors_(std::move(tensors)), out_(file) {
-    const std::string pickle = dict_pickle(file_, tensors_);
     guarded([&] {
       // The writer-function constructor names the archive's directory "archive"; torch.load takes
       // whatever single directory the zip holds.
@@ -262,6 +302,16 @@ PreparedBin prepare_bin(const std::filesystem::path& file, const NamedTensors& t
 void write_torch_bin(const std::filesystem::path& file, const NamedTensors& tensors, const OpaqueTensors& opaque) {
   const PreparedBin p = prepare_bin(file, tensors, opaque);
   TorchBinFileStream out(file, p.plan);
+  for (std::size_t i = 0; i < p.plan.size(); ++i) out.write(p.plan[i].name, p.data[i], p.plan[i].nbytes);
+  out.commit();
+}
+
+void write_torch_tensor_tables(const std::filesystem::path& file, const std::vector<TensorTable>& tables) {
+  NamedTensors flat;  // every table's tensors in storage order, named as errors show them
+  for (const TensorTable& table : tables)
+    for (const NamedTensor& nt : table.tensors) flat.push_back({table.key + "[" + nt.name + "]", nt.tensor});
+  const PreparedBin p = prepare_bin(file, flat, {});
+  TorchBinFileStream out(file, p.plan, tables_pickle(file, tables, p.plan));
   for (std::size_t i = 0; i < p.plan.size(); ++i) out.write(p.plan[i].name, p.data[i], p.plan[i].nbytes);
   out.commit();
 }

@@ -18,8 +18,9 @@ const char* kQuantizeUsage = R"(usage: smoothcheck quantize MODEL --stats STATS 
                              [--weight-variant V] [--smoothing-arithmetic model_dtype|float32]
                              [--max-shard-bytes N] [--no-migration-scales] [--no-smoothing] [--force]
 
-Smooths a LLaMA or BERT checkpoint with calibration statistics (numerics.md §2-4) the way an engine
-does (--engine: its recipe, α, smoothing groups, weight quantiser and runtime), quantises every linear
+Smooths a LLaMA or BERT checkpoint with calibration statistics (numerics.md §2-4; STATS:
+`smoothcheck calibrate`'s safetensors or lmdeploy's inputs_stats.pth, told apart by content) the
+way an engine does (--engine: its recipe, α, smoothing groups, weight quantiser and runtime), quantises every linear
 per output channel to int8 (§5) on the CPU backend, and exports <linear>.weight int8 [O, C], <linear>.scale float32 [O, 1] and
 <linear>.migration_scale float32 [C]; other tensors unchanged (fused mode: the norms divided by s).
 Shards plus an index with an exact metadata.total_size, and config.json with quantization_config.

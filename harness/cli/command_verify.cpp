@@ -58,8 +58,9 @@ Exits 1 when a check fails (thresholds are printed with the results), 2 on unrea
 no check failed, with the last line "verify: passed" only when every check ran.
 
   --format F   compressed-tensors, lmdeploy or smoothcheck: refuse the checkpoint unless it is in F
-  --stats FILE the calibration statistics the export was made from (`smoothcheck calibrate`): enables
-               the migration_scale check, and adds the activation absmax profile per channel before
+  --stats FILE the calibration statistics the export was made from (`smoothcheck calibrate`'s
+               safetensors or lmdeploy's inputs_stats.pth, told apart by content): enables the
+               migration_scale check, and adds the activation absmax profile per channel before
                and after smoothing to --json's document
   --tokens N   length of the sampled sequence, BOS included (default 256)
   --no-forward LLaMA: skip the forward check (reported as not run), e.g. for a large model whose

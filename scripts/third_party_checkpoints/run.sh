@@ -25,3 +25,20 @@ for v in llmcompressor_w8a8 llmcompressor_w8a8_static_tensor; do
   "$venv/bin/python" "$here/load_check.py" "$out/$v" --format compressed-tensors --model "$model"
 done
 "$venv/bin/python" "$here/load_check.py" "$out/lmdeploy_smooth_quant" --format lmdeploy --model "$model"
+
+# smoothcheck's own exports in both formats must load in the same upstream code (issue 14). Needs a
+# built smoothcheck (scripts/build.sh); skipped with a message otherwise.
+smoothcheck="${SMOOTHCHECK:-$root/build/default/harness/smoothcheck}"
+if [[ ! -x "$smoothcheck" ]]; then
+  echo "run.sh: $smoothcheck not built: smoothcheck's own exports were not load-checked" >&2
+  exit 0
+fi
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+"$smoothcheck" calibrate "$model" --tokens "$out/calibration_tokens.json" --out "$scratch/stats.safetensors"
+"$smoothcheck" quantize "$model" --stats "$scratch/stats.safetensors" --engine llmcompressor \
+  --format compressed-tensors --out "$scratch/compressed-tensors"
+"$smoothcheck" quantize "$model" --stats "$scratch/stats.safetensors" --engine lmdeploy \
+  --format lmdeploy --out "$scratch/lmdeploy"
+"$venv/bin/python" "$here/load_check.py" "$scratch/compressed-tensors" --format compressed-tensors --model "$model"
+"$venv/bin/python" "$here/load_check.py" "$scratch/lmdeploy" --format lmdeploy --model "$model"

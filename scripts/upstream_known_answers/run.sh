@@ -18,3 +18,4 @@ fi
 "$venv/bin/python" "$here/generate.py"
 "$venv/bin/python" "$here/trtllm_port.py"    # TensorRT-LLM port: trtllm.json
 "$venv/bin/python" "$here/whole_model.py"    # the whole stories260K: stories260K/*.safetensors
+"$venv/bin/python" "$here/lmdeploy_inputs_stats.py"  # lmdeploy's own inputs_stats.pth: stories260K/lmdeploy_inputs_stats_*.pth
