@@ -177,7 +177,7 @@ int command_verify(int argc, char** argv) {
     std::printf("verify: INCOMPLETE: no check failed, but %s did not run (see above)\n", missing.c_str());
   }
   if (!json_path.empty()) {
-    report::write_verify_results(json_path, r.to_json(), o.original, o.quantized, stats_path);
+    report::write_verify_results(json_path, r.to_json(), o.original, o.quantized, stats_path, &r.recovered_s);
   }
   return r.passed() ? 0 : 1;
 }

@@ -308,6 +308,7 @@ VerifyReport audit_third_party(kernels::Backend& backend, const VerifyOptions& o
     for (const NormSpec& n : unit.norms) stored_norms[n.name] = f32_vector(quant.tensor(n.name + ".weight"));
     const UnitRecovery rec =
         recover_unit_smoothing(ow, stored, stored_norms, groups, dtype, numerics::weight_arithmetic(variant, dtype), r.failures);
+    for (const auto& [name, s] : rec.column_s) r.recovered_s[name] = s;
     for (const RecoveredGroup& g : rec.groups) {
       RecoveredGroupSummary sum;
       sum.source = g.group.source;

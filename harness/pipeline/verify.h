@@ -128,6 +128,9 @@ struct VerifyReport {
   std::string format_evidence;
   std::vector<std::string> check_list;  // empty: verify_check_names()
   std::vector<RecoveredGroupSummary> recovered;
+  // Each quantised linear's recovered s (column scales), for the report's activation profile; not in
+  // to_json (the profile carries what it draws).
+  std::map<std::string, std::vector<float>> recovered_s;
   std::vector<std::string> notes;        // what the engine's loader does to these numbers, and the like
   ForwardComparison forward_comparison = ForwardComparison::logits;
   QuantizationConfig quantization;

@@ -34,7 +34,8 @@ double max_over_median(const std::vector<double>& v) {
 }  // namespace
 
 nlohmann::json activation_profile(const std::filesystem::path& stats_file, const std::filesystem::path& original,
-                                  const std::filesystem::path& quantized) {
+                                  const std::filesystem::path& quantized,
+                                  const std::map<std::string, std::vector<float>>* recovered_s) {
   const std::unique_ptr<pipeline::ModelFamily> family = pipeline::open_model_family(original);
   const std::vector<QuantizedLinear> linears = family->linears();
   const pipeline::CalibrationStats stats = pipeline::read_calibration_stats(stats_file, linears);
@@ -55,9 +56,16 @@ nlohmann::json activation_profile(const std::filesystem::path& stats_file, const
         shares_an_earlier_input.count(linear.name))
       continue;
     const std::string scale_name = linear.name + ".migration_scale";
-    if (!quant.checkpoint->contains(scale_name))
-      throw checkpoint::CheckpointError(quant.checkpoint->location(), scale_name, "is absent: the profile needs the export's migration scales");
-    const at::Tensor s = quant.checkpoint->tensor(scale_name).to(at::kDouble).contiguous();
+    at::Tensor s;
+    if (recovered_s && recovered_s->count(linear.name)) {
+      const std::vector<float>& r = recovered_s->at(linear.name);
+      s = at::tensor(r, at::kFloat).to(at::kDouble).contiguous();
+    } else {
+      if (!quant.checkpoint->contains(scale_name))
+        throw checkpoint::CheckpointError(quant.checkpoint->location(), scale_name,
+                                          "is absent: the profile needs the export's migration scales");
+      s = quant.checkpoint->tensor(scale_name).to(at::kDouble).contiguous();
+    }
     const std::vector<float>& absmax = stats.linears.at(linear.name).absmax;
     if (s.numel() != int64_t(absmax.size()))
       throw checkpoint::CheckpointError(quant.checkpoint->location(), scale_name,

@@ -12,6 +12,9 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -21,8 +24,10 @@ inline constexpr double kOutlierOverMedian = 4.0;
 
 // [{"input": linear name, "layer": L, "absmax_before": [...], "absmax_after": [...], "outliers": [...],
 //   "max_over_median": {"before": r, "after": r}}]. Throws CheckpointError (naming file and tensor)
-// for statistics that do not fit the model or an export without migration scales.
+// for statistics that do not fit the model or an export without migration scales. `recovered_s`: the s
+// verify recovered from a third-party checkpoint (which stores none), used instead of stored scales.
 nlohmann::json activation_profile(const std::filesystem::path& stats_file, const std::filesystem::path& original,
-                                  const std::filesystem::path& quantized);
+                                  const std::filesystem::path& quantized,
+                                  const std::map<std::string, std::vector<float>>* recovered_s = nullptr);
 
 }  // namespace smoothcheck::report

@@ -98,6 +98,19 @@ ResultsDocument results_from_verify(const nlohmann::json& v, const std::string& 
   const nlohmann::json forward = v.value("forward", nlohmann::json::object());
   for (const char* key : {"max_abs_logit_delta", "argmax_agreement", "nll_increase"})
     if (forward.contains(key)) d.metrics[suite + "/forward/" + key] = metric_from_json(forward[key], suite + "/forward");
+  if (forward.contains("token_kl"))
+    for (const char* key : {"mean", "max"})
+      d.metrics[suite + "/forward/token_kl_" + key] =
+          metric_from_json(forward["token_kl"].value(key, nlohmann::json("nan")), suite + "/forward/token_kl");
+  for (const nlohmann::json& l : forward.value("linear_sqnr_db", nlohmann::json::array()))
+    d.metrics[suite + "/" + l.value("name", std::string("?")) + "/output_sqnr_db"] =
+        metric_from_json(l.value("sqnr_db", nlohmann::json("nan")), suite + "/output_sqnr_db");
+  // A third-party checkpoint's recovered smoothing: the fitted α and its residual per group.
+  for (const nlohmann::json& g : v.value("recovered_smoothing", nlohmann::json::array()))
+    if (g.contains("fit"))
+      for (const char* key : {"alpha", "residual"})
+        d.metrics[suite + "/" + g.value("source", std::string("?")) + "/fit_" + key] =
+            metric_from_json(g["fit"].value(key, nlohmann::json("nan")), suite + "/recovered_smoothing");
   const std::vector<std::string> failures = v.value("failures", std::vector<std::string>{});
   d.cases.push_back({suite, "export", failures.empty() ? "passed" : "incorrect", failures, {}});
   // Each of verify's checks: one that could not run (no --stats, --no-forward) is waived with its

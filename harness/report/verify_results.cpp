@@ -16,9 +16,11 @@ std::string model_label(const std::filesystem::path& original) {
 
 void write_verify_results(const std::filesystem::path& file, const nlohmann::json& verify_report,
                           const std::filesystem::path& original, const std::filesystem::path& quantized,
-                          const std::filesystem::path& stats) {
-  const nlohmann::json profile =
-      stats.empty() ? nlohmann::json::array() : activation_profile(stats, original, quantized);
+                          const std::filesystem::path& stats,
+                          const std::map<std::string, std::vector<float>>* recovered_s) {
+  const nlohmann::json profile = stats.empty() ? nlohmann::json::array()
+                                               : activation_profile(stats, original, quantized,
+                                                                    recovered_s && !recovered_s->empty() ? recovered_s : nullptr);
   ResultsDocument doc = results_from_verify(verify_report, model_label(original), profile, run_info());
   doc.detail["original"] = original.string();
   doc.detail["quantized"] = quantized.string();

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -15,8 +17,11 @@ namespace smoothcheck::report {
 std::string model_label(const std::filesystem::path& original);
 
 // stats: empty for no profile. Written atomically.
+// recovered_s: a third-party checkpoint's recovered s (VerifyReport::recovered_s) for the activation
+// profile; nullptr or empty for smoothcheck's own exports, which store theirs.
 void write_verify_results(const std::filesystem::path& file, const nlohmann::json& verify_report,
                           const std::filesystem::path& original, const std::filesystem::path& quantized,
-                          const std::filesystem::path& stats);
+                          const std::filesystem::path& stats,
+                          const std::map<std::string, std::vector<float>>* recovered_s = nullptr);
 
 }  // namespace smoothcheck::report
