@@ -224,6 +224,13 @@ TEST_P(UpstreamCheckpoint, AuditsCleanWithItsRecipeAndAlphaRecovered) {
   }
   EXPECT_EQ(norm_groups, want.norm_groups);
   EXPECT_EQ(fc_to_fc, want.fc_to_fc);
+  // With lmdeploy's own statistics its up -> down s is pinned to the recipe and α that explain the norm
+  // groups: every linear's scales and codes are re-derived, none left at the quantiser's resolution.
+  // With statistics recomputed by another forward pass, the up/down input's differ in the last bits and
+  // a pair is pinned only where they still reproduce its row scales; the other linears always are.
+  if (want.own_stats) EXPECT_EQ(r.linears.size(), 35u);
+  else EXPECT_GE(r.linears.size(), 35u - 2 * want.fc_to_fc);
+  for (const pipeline::LinearCheck& c : r.linears) EXPECT_EQ(c.wrong_codes, 0) << c.name;
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -237,6 +244,25 @@ INSTANTIATE_TEST_SUITE_P(
         UpstreamExpectation{"lmdeploy_smooth_quant_with_its_inputs_stats", "lmdeploy_smooth_quant", "lmdeploy", 0.5, 10,
                             5, "inputs_stats.pth"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// With lmdeploy's own statistics the up -> down codes are re-derived, so one of them off by one (within
+// half a step of the §8 bound's allowance, which alone would pass it) is named.
+TEST(UpstreamCheckpointTampered, OneDownProjCodeOffByOneIsNamedWithLmdeploysOwnStatistics) {
+  SMOOTHCHECK_REQUIRE_SHARED_DIR(shared);
+  const fs::path fixture = upstream_fixture("lmdeploy_smooth_quant");
+  Tensors t = read_tensors(fixture);
+  at::Tensor w = t["model.layers.2.mlp.down_proj.weight"];
+  const int8_t c = w[5][9].item<int8_t>();
+  w[5][9] = static_cast<int8_t>(c == 127 ? 126 : c + 1);
+  pipeline::VerifyOptions v;
+  v.original = stories_layout(shared, "hf");
+  v.quantized = write_copy(fixture, t, "lmdeploy-down-code");
+  v.stats = fixture / "inputs_stats.pth";
+  v.forward = false;
+  const pipeline::VerifyReport r =
+      pipeline::audit_third_party(cpu_backend(), v, pipeline::detect_quantized_format(v.quantized, std::nullopt));
+  EXPECT_TRUE(rejected_by(r, "codes", "model.layers.2.mlp.down_proj")) << all_failures(r);
+}
 
 // Static per-tensor inputs and weights: the forward quantises each input with the input_scale vLLM's
 // loader keeps. Every tensor check passes; the forward runs, and costs more than the dynamic scheme

@@ -225,7 +225,14 @@ UnitRecovery recover_unit_smoothing(const FloatWeights& original,
     }
   }
 
-  // Per linear: column s, row divisor, and whether both are exact.
+  settle_linears(out, original);
+  return out;
+}
+
+void settle_linears(UnitRecovery& out, const FloatWeights& original) {
+  out.column_s.clear();
+  out.row_divisor.clear();
+  out.exact_linears.clear();
   for (const auto& [name, m] : original.linears) out.column_s[name] = std::vector<float>(m.cols, 1.0f);
   std::set<std::string> inexact;
   for (const RecoveredGroup& rg : out.groups) {
@@ -242,7 +249,18 @@ UnitRecovery recover_unit_smoothing(const FloatWeights& original,
   }
   for (const auto& [name, m] : original.linears)
     if (!inexact.count(name)) out.exact_linears.insert(name);
-  return out;
+}
+
+bool pin_to_recipe(RecoveredGroup& g, const std::vector<double>& recipe_s, const std::string& recipe) {
+  for (std::size_t j = 0; j < g.s.size(); ++j) {
+    if (!std::isfinite(g.uncertainty[j])) continue;  // a column of zeros: the codes say nothing
+    if (!(std::fabs(recipe_s[j] - g.s[j]) <= g.s[j] * (g.uncertainty[j] + 1e-6))) return false;
+  }
+  g.s = recipe_s;
+  g.exact.assign(g.s.size(), true);
+  g.uncertainty.assign(g.s.size(), 16 * 0x1.0p-24);
+  g.evidence += ", pinned to " + recipe + " (inside every column's interval)";
+  return true;
 }
 
 }  // namespace smoothcheck::pipeline

@@ -64,4 +64,14 @@ UnitRecovery recover_unit_smoothing(const FloatWeights& original,
                                     const std::vector<SmoothingGroup>& candidates, DType dtype, DType quotient_dtype,
                                     std::vector<std::string>& failures);
 
+// Fills column_s, row_divisor and exact_linears from `groups` (recover_unit_smoothing ends with it; call
+// again after pin_to_recipe).
+void settle_linears(UnitRecovery& rec, const FloatWeights& original);
+
+// An fc -> fc group's s, known from int8 columns only to the quantiser's resolution, replaced by the s a
+// recipe computes from the calibration statistics, when that lies inside every column's interval: the
+// chain from the statistics to the codes is then closed for its linears too. `recipe` names it for
+// the evidence. False, and nothing changed, when some channel lies outside.
+bool pin_to_recipe(RecoveredGroup& g, const std::vector<double>& recipe_s, const std::string& recipe);
+
 }  // namespace smoothcheck::pipeline

@@ -17,6 +17,7 @@
 #include "harness/pipeline/model_family.h"
 #include "harness/pipeline/recovered_smoothing.h"
 #include "harness/pipeline/rederived_smoothing.h"
+#include "harness/pipeline/rederived_weights.h"
 #include "harness/pipeline/smoothing_units.h"
 #include "harness/pipeline/stacked_scales.h"
 #include "harness/pipeline/third_party_scheme.h"
@@ -227,6 +228,76 @@ std::map<std::string, at::Tensor> loader_input_scales(const checkpoint::Checkpoi
   return out;
 }
 
+// Whether s (a group's recipe s, on trial) reproduces every row scale of the linears it touches (its
+// fcs' columns, its source's rows) within the re-derivation's tolerance for a recipe s (16 u).
+bool reproduces_row_scales(const RecoveredGroup& g, const std::vector<double>& s, const UnitRecovery& rec,
+                           const FloatWeights& ow, const std::map<std::string, StoredQuantizedLinear>& stored,
+                           WeightQuant variant, DType dtype) {
+  const std::vector<float> trial(s.begin(), s.end());
+  const auto rows_ok = [&](const std::string& name, const std::vector<float>& column_s, const std::vector<float>* rowdiv) {
+    const StoredQuantizedLinear& q = stored.at(name);
+    const at::Tensor codes = at::from_blob(const_cast<int8_t*>(q.codes.data()), {q.rows, q.cols}, at::kChar);
+    const at::Tensor scale = at::from_blob(const_cast<float*>(q.scale.data()), {q.rows}, at::kFloat);
+    const RederivedWeights w = rederive_weights(ow.linears.at(name), codes, scale, column_s, rowdiv, variant, dtype, 16);
+    return w.max_scale_error_u <= w.scale_tolerance_u;
+  };
+  for (const std::string& fc : g.group.fcs)
+    if (!rows_ok(fc, trial, nullptr)) return false;
+  return rows_ok(g.group.source, rec.column_s.at(g.group.source), &trial);
+}
+
+// The unit's fc -> fc groups pinned to the recipe and α that explain its norm groups exactly (every one
+// fitted with a residual below 1e-5, one recipe, one α on the 0.01 grid a tool's option takes), when
+// that recipe's s lies inside every column's interval and reproduces the row scales it touches:
+// lmdeploy computes every group's s with one recipe, so with the statistics it smoothed by (its own
+// inputs_stats.pth) the chain from the statistics to the up/down codes closes, and the codes and the
+// §8 bound are then checked with that s. Statistics that explain the norm groups but not the fc -> fc
+// pair exactly (recomputed by another forward pass: the up/down input is the most sensitive) leave it
+// at the quantiser's resolution, with a note saying why.
+void pin_fc_to_fc_groups(UnitRecovery& rec, VerifyReport& r, std::size_t first_summary, const FloatWeights& ow,
+                         const std::map<std::string, StoredQuantizedLinear>& stored, const CalibrationStats& stats,
+                         WeightQuant variant, DType dtype) {
+  std::string recipe;
+  double alpha = -1;
+  for (std::size_t i = first_summary; i < r.recovered.size(); ++i) {
+    const RecoveredGroupSummary& g = r.recovered[i];
+    if (!g.smoothed || g.evidence.rfind("norm ratio", 0) != 0) continue;
+    const double snapped = std::round(g.fit_alpha * 100) / 100;
+    if (g.fit_recipe.empty() || !(g.fit_residual < 1e-5) || std::fabs(g.fit_alpha - snapped) > 5e-4) return;
+    if (!recipe.empty() && (recipe != g.fit_recipe || alpha != snapped)) return;
+    recipe = g.fit_recipe;
+    alpha = snapped;
+  }
+  if (recipe.empty()) return;
+  QuantizationConfig qc;
+  qc.recipe = parse_recipe(recipe);
+  qc.alpha = static_cast<float>(alpha);
+  bool changed = false;
+  for (std::size_t i = 0; i < rec.groups.size(); ++i) {
+    RecoveredGroup& g = rec.groups[i];
+    if (!g.smoothed || g.group.kind != SourceKind::linear) continue;
+    const std::vector<double> s = rederive_migration_scales({g.group}, ow, stats, qc, dtype).at(g.group.fcs.front());
+    char what[64];
+    std::snprintf(what, sizeof what, "recipe %s, alpha %.2f", recipe.c_str(), alpha);
+    if (!reproduces_row_scales(g, s, rec, ow, stored, variant, dtype)) {
+      r.notes.push_back("smoothing: " + g.group.source + " -> " + g.group.fcs.front() + ": " + what +
+                        " on these statistics (which explains this layer's norm groups) does not reproduce its "
+                        "row scales to 16 u: the statistics are not exactly the tool's; left at the quantiser's "
+                        "resolution");
+      continue;
+    }
+    if (pin_to_recipe(g, s, what)) {
+      changed = true;
+      r.recovered[first_summary + i].evidence = g.evidence;
+    } else {
+      r.notes.push_back("smoothing: " + g.group.source + " -> " + g.group.fcs.front() + ": " + what +
+                        " (which explains this layer's norm groups) gives an s outside the interval its codes allow; "
+                        "left at the quantiser's resolution");
+    }
+  }
+  if (changed) settle_linears(rec, ow);
+}
+
 // The fc's linears named, for the re-derivation's row divisors: the s dividing a source's rows is kept
 // under "<source>#rows" beside the column s of every linear.
 constexpr const char* kRowsSuffix = "#rows";
@@ -306,9 +377,9 @@ VerifyReport audit_third_party(kernels::Backend& backend, const VerifyOptions& o
     }
     std::map<std::string, std::vector<float>> stored_norms;
     for (const NormSpec& n : unit.norms) stored_norms[n.name] = f32_vector(quant.tensor(n.name + ".weight"));
-    const UnitRecovery rec =
+    UnitRecovery rec =
         recover_unit_smoothing(ow, stored, stored_norms, groups, dtype, numerics::weight_arithmetic(variant, dtype), r.failures);
-    for (const auto& [name, s] : rec.column_s) r.recovered_s[name] = s;
+    const std::size_t first_summary = r.recovered.size();
     for (const RecoveredGroup& g : rec.groups) {
       RecoveredGroupSummary sum;
       sum.source = g.group.source;
@@ -333,10 +404,20 @@ VerifyReport audit_third_party(kernels::Backend& backend, const VerifyOptions& o
       }
       r.recovered.push_back(sum);
     }
+    if (stats) pin_fc_to_fc_groups(rec, r, first_summary, ow, stored, *stats, variant, dtype);
+    for (const auto& [name, s] : rec.column_s) r.recovered_s[name] = s;
     // Re-derivation: scales and codes where s is exact; the §8 bound (with s's uncertainty, above) where
     // it is not, and for per-tensor scales, whose formula is over the whole tensor.
-    FloatWeights exact;
-    exact.stored_dtype = ow.stored_dtype;
+    // Linears a recipe-pinned fc -> fc s touches carry the recipe's own distance from the tool's float
+    // arithmetic (kMigrationScaleTolerance, 16 u); the rest the recovered norm ratio's (2 u).
+    std::set<std::string> pinned;
+    for (const RecoveredGroup& g : rec.groups)
+      if (g.smoothed && g.group.kind == SourceKind::linear && g.evidence.find("pinned") != std::string::npos) {
+        pinned.insert(g.group.fcs.begin(), g.group.fcs.end());
+        pinned.insert(g.group.source);
+      }
+    FloatWeights exact, exact_pinned;
+    exact.stored_dtype = exact_pinned.stored_dtype = ow.stored_dtype;
     std::map<std::string, std::vector<float>> s_of = rec.column_s;
     std::map<std::string, std::string> divisors;
     for (const auto& [source, d] : rec.row_divisor) {
@@ -350,7 +431,7 @@ VerifyReport audit_third_party(kernels::Backend& backend, const VerifyOptions& o
       view_scales[l.name] = at::tensor(stored.at(l.name).scale).view({l.out_features, 1});
       view_s[l.name] = at::tensor(rec.column_s.at(l.name));
       if (rec.exact_linears.count(l.name) && it->second.weight == WeightGranularity::channel)
-        exact.linears[l.name] = ow.linears.at(l.name);
+        (pinned.count(l.name) ? exact_pinned : exact).linears[l.name] = ow.linears.at(l.name);
       else
         not_rederived.push_back(l.name);
     }
@@ -358,6 +439,9 @@ VerifyReport audit_third_party(kernels::Backend& backend, const VerifyOptions& o
     // The recovered s is one of the (at most two adjacent) floats whose quotient rounds to the stored norm.
     check_quantized_linears(unit_view, exact, s_of, divisors, variant, dtype, o.thresholds.max_weight_error_over_bound, r,
                             /*s_error_u=*/2);
+    if (!exact_pinned.linears.empty())
+      check_quantized_linears(unit_view, exact_pinned, s_of, divisors, variant, dtype,
+                              o.thresholds.max_weight_error_over_bound, r, /*s_error_u=*/16);
     pool.give(ow);
   }
   if (!not_rederived.empty()) {
