@@ -61,4 +61,26 @@ const std::filesystem::path& small_stats(const std::filesystem::path& shared, co
   return done.emplace(layout, file).first->second;
 }
 
+std::map<std::string, at::Tensor> read_checkpoint_tensors(const std::filesystem::path& dir) {
+  const checkpoint::ModelDir m = checkpoint::open_model_dir(dir);
+  std::map<std::string, at::Tensor> t;
+  for (const std::string& name : m.checkpoint->tensor_names()) t[name] = m.checkpoint->tensor(name).clone();
+  return t;
+}
+
+std::filesystem::path write_edited_copy(const std::filesystem::path& from, const std::map<std::string, at::Tensor>& tensors,
+                                        const std::string& name,
+                                        const std::function<void(nlohmann::json&)>& edit_quantization_config) {
+  const std::filesystem::path dir = process_scratch() / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  checkpoint::NamedTensors named;
+  for (const auto& [n, t] : tensors) named.push_back({n, t});
+  checkpoint::write_safetensors_sharded(dir, named, 200000);
+  nlohmann::json config = nlohmann::json::parse(std::ifstream(from / "config.json"));
+  if (edit_quantization_config) edit_quantization_config(config["quantization_config"]);
+  std::ofstream(dir / "config.json") << config.dump(2);
+  return dir;
+}
+
 }  // namespace smoothcheck::testing

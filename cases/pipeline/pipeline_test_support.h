@@ -3,7 +3,12 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <string>
+
+#include <ATen/core/Tensor.h>
+#include <nlohmann/json.hpp>
 
 #include "checkpoint_test_support.h"
 #include "harness/pipeline/quantize_export.h"
@@ -27,5 +32,14 @@ const std::filesystem::path& process_scratch();
 // .to(torch.bfloat16)) and config.json saying so: the model dtype most checkpoints ship in. Written
 // once per process.
 const std::filesystem::path& stories_bf16(const std::filesystem::path& shared);
+
+// Every tensor of a checkpoint directory, by name, as owned copies: the start of a tampered copy.
+std::map<std::string, at::Tensor> read_checkpoint_tensors(const std::filesystem::path& dir);
+
+// `tensors` written as a sharded safetensors checkpoint in process_scratch()/<name> (replacing one of
+// that name), with `from`'s config.json whose quantization_config `edit` may change.
+std::filesystem::path write_edited_copy(const std::filesystem::path& from, const std::map<std::string, at::Tensor>& tensors,
+                                        const std::string& name,
+                                        const std::function<void(nlohmann::json&)>& edit_quantization_config = {});
 
 }  // namespace smoothcheck::testing

@@ -4,7 +4,6 @@
 // statistics, must reject every one with a failure that names the check and the linear. And the
 // forward thresholds must reject the two ways of running an export wrongly that the weight checks
 // cannot see from the tensors alone: without its runtime division, and with unsmoothed weights.
-#include <fstream>
 #include <functional>
 
 #include <ATen/ATen.h>
@@ -12,7 +11,6 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/checkpoint/model_dir.h"
-#include "harness/checkpoint/safetensors_writer.h"
 #include "harness/pipeline/verify.h"
 #include "pipeline_test_support.h"
 
@@ -40,13 +38,6 @@ const fs::path& honest_export(const fs::path& shared) {
 
 using Tensors = std::map<std::string, at::Tensor>;
 
-Tensors read_export_tensors(const fs::path& dir) {
-  const checkpoint::ModelDir m = checkpoint::open_model_dir(dir);
-  Tensors t;
-  for (const std::string& name : m.checkpoint->tensor_names()) t[name] = m.checkpoint->tensor(name).clone();
-  return t;
-}
-
 at::Tensor original_weight(const fs::path& shared, const std::string& linear) {
   return checkpoint::open_model_dir(stories_layout(shared, "hf")).checkpoint->tensor(linear + ".weight").to(at::kFloat);
 }
@@ -62,16 +53,7 @@ std::pair<at::Tensor, at::Tensor> quantise_rows(const at::Tensor& w, double divi
 // Writes `tensors` as an export beside the honest one, its config.json edited by `edit`.
 fs::path write_export(const fs::path& honest, const Tensors& tensors, const std::string& name,
                       const std::function<void(nlohmann::json&)>& edit = {}) {
-  const fs::path dir = process_scratch() / ("tampered-" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  checkpoint::NamedTensors named;
-  for (const auto& [n, t] : tensors) named.push_back({n, t});
-  checkpoint::write_safetensors_sharded(dir, named, 200000);
-  nlohmann::json config = nlohmann::json::parse(std::ifstream(honest / "config.json"));
-  if (edit) edit(config["quantization_config"]);
-  std::ofstream(dir / "config.json") << config.dump(2);
-  return dir;
+  return write_edited_copy(honest, tensors, "tampered-" + name, edit);
 }
 
 pipeline::VerifyReport verify(const fs::path& shared, const fs::path& exported, bool with_stats, bool forward) {
@@ -199,7 +181,7 @@ TEST_P(TamperedExport, IsRejectedNamingTheCheckAndTheLinear) {
   SMOOTHCHECK_REQUIRE_SHARED_DIR(shared);
   const Tamper& tamper = GetParam();
   const fs::path& honest = honest_export(shared);
-  Tensors t = read_export_tensors(honest);
+  Tensors t = read_checkpoint_tensors(honest);
   if (tamper.tensors) tamper.tensors(t, shared);
   const fs::path dir = write_export(honest, t, tamper.name, tamper.config);
   const pipeline::VerifyReport r = verify(shared, dir, /*with_stats=*/true, /*forward=*/false);
@@ -245,7 +227,7 @@ TEST(HonestExport, AnotherLayersSIsOnlyCaughtWithStatistics) {
   const Tamper tamper = tampers()[3];
   ASSERT_STREQ(tamper.name, "s_of_another_layer_with_consistent_weights");
   const fs::path& honest = honest_export(shared);
-  Tensors t = read_export_tensors(honest);
+  Tensors t = read_checkpoint_tensors(honest);
   tamper.tensors(t, shared);
   const fs::path dir = write_export(honest, t, "another-layer-no-stats");
   const pipeline::VerifyReport r = verify(shared, dir, false, false);
@@ -259,7 +241,7 @@ TEST(HonestExport, AnotherLayersSIsOnlyCaughtWithStatistics) {
 TEST(ForwardThresholds, RejectAnExportRunWithoutItsRuntimeDivision) {
   SMOOTHCHECK_REQUIRE_SHARED_DIR(shared);
   const fs::path& honest = honest_export(shared);
-  const fs::path dir = write_export(honest, read_export_tensors(honest), "without-division",
+  const fs::path dir = write_export(honest, read_checkpoint_tensors(honest), "without-division",
                                     [](nlohmann::json& qc) { qc["mode"] = "fused"; });
   const pipeline::VerifyReport r = verify(shared, dir, true, true);
   EXPECT_TRUE(rejected_by(r, "forward", "")) << all_failures(r);
@@ -270,7 +252,7 @@ TEST(ForwardThresholds, RejectAnExportRunWithoutItsRuntimeDivision) {
 TEST(ForwardThresholds, RejectAnUnsmoothedExport) {
   SMOOTHCHECK_REQUIRE_SHARED_DIR(shared);
   const fs::path& honest = honest_export(shared);
-  Tensors t = read_export_tensors(honest);
+  Tensors t = read_checkpoint_tensors(honest);
   for (auto& [name, tensor] : Tensors(t))
     if (name.size() > 16 && name.compare(name.size() - 16, 16, ".migration_scale") == 0) {
       const std::string linear = name.substr(0, name.size() - 16);

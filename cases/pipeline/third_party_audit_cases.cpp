@@ -14,7 +14,6 @@
 
 #include "harness/checkpoint/checkpoint_error.h"
 #include "harness/checkpoint/model_dir.h"
-#include "harness/checkpoint/safetensors_writer.h"
 #include "harness/pipeline/calibration_stats.h"
 #include "harness/pipeline/model_family.h"
 #include "harness/pipeline/quantized_format.h"
@@ -113,25 +112,9 @@ bool rejected_by(const pipeline::VerifyReport& r, const std::string& check, cons
   return false;
 }
 
-Tensors read_tensors(const fs::path& dir) {
-  const checkpoint::ModelDir m = checkpoint::open_model_dir(dir);
-  Tensors t;
-  for (const std::string& name : m.checkpoint->tensor_names()) t[name] = m.checkpoint->tensor(name).clone();
-  return t;
-}
-
 fs::path write_copy(const fs::path& honest, const Tensors& tensors, const std::string& name,
                     const std::function<void(nlohmann::json&)>& edit_quantization_config = {}) {
-  const fs::path dir = process_scratch() / ("third-party-tampered-" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  checkpoint::NamedTensors named;
-  for (const auto& [n, t] : tensors) named.push_back({n, t});
-  checkpoint::write_safetensors_sharded(dir, named, 200000);
-  nlohmann::json config = nlohmann::json::parse(std::ifstream(honest / "config.json"));
-  if (edit_quantization_config) edit_quantization_config(config["quantization_config"]);
-  std::ofstream(dir / "config.json") << config.dump(2);
-  return dir;
+  return write_edited_copy(honest, tensors, "third-party-tampered-" + name, edit_quantization_config);
 }
 
 std::string scale_of(QuantizedFormat f, const std::string& linear) {
@@ -250,7 +233,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(UpstreamCheckpointTampered, OneDownProjCodeOffByOneIsNamedWithLmdeploysOwnStatistics) {
   SMOOTHCHECK_REQUIRE_SHARED_DIR(shared);
   const fs::path fixture = upstream_fixture("lmdeploy_smooth_quant");
-  Tensors t = read_tensors(fixture);
+  Tensors t = read_checkpoint_tensors(fixture);
   at::Tensor w = t["model.layers.2.mlp.down_proj.weight"];
   const int8_t c = w[5][9].item<int8_t>();
   w[5][9] = static_cast<int8_t>(c == 127 ? 126 : c + 1);
@@ -280,7 +263,7 @@ TEST(UpstreamStaticCheckpoint, RunsWithItsStaticInputScales) {
   ASSERT_FALSE(r.linear_sqnr.empty());
   ASSERT_FALSE(dynamic.linear_sqnr.empty());
   EXPECT_LT(r.linear_sqnr.front().sqnr_db, dynamic.linear_sqnr.front().sqnr_db);
-  Tensors t = read_tensors(fixture);
+  Tensors t = read_checkpoint_tensors(fixture);
   for (auto& [name, tensor] : t)
     if (name.size() > 12 && name.compare(name.size() - 12, 12, ".input_scale") == 0) tensor = tensor / 10;
   const pipeline::VerifyReport saturated = audit(shared, write_copy(fixture, t, "static-saturated"), true);
@@ -381,7 +364,7 @@ TEST_P(TamperedThirdPartyCheckpoint, IsRejectedByItsCheckNamingTheTensor) {
   SMOOTHCHECK_REQUIRE_SHARED_DIR(shared);
   const TamperCase& c = GetParam();
   const fs::path honest = c.source.path(shared);
-  Tensors t = read_tensors(honest);
+  Tensors t = read_checkpoint_tensors(honest);
   if (c.tamper.tensors) c.tamper.tensors(t, c.source.format);
   const fs::path dir = write_copy(honest, t, std::string(c.tamper.name) + "-" + c.source.name,
                                   [&](nlohmann::json& qc) {
@@ -407,7 +390,7 @@ TEST(ThirdPartyForward, TheCoarsestLinearHasTheLowestOutputSqnr) {
   const fs::path honest = honest_export(shared, QuantizedFormat::compressed_tensors);
   const pipeline::VerifyReport before = audit(shared, honest, /*forward=*/true);
   ASSERT_EQ(before.linear_sqnr.size(), 35u);
-  Tensors t = read_tensors(honest);
+  Tensors t = read_checkpoint_tensors(honest);
   at::Tensor w = t[std::string(kK1) + ".weight"];
   w.copy_((w.to(at::kFloat) / 4).round().to(at::kChar));
   t[std::string(kK1) + ".weight_scale"] = t[std::string(kK1) + ".weight_scale"] * 4;
@@ -434,14 +417,14 @@ void expect_refused(const fs::path& dir, std::optional<QuantizedFormat> requeste
 TEST(ThirdPartyFormat, MixedUnknownAndUnsupportedCheckpointsAreRefusedWithTheReason) {
   SMOOTHCHECK_REQUIRE_SHARED_DIR(shared);
   const fs::path ct = honest_export(shared, QuantizedFormat::compressed_tensors);
-  Tensors t = read_tensors(ct);
+  Tensors t = read_checkpoint_tensors(ct);
   // One linear's weight_scale stored under lmdeploy's name: the config says one format, a tensor another.
   t[std::string(kQ1) + ".scale"] = t[std::string(kQ1) + ".weight_scale"];
   t.erase(std::string(kQ1) + ".weight_scale");
   expect_refused(write_copy(ct, t, "mixed"), std::nullopt, "mixed formats");
-  expect_refused(write_copy(ct, read_tensors(ct), "awq", [](nlohmann::json& qc) { qc = {{"quant_method", "awq"}}; }),
+  expect_refused(write_copy(ct, read_checkpoint_tensors(ct), "awq", [](nlohmann::json& qc) { qc = {{"quant_method", "awq"}}; }),
                  std::nullopt, "quant_method is \"awq\"");
-  expect_refused(write_copy(ct, read_tensors(ct), "both-smooth-quant",
+  expect_refused(write_copy(ct, read_checkpoint_tensors(ct), "both-smooth-quant",
                             [](nlohmann::json& qc) {
                               qc = {{"quant_method", "smooth_quant"}, {"quant_dtype", "int8"}, {"recipe", "lmdeploy"}};
                             }),
@@ -459,7 +442,7 @@ TEST(ThirdPartyFormat, ConfigsTheAuditCannotModelAreRefusedNamingTheField) {
   SMOOTHCHECK_REQUIRE_SHARED_DIR(shared);
   const fs::path ct = honest_export(shared, QuantizedFormat::compressed_tensors);
   const auto refused = [&](const char* name, const std::function<void(nlohmann::json&)>& edit, const std::string& reason) {
-    const fs::path dir = write_copy(ct, read_tensors(ct), name, edit);
+    const fs::path dir = write_copy(ct, read_checkpoint_tensors(ct), name, edit);
     try {
       audit(shared, dir, false);
       ADD_FAILURE() << name << " was not refused (expected: " << reason << ")";

@@ -298,8 +298,8 @@ void pin_fc_to_fc_groups(UnitRecovery& rec, VerifyReport& r, std::size_t first_s
   if (changed) settle_linears(rec, ow);
 }
 
-// The fc's linears named, for the re-derivation's row divisors: the s dividing a source's rows is kept
-// under "<source>#rows" beside the column s of every linear.
+// check_quantized_linears finds a row divisor by a name in its map of s: the s dividing an fc -> fc
+// source's rows is kept under "<source>#rows" beside every linear's column s.
 constexpr const char* kRowsSuffix = "#rows";
 
 }  // namespace
