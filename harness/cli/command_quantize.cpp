@@ -5,6 +5,8 @@
 
 #include "harness/backends.h"
 #include "harness/cli/arg_reader.h"
+#include "harness/pipeline/alpha_file.h"
+#include "harness/pipeline/model_family.h"
 #include "harness/pipeline/quantize_export.h"
 #include "harness/pipeline/quantized_format.h"
 #include "harness/cli/commands.h"
@@ -14,7 +16,8 @@ namespace smoothcheck {
 namespace {
 
 const char* kQuantizeUsage = R"(usage: smoothcheck quantize MODEL --stats STATS --out DIR [--engine E] [--recipe R]
-                             [--alpha A] [--mode fused|migration] [--format F] [--container safetensors|bin]
+                             [--alpha A | --alpha-file FILE [--alpha-choice group|layer|global]]
+                             [--mode fused|migration] [--format F] [--container safetensors|bin]
                              [--weight-variant V] [--smoothing-arithmetic model_dtype|float32]
                              [--max-shard-bytes N] [--no-migration-scales] [--no-smoothing] [--force]
 
@@ -41,6 +44,9 @@ The export is written beside DIR and renamed into place when complete; MODEL is 
                        llmcompressor smooths by the activation range max - min); default: the engine's
   --alpha A            migration strength in [0, 1] (default: the engine's, 0.5 for all three; the
                        authors' LLaMA recipes use 0.85)
+  --alpha-file FILE    the alphas `smoothcheck sweep --out DIR` chose (DIR/alphas.json), one per group
+                       (--alpha-choice group, default), per layer or the global one; recorded in
+                       quantization_config.alpha_per_group, which verify re-derives s with
   --mode M             fused (default): s folded into the norms and fc->fc pairs;
                        migration: norms untouched, the runtime divides each linear's input by s
   --format F           whose checkpoint layout to write: smoothcheck (default: .scale float32 and
@@ -73,6 +79,8 @@ int command_quantize(int argc, char** argv) {
   // Per-step overrides, applied over the engine's profile once every argument is read (any order).
   std::optional<Recipe> recipe;
   std::optional<float> alpha;
+  std::string alpha_file;
+  pipeline::AlphaChoice alpha_choice = pipeline::AlphaChoice::group;
   std::optional<WeightQuant> weight_variant;
   std::optional<SmoothingArithmetic> smoothing_arithmetic;
   for (cli::ArgReader args(argc, argv); args.next();) {
@@ -84,6 +92,8 @@ int command_quantize(int argc, char** argv) {
     else if (arg == "--engine") o.engine = pipeline::parse_engine(value());
     else if (arg == "--recipe") recipe = pipeline::parse_recipe(value());
     else if (arg == "--alpha") alpha = static_cast<float>(cli::parse_double(arg, value()));
+    else if (arg == "--alpha-file") alpha_file = value();
+    else if (arg == "--alpha-choice") alpha_choice = pipeline::parse_alpha_choice(value());
     else if (arg == "--mode") o.mode = pipeline::parse_mode(value());
     else if (arg == "--container") o.container = pipeline::parse_export_container(value());
     else if (arg == "--format") o.format = pipeline::parse_quantized_format(value());
@@ -104,6 +114,12 @@ int command_quantize(int argc, char** argv) {
   o.weight_variant = weight_variant.value_or(profile.weight_variant);
   o.fc_to_fc_pairs = profile.fc_to_fc_pairs;
   o.smoothing_arithmetic = smoothing_arithmetic.value_or(profile.smoothing_arithmetic);
+  if (!alpha_file.empty()) {
+    if (alpha) throw std::invalid_argument("--alpha and --alpha-file: give one");
+    const auto family = pipeline::open_model_family(o.model);
+    o.group_alphas = pipeline::read_alpha_file(alpha_file, family->smoothing_groups(o.mode, o.fc_to_fc_pairs),
+                                               o.recipe, alpha_choice);
+  }
   auto backend = make_backend("cpu");
   const pipeline::ExportSummary s = pipeline::quantize_and_export(*backend, o);
   std::cout << "wrote " << s.dir.string() << ": " << s.linears << " quantised linears, " << s.shards.size()

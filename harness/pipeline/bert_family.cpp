@@ -97,6 +97,13 @@ class BertFamily final : public ModelFamily {
     return calibrate_bert(dir(), config_, backend, bo, progress);
   }
 
+  // BERT's calibration pass (bert_calibrate.cpp) reduces its inputs as it goes; handing them out is
+  // not written yet, so `sweep` refuses BERT rather than measure something else.
+  void calibration_inputs(const CalibrationOptions&, const CalibrationProgress&,
+                          const std::function<void(const std::string&, const at::Tensor&)>&) const override {
+    throw std::invalid_argument("sweep: BERT's calibration activations are not exposed yet (LLaMA only)");
+  }
+
   at::Tensor forward(const at::Tensor& tokens) const override {
     return models::BertModel(checkpoint(), config_, DType::f32).forward(tokens);
   }

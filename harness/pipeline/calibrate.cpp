@@ -10,8 +10,11 @@
 
 namespace smoothcheck::pipeline {
 
-CalibrationStats calibrate(const checkpoint::Checkpoint& ckpt, const checkpoint::LlamaConfig& config,
-                           kernels::Backend& backend, const CalibrationOptions& o, const CalibrationProgress& progress) {
+std::pair<int64_t, int64_t> run_calibration_forward(const checkpoint::Checkpoint& ckpt,
+                                                    const checkpoint::LlamaConfig& config, const CalibrationOptions& o,
+                                                    const CalibrationProgress& progress,
+                                                    const std::function<void(const std::string&, const at::Tensor&)>&
+                                                        on_linear_input) {
   const models::LlamaModel model(ckpt, config, DType::f32);
   std::vector<std::vector<int64_t>> seqs;
   if (o.tokens) {
@@ -34,12 +37,8 @@ CalibrationStats calibrate(const checkpoint::Checkpoint& ckpt, const checkpoint:
   const auto samples = static_cast<int64_t>(seqs.size());
   const auto seq_len = static_cast<int64_t>(seqs.front().size());
 
-  std::set<std::string> quantised;
-  for (const std::string& name : models::LlamaModel::linear_names(config))
-    if (name != "lm_head") quantised.insert(name);
-  LinearInputStats stats(backend, quantised);
   models::LlamaHooks hooks;
-  hooks.on_linear_input = [&](const std::string& name, const at::Tensor& x) { stats.record(name, x); };
+  hooks.on_linear_input = on_linear_input;
   // Sequences in groups, so that peak memory stays that of a few sequences' activations.
   const int64_t group = 8;
   for (int64_t first = 0; first < samples; first += group) {
@@ -49,6 +48,17 @@ CalibrationStats calibrate(const checkpoint::Checkpoint& ckpt, const checkpoint:
     model.forward(at::tensor(flat, at::kLong).view({n, seq_len}), hooks);
     if (progress) progress(static_cast<double>(first + n) / samples, "statistics");
   }
+  return {samples, seq_len};
+}
+
+CalibrationStats calibrate(const checkpoint::Checkpoint& ckpt, const checkpoint::LlamaConfig& config,
+                           kernels::Backend& backend, const CalibrationOptions& o, const CalibrationProgress& progress) {
+  std::set<std::string> quantised;
+  for (const std::string& name : models::LlamaModel::linear_names(config))
+    if (name != "lm_head") quantised.insert(name);
+  LinearInputStats stats(backend, quantised);
+  const auto [samples, seq_len] = run_calibration_forward(
+      ckpt, config, o, progress, [&](const std::string& name, const at::Tensor& x) { stats.record(name, x); });
 
   CalibrationStats out = stats.result();
   out.metadata = {{"samples", std::to_string(samples)},

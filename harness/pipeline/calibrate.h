@@ -5,8 +5,13 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <string>
+#include <utility>
 #include <optional>
 #include <vector>
+
+#include <ATen/core/Tensor.h>
 
 #include "harness/pipeline/calibration_stats.h"
 #include "harness/pipeline/token_sampling.h"
@@ -34,6 +39,15 @@ struct CalibrationOptions {
 
 // progress(fraction in [0, 1], phase) for long runs; may be empty.
 using CalibrationProgress = std::function<void(double fraction, const char* phase)>;
+
+// The calibration set's forward passes: every linear input of the float32 model on the calibration
+// tokens (sampled, or o.tokens), a few sequences per batch, handed to `on_linear_input` as
+// [batch, tokens, in_features] (lm_head's too). Returns (samples, seq_len).
+std::pair<int64_t, int64_t> run_calibration_forward(const checkpoint::Checkpoint& ckpt,
+                                                    const checkpoint::LlamaConfig& config, const CalibrationOptions& o,
+                                                    const CalibrationProgress& progress,
+                                                    const std::function<void(const std::string&, const at::Tensor&)>&
+                                                        on_linear_input);
 
 // The linears' statistics, keyed by linear name (7 per layer; lm_head is not quantised and is left out).
 CalibrationStats calibrate(const checkpoint::Checkpoint& ckpt, const checkpoint::LlamaConfig& config,

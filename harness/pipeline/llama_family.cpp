@@ -88,6 +88,16 @@ class LlamaFamily final : public ModelFamily {
     return pipeline::calibrate(checkpoint(), config_, backend, o, progress);
   }
 
+  void calibration_inputs(const CalibrationOptions& o, const CalibrationProgress& progress,
+                          const std::function<void(const std::string&, const at::Tensor&)>& on_linear_input)
+      const override {
+    if (!o.corpus.empty())
+      throw std::invalid_argument("--corpus is for BERT models; LLaMA calibration samples its own text");
+    run_calibration_forward(checkpoint(), config_, o, progress, [&](const std::string& name, const at::Tensor& x) {
+      if (name != "lm_head") on_linear_input(name, x.reshape({-1, x.size(-1)}).to(at::kFloat).contiguous());
+    });
+  }
+
   at::Tensor forward(const at::Tensor& tokens) const override {
     return models::LlamaModel(checkpoint(), config_, DType::f32).forward(tokens);
   }

@@ -70,6 +70,13 @@ class ModelFamily {
   // The input statistics of every quantised linear (calibration_stats.h), progress to `progress`.
   virtual CalibrationStats calibrate(kernels::Backend& backend, const CalibrationOptions& o,
                                      const CalibrationProgress& progress) const = 0;
+  // The float model's input to every quantised linear on the calibration set (o: the same options as
+  // calibrate), as [tokens, in_features] float32, to `on_linear_input` once per batch and linear: what
+  // `sweep` measures each group's W8A8 output error on. Throws std::invalid_argument where the family
+  // has no such pass yet.
+  virtual void calibration_inputs(const CalibrationOptions& o, const CalibrationProgress& progress,
+                                  const std::function<void(const std::string&, const at::Tensor&)>& on_linear_input)
+      const = 0;
   // The float32 output rows of a token list: logits (a language model), hidden states (an encoder).
   virtual at::Tensor forward(const at::Tensor& tokens) const = 0;
 

@@ -71,6 +71,7 @@ nlohmann::json to_json(const QuantizationConfig& q) {
   j["engine"] = to_string(q.engine);
   j["recipe"] = to_string(q.recipe);
   j["alpha"] = q.alpha;
+  if (!q.group_alphas.empty()) j["alpha_per_group"] = q.group_alphas;
   j["mode"] = to_string(q.mode);
   j["fc_to_fc_pairs"] = q.fc_to_fc_pairs;
   j["smoothing_arithmetic"] = to_string(q.smoothing_arithmetic);
@@ -136,6 +137,15 @@ QuantizationConfig quantization_config_from_json(const nlohmann::json& j, const 
   if (str("rounding") != "half_even") throw CheckpointError(file, "quantization_config.rounding must be half_even");
   if (!j.contains("alpha") || !j["alpha"].is_number()) throw CheckpointError(file, "quantization_config.alpha is not a number");
   q.alpha = j["alpha"].get<float>();
+  if (j.contains("alpha_per_group")) {
+    const nlohmann::json& per = j["alpha_per_group"];
+    if (!per.is_object()) throw CheckpointError(file, "quantization_config.alpha_per_group is not an object");
+    for (const auto& [source, a] : per.items()) {
+      if (!a.is_number() || !(a.get<double>() >= 0 && a.get<double>() <= 1))
+        throw CheckpointError(file, "quantization_config.alpha_per_group." + source + " is not a number in [0, 1]");
+      q.group_alphas[source] = a.get<float>();
+    }
+  }
   if (j.contains("migration_scales")) {
     if (!j["migration_scales"].is_boolean()) throw CheckpointError(file, "quantization_config.migration_scales is not a boolean");
     q.migration_scales = j["migration_scales"].get<bool>();

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -25,6 +26,8 @@ struct QuantizationConfig {
   Engine engine = Engine::lmdeploy;
   Recipe recipe = Recipe::lmdeploy;
   float alpha = 0.5f;
+  // Groups smoothed with their own α (quantize --alpha-file), by group source; "alpha_per_group".
+  std::map<std::string, float> group_alphas;
   SmoothMode mode = SmoothMode::fused;
   bool fc_to_fc_pairs = true;  // v -> o and up -> down smoothed besides the norm groups
   // The dtype s was computed and applied in. An export without the field was made before profiles

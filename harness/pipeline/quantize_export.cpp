@@ -8,13 +8,13 @@
 
 #include <ATen/ATen.h>
 
-#include "harness/checked_ops.h"
 #include "harness/checkpoint/atomic_file.h"
 #include "harness/checkpoint/checkpoint_error.h"
 #include "harness/checkpoint/model_dir.h"
 #include "harness/checkpoint/dtype_names.h"
 #include "harness/checkpoint/safetensors_stream_writer.h"
 #include "harness/pipeline/export_in_format.h"
+#include "harness/pipeline/weight_quantization.h"
 #include "harness/checkpoint/torch_bin.h"
 #include "harness/checkpoint/torch_dtype.h"
 #include "harness/pipeline/calibration_stats.h"
@@ -115,6 +115,7 @@ std::map<std::string, ProducedTensor> produce_unit(kernels::Backend& backend, co
     SmoothingOptions so;
     so.recipe = o.recipe;
     so.alpha = o.alpha;
+    so.group_alphas = o.group_alphas;
     so.mode = o.mode;
     so.arithmetic = arithmetic;
     smoothing = smooth_groups(backend, unit.groups, p.stats, so, w);
@@ -126,16 +127,8 @@ std::map<std::string, ProducedTensor> produce_unit(kernels::Backend& backend, co
     ProducedTensor& q = out[name + ".weight"];
     q = ProducedTensor{DType::i8, {m.rows, m.cols}, std::vector<uint8_t>(m.data.size())};
     std::vector<float> scale(static_cast<std::size_t>(m.rows));
-    kernels::ConstMatrix weights = m.view().as_const();
-    at::Tensor in_dtype;  // the weights as a tensor of the arithmetic dtype, when that is not f32
-    if (arithmetic != DType::f32) {
-      in_dtype = at::from_blob(m.data.data(), {m.rows, m.cols}, at::kFloat)
-                     .to(checkpoint::to_scalar_type(arithmetic));  // exact: the values are of that dtype
-      weights = kernels::ConstMatrix{in_dtype.data_ptr(), arithmetic, m.rows, m.cols, m.cols};
-    }
-    checked::quantize_weight(backend, weights, o.weight_variant,
-                             kernels::MutMatrix{q.bytes.data(), DType::i8, m.rows, m.cols, m.cols},
-                             checked::MutFloatSpan{scale.data(), m.rows});
+    quantize_weight_rows(backend, m, o.weight_variant, arithmetic, reinterpret_cast<int8_t*>(q.bytes.data()),
+                         scale.data());
     pool.give(std::move(m.data));  // the float copy is done with: the next unit's load reuses it
     const DType scale_dtype = scale_tensor_dtype(o.format, p.dtype);
     if (scale_dtype == DType::f32) {
@@ -264,6 +257,7 @@ ExportSummary quantize_and_export(kernels::Backend& backend, const QuantizeOptio
   QuantizationConfig qc = config_of_profile(engine_profile(o.engine));
   qc.recipe = o.recipe;
   qc.alpha = o.alpha;
+  qc.group_alphas = o.group_alphas;
   qc.mode = o.mode;
   qc.fc_to_fc_pairs = family->recorded_fc_to_fc_pairs(o.fc_to_fc_pairs);
   qc.weight_variant = o.weight_variant;

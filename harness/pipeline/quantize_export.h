@@ -33,6 +33,7 @@ struct QuantizeOptions {
   Engine engine = Engine::lmdeploy;
   Recipe recipe = Recipe::lmdeploy;
   float alpha = 0.5f;
+  std::map<std::string, float> group_alphas;  // by group source (alpha_file.h); others take alpha
   SmoothMode mode = SmoothMode::fused;
   bool fc_to_fc_pairs = true;  // LLaMA v -> o and up -> down; BERT keeps smoothcheck's own groups
   SmoothingArithmetic smoothing_arithmetic = SmoothingArithmetic::model_dtype;

@@ -103,8 +103,11 @@ std::map<std::string, std::vector<double>> rederive_migration_scales(const std::
   std::map<std::string, std::vector<double>> s;
   if (qc.smoothing)
     for (const SmoothingGroup& g : groups) {
-      // alpha as recorded: the float the export was made with, exactly (0.85f, not 0.85).
-      const reference::Vector gs = group_scale(group_inputs(g, original, stats), qc.recipe, static_cast<double>(qc.alpha), arithmetic);
+      // alpha as recorded: the float the export was made with, exactly (0.85f, not 0.85); the group's own
+      // where the export was made with one per group.
+      const auto own = qc.group_alphas.find(g.source);
+      const float alpha = own == qc.group_alphas.end() ? qc.alpha : own->second;
+      const reference::Vector gs = group_scale(group_inputs(g, original, stats), qc.recipe, static_cast<double>(alpha), arithmetic);
       for (const std::string& fc : g.fcs) s[fc] = gs;
     }
   for (const auto& [name, m] : original.linears)

@@ -71,7 +71,9 @@ SmoothingResult smooth_groups(kernels::Backend& backend, const std::vector<Smoot
     // lmdeploy normalises s over the channels whose norm weight is non-zero; an fc source has no norm.
     const std::vector<float>* norm = g.kind == SourceKind::norm ? &weights.norms.at(g.source) : nullptr;
     std::vector<float> s(static_cast<std::size_t>(C));
-    checked::smooth_scale(backend, span(a), span(w), norm ? span(*norm) : FloatSpan{}, o.recipe, o.alpha,
+    const auto own = o.group_alphas.find(g.source);
+    const float alpha = own == o.group_alphas.end() ? o.alpha : own->second;
+    checked::smooth_scale(backend, span(a), span(w), norm ? span(*norm) : FloatSpan{}, o.recipe, alpha,
                           MutFloatSpan{s.data(), C}, o.arithmetic);
 
     // The f32 kernels on values of the arithmetic dtype, each result then rounded to it: a product of

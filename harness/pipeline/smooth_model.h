@@ -28,6 +28,8 @@ namespace smoothcheck::pipeline {
 struct SmoothingOptions {
   Recipe recipe = Recipe::lmdeploy;
   float alpha = 0.5f;
+  // A group's own α, by the group's source (`quantize --alpha-file`, alpha_file.h); others take `alpha`.
+  std::map<std::string, float> group_alphas;
   SmoothMode mode = SmoothMode::fused;
   // The dtype the statistics, s and every smoothed tensor are computed in (SmoothingArithmetic::
   // model_dtype: the model's stored dtype, smoothing_dtype); f32: float32 throughout.

@@ -56,7 +56,9 @@ void check_migration_scale(const std::string& name, const std::vector<float>& st
   if (refused == recipe.size()) return;
   const std::size_t at = refused;
   std::string text = "migration_scale: " + name + "[" + std::to_string(at) + "] = " + number(stored[at]) + ", but ";
-  text += qc.smoothing ? std::string("recipe ") + to_string(qc.recipe) + " with alpha " + number(qc.alpha) +
+  const auto own = group ? qc.group_alphas.find(group->source) : qc.group_alphas.end();
+  const float alpha = own == qc.group_alphas.end() ? qc.alpha : own->second;
+  text += qc.smoothing ? std::string("recipe ") + to_string(qc.recipe) + " with alpha " + number(alpha) +
                              " on the calibration statistics gives " + number(recipe[at])
                        : "the export says it was not smoothed (s = 1)";
   text += " (" + number(std::fabs(stored[at] - recipe[at]) / (0x1.0p-24 * std::fabs(recipe[at]))) + " u apart, tolerance " +

@@ -39,31 +39,47 @@ W8A8Linears::W8A8Linears(const checkpoint::Checkpoint& ckpt, const std::vector<Q
   }
 }
 
+namespace {
+
+at::Tensor int8_gemm(kernels::Backend& backend, Epilogue epilogue, const at::Tensor& qa, const at::Tensor& sa,
+                     const at::Tensor& codes, const at::Tensor& scale) {
+  const int64_t M = qa.size(0), C = qa.size(1), O = codes.size(0);
+  at::Tensor y = at::empty({M, O}, at::kFloat);
+  checked::gemm_w8a8(backend, kernels::ConstMatrix{qa.data_ptr<int8_t>(), DType::i8, M, C, C},
+                     kernels::ConstMatrix{codes.data_ptr<int8_t>(), DType::i8, O, C, C},
+                     checked::FloatSpan{sa.data_ptr<float>(), M}, checked::FloatSpan{scale.data_ptr<float>(), O},
+                     kernels::ConstVector{}, epilogue, kernels::MutMatrix{y.data_ptr<float>(), DType::f32, M, O, O});
+  return y;
+}
+
+}  // namespace
+
+W8A8Output w8a8_dynamic_matmul(kernels::Backend& backend, const ActQuantOptions& activation, Epilogue epilogue,
+                               const at::Tensor& x, const at::Tensor& s, const at::Tensor& codes,
+                               const at::Tensor& scale) {
+  const int64_t M = x.size(0), C = x.size(1);
+  W8A8Output out;
+  out.qa = at::empty({M, C}, at::kChar);
+  out.sa = at::empty({M}, at::kFloat);
+  checked::FloatSpan ms{};
+  if (s.defined()) ms = {s.data_ptr<float>(), C};
+  checked::quantize_per_token(backend, kernels::ConstMatrix{x.data_ptr<float>(), DType::f32, M, C, C}, ms, activation,
+                              kernels::MutMatrix{out.qa.data_ptr<int8_t>(), DType::i8, M, C, C},
+                              checked::MutFloatSpan{out.sa.data_ptr<float>(), M});
+  out.y = int8_gemm(backend, epilogue, out.qa, out.sa, codes, scale);
+  return out;
+}
+
 at::Tensor W8A8Linears::matmul(const std::string& name, const at::Tensor& x) const {
   const QLinear& L = linears_.at(name);
-  const int64_t M = x.size(0), C = x.size(1), O = L.q.size(0);
   if (!int8_activations_)
     return at::linear(L.migration_scale.defined() ? x / L.migration_scale : x, L.dequantized);
-  at::Tensor qa = at::empty({M, C}, at::kChar);
-  at::Tensor sa = at::empty({M}, at::kFloat);
   if (L.static_input_scale > 0) {
     const at::Tensor in = L.migration_scale.defined() ? x / L.migration_scale : x;
-    qa = (in / L.static_input_scale).round().clamp(-128, 127).to(at::kChar).contiguous();
-    sa.fill_(L.static_input_scale);
-  } else {
-    checked::FloatSpan ms{};
-    if (L.migration_scale.defined()) ms = {L.migration_scale.data_ptr<float>(), C};
-    checked::quantize_per_token(*backend_, kernels::ConstMatrix{x.data_ptr<float>(), DType::f32, M, C, C}, ms,
-                                activation_, kernels::MutMatrix{qa.data_ptr<int8_t>(), DType::i8, M, C, C},
-                                checked::MutFloatSpan{sa.data_ptr<float>(), M});
+    const at::Tensor qa = (in / L.static_input_scale).round().clamp(-128, 127).to(at::kChar).contiguous();
+    return int8_gemm(*backend_, epilogue_, qa, at::full({x.size(0)}, L.static_input_scale, at::kFloat), L.q, L.scale);
   }
-  at::Tensor y = at::empty({M, O}, at::kFloat);
-  checked::gemm_w8a8(*backend_, kernels::ConstMatrix{qa.data_ptr<int8_t>(), DType::i8, M, C, C},
-                     kernels::ConstMatrix{L.q.data_ptr<int8_t>(), DType::i8, O, C, C},
-                     checked::FloatSpan{sa.data_ptr<float>(), M}, checked::FloatSpan{L.scale.data_ptr<float>(), O},
-                     kernels::ConstVector{}, epilogue_,
-                     kernels::MutMatrix{y.data_ptr<float>(), DType::f32, M, O, O});
-  return y;
+  return w8a8_dynamic_matmul(*backend_, activation_, epilogue_, x, L.migration_scale, L.q, L.scale).y;
 }
 
 }  // namespace smoothcheck::pipeline

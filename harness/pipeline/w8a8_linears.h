@@ -18,6 +18,17 @@
 
 namespace smoothcheck::pipeline {
 
+// One linear under the engine's dynamic runtime: x [M, C] float32 contiguous, divided by s [C] inside
+// the per-token quantiser when s is defined (migration mode; undefined: x is already in the weights'
+// space), int8 codes [O, C] and float32 row scales [O] -> y [M, O] float32, with the activation codes
+// [M, C] and their per-token scales [M] (for a caller that separates the activation's error).
+struct W8A8Output {
+  at::Tensor y, qa, sa;
+};
+W8A8Output w8a8_dynamic_matmul(kernels::Backend& backend, const ActQuantOptions& activation, Epilogue epilogue,
+                               const at::Tensor& x, const at::Tensor& s, const at::Tensor& codes,
+                               const at::Tensor& scale);
+
 class W8A8Linears {
  public:
   // Loads <linear>.weight int8 [O, C], .scale [O, 1] and, in migration mode, .migration_scale [C],
