@@ -104,6 +104,11 @@ class BertFamily final : public ModelFamily {
     throw std::invalid_argument("sweep: BERT's calibration activations are not exposed yet (LLaMA only)");
   }
 
+  at::Tensor partly_quantized_forward(const checkpoint::Checkpoint&, const QuantizationConfig&, kernels::Backend&,
+                                      const std::set<std::string>&, const at::Tensor&) const override {
+    throw std::invalid_argument("sensitivity: BERT's partly quantised forward is not written yet (LLaMA only)");
+  }
+
   at::Tensor forward(const at::Tensor& tokens) const override {
     return models::BertModel(checkpoint(), config_, DType::f32).forward(tokens);
   }

@@ -12,9 +12,11 @@
 #include "harness/models/llama.h"
 #include "harness/pipeline/model_family.h"
 #include "harness/pipeline/linear_sqnr.h"
+#include "harness/pipeline/logit_comparison.h"
 #include "harness/pipeline/llama_layout.h"
 #include "harness/pipeline/smooth_model.h"
 #include "harness/pipeline/token_sampling.h"
+#include "harness/pipeline/w8a8_linears.h"
 #include "harness/pipeline/w8a8_llama.h"
 
 namespace smoothcheck::pipeline {
@@ -28,13 +30,6 @@ const char* torch_dtype_name(DType t) {
     case DType::f64: return "float64";
     default: return "float32";
   }
-}
-
-double mean_nll(const at::Tensor& logits, const std::vector<int64_t>& seq) {
-  const at::Tensor lp = at::log_softmax(logits.to(at::kDouble), -1);
-  double sum = 0;
-  for (std::size_t t = 0; t + 1 < seq.size(); ++t) sum -= lp[t][seq[t + 1]].item<double>();
-  return sum / static_cast<double>(seq.size() - 1);
 }
 
 class LlamaFamily final : public ModelFamily {
@@ -102,6 +97,37 @@ class LlamaFamily final : public ModelFamily {
     return models::LlamaModel(checkpoint(), config_, DType::f32).forward(tokens);
   }
 
+  at::Tensor partly_quantized_forward(const checkpoint::Checkpoint& quantized, const QuantizationConfig& qc,
+                                      kernels::Backend& backend, const std::set<std::string>& int8_linears,
+                                      const at::Tensor& tokens) const override {
+    const LlamaNonLinearWeights w = load_non_linear_weights(quantized, config_);
+    const W8A8Linears q(quantized, linears(), qc, backend);
+    std::map<std::string, std::string> rows_divided_by;
+    if (qc.mode == SmoothMode::fused)
+      for (const SmoothingGroup& g : smoothing_groups(qc.mode, qc.fc_to_fc_pairs))
+        if (g.kind == SourceKind::linear) rows_divided_by[g.source] = g.fcs.front();
+    // The float linears in the export's space: fused, their input is already x / s, so the weight is
+    // W·s (÷ d by rows for an fc -> fc source); migration, the input is x and the weight W itself.
+    std::map<std::string, at::Tensor> float_weights;
+    for (const QuantizedLinear& l : linears()) {
+      if (int8_linears.count(l.name)) continue;
+      at::Tensor wf = checkpoint().tensor(l.name + ".weight").to(at::kFloat);
+      if (qc.mode == SmoothMode::fused) {
+        wf = wf * quantized.tensor(l.name + ".migration_scale").to(at::kFloat);
+        if (const auto d = rows_divided_by.find(l.name); d != rows_divided_by.end())
+          wf = wf / quantized.tensor(d->second + ".migration_scale").to(at::kFloat).unsqueeze(1);
+      }
+      float_weights[l.name] = wf.contiguous();
+    }
+    return llama_forward(
+        config_, w,
+        [&](const std::string& name, const at::Tensor& x) {
+          const auto f = float_weights.find(name);
+          return f == float_weights.end() ? q.matmul(name, x) : at::linear(x, f->second);
+        },
+        tokens);
+  }
+
   ForwardComparison forward_comparison() const override { return ForwardComparison::logits; }
   bool forward_check_optional() const override { return true; }
 
@@ -118,14 +144,13 @@ class LlamaFamily final : public ModelFamily {
     const at::Tensor lo = original.forward(tokens).to(at::kFloat);
     const at::Tensor lq = W8A8Llama(quantized.checkpoint(), config_, qc, backend).forward(tokens);
     r.tokens = static_cast<int64_t>(seq.size());
-    r.max_abs_logit_delta = (lq - lo).abs().max().item<double>();
-    r.argmax_agreement = lo.argmax(-1).eq(lq.argmax(-1)).to(at::kDouble).mean().item<double>();
-    r.nll_original = mean_nll(lo, seq);
-    r.nll_quantized = mean_nll(lq, seq);
-    const at::Tensor log_p = at::log_softmax(lo.to(at::kDouble), -1), log_q = at::log_softmax(lq.to(at::kDouble), -1);
-    const at::Tensor kl = (log_p.exp() * (log_p - log_q)).sum(-1);
-    r.mean_token_kl = kl.mean().item<double>();
-    r.max_token_kl = kl.max().item<double>();
+    const LogitComparison c = compare_logits(lo, lq, seq);
+    r.max_abs_logit_delta = c.max_abs_logit_delta;
+    r.argmax_agreement = c.argmax_agreement;
+    r.nll_original = c.nll_original;
+    r.nll_quantized = c.nll_quantized;
+    r.mean_token_kl = c.mean_token_kl;
+    r.max_token_kl = c.max_token_kl;
     r.linear_sqnr = linear_output_sqnr(original, checkpoint(), tokens, quantized.checkpoint(), linears(),
                                        smoothing_groups(qc.mode, qc.fc_to_fc_pairs), qc, backend);
     const at::Tensor lw =

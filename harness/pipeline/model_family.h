@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,14 @@ class ModelFamily {
   virtual ForwardComparison forward_comparison() const = 0;
   // Whether --no-forward may skip that check (it costs a whole-model forward pass at float32).
   virtual bool forward_check_optional() const = 0;
+  // The output of a smoothcheck export (`quantized`, with its quantization_config) run with only the
+  // linears in `int8_linears` in W8A8 and every other linear in float with the same smoothed weights
+  // (the original times s, divided by a fused fc -> fc divisor): sensitivity's "one quantised" and "all
+  // but one" models (linear_sensitivity.h). All quantised is the W8A8 forward; none, the float model up to
+  // the smoothing's roundings. Throws std::invalid_argument where the family has no such pass yet.
+  virtual at::Tensor partly_quantized_forward(const checkpoint::Checkpoint& quantized, const QuantizationConfig& qc,
+                                              kernels::Backend& backend, const std::set<std::string>& int8_linears,
+                                              const at::Tensor& tokens) const = 0;
   virtual void check_forward(kernels::Backend& backend, const ModelFamily& quantized, const QuantizationConfig& qc,
                              const VerifyOptions& o, VerifyReport& r) const = 0;
 
