@@ -5,10 +5,13 @@
 #include <iostream>
 #include <string>
 
+#include <unistd.h>
+
 #include "harness/backends.h"
 #include "harness/checkpoint/atomic_file.h"
 #include "harness/cli/arg_reader.h"
 #include "harness/cli/commands.h"
+#include "harness/pipeline/alpha_choice_comparison.h"
 #include "harness/pipeline/alpha_sweep.h"
 #include "harness/pipeline/calibration_stats.h"
 #include "harness/pipeline/model_family.h"
@@ -19,7 +22,7 @@ namespace {
 
 const char* kSweepUsage = R"(usage: smoothcheck sweep MODEL --stats STATS [--engine E] [--alphas A:B:STEP|A,B,...]
                           [--alpha-min A] [--alpha-max B] [--samples N] [--seq-len L] [--seed S]
-                          [--tokens FILE] [--out DIR]
+                          [--tokens FILE] [--out DIR] [--whole-model [--heldout-tokens N]]
 
 For every smoothing group of the engine's plan and every alpha of the grid, the group's W8A8 output
 error on calibration activations, computed as the engine computes: s from its recipe and the
@@ -39,6 +42,12 @@ activations are not exposed yet).
                    the calibration activations measured on, as for `calibrate` (default 16 x 128)
   --out DIR        write DIR/sweep.json (every point; schema smoothcheck.sweep/1) and DIR/alphas.json
                    (the choices; schema smoothcheck.alphas/1)
+  --whole-model    also judge the choices on the whole model: export with per-group, per-layer, the
+                   global, 0.5 and no smoothing (into DIR/exports, or a temporary folder), run each in W8A8
+                   on held-out tokens the float model samples (seed: --seed + 1000) and print its NLL
+                   rise, per-token KL and argmax agreement; then the sensitivity of the global choice's
+                   export: each linear alone in W8A8, and all but it, worst first (into sweep.json)
+  --heldout-tokens N  length of the held-out sequence (default 256)
 )";
 
 void write_json(const std::filesystem::path& file, const nlohmann::json& j) {
@@ -58,6 +67,8 @@ std::string db(double v) {
 
 int command_sweep(int argc, char** argv) {
   std::string model, stats_path, out;
+  bool whole_model = false;
+  int64_t heldout_tokens = 256;
   pipeline::SweepOptions o;
   o.alphas = pipeline::parse_alpha_grid("0:1:0.05");
   for (cli::ArgReader args(argc, argv); args.next();) {
@@ -74,6 +85,8 @@ int command_sweep(int argc, char** argv) {
     else if (arg == "--seed") o.calibration.seed = static_cast<uint64_t>(cli::parse_int(arg, value(), 0));
     else if (arg == "--tokens") o.calibration.tokens = std::filesystem::path(value());
     else if (arg == "--out") out = value();
+    else if (arg == "--whole-model") whole_model = true;
+    else if (arg == "--heldout-tokens") heldout_tokens = cli::parse_int(arg, value(), 2);
     else if (args.positional() && model.empty()) model = arg;
     else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kSweepUsage);
   }
@@ -111,9 +124,27 @@ int command_sweep(int argc, char** argv) {
   }
   for (const auto& [layer, a] : r.best_per_layer) std::printf("layer %-24s best alpha %.2f\n", layer.c_str(), a);
   std::printf("global best alpha %.2f\n", r.best_global);
+  nlohmann::json document = pipeline::to_json(r);
+  if (whole_model) {
+    const std::filesystem::path scratch =
+        out.empty() ? std::filesystem::temp_directory_path() / ("smoothcheck-sweep-" + std::to_string(::getpid()))
+                    : std::filesystem::path(out) / "exports";
+    const pipeline::AlphaChoiceComparison c = pipeline::compare_alpha_choices(
+        *backend, *family, model, stats_path, r, scratch, heldout_tokens, o.calibration.seed + 1000);
+    if (out.empty()) std::filesystem::remove_all(scratch);
+    std::printf("whole model on %zu held-out tokens (W8A8 against float):\n", c.heldout.size());
+    for (const pipeline::ChoiceFigures& f : c.choices)
+      std::printf("  %-12s NLL %+.4f nats/token, KL mean %.4f, argmax agreement %.2f%%\n", f.choice.c_str(),
+                  f.figures.nll_increase(), f.figures.mean_token_kl, 100 * f.figures.argmax_agreement);
+    std::printf("sensitivity of the global choice's export, worst first (KL mean: alone / all but this one):\n");
+    for (std::size_t i = 0; i < c.sensitivity.size() && i < 8; ++i)
+      std::printf("  %-36s %.4f / %.4f\n", c.sensitivity[i].name.c_str(), c.sensitivity[i].alone.mean_token_kl,
+                  c.sensitivity[i].all_but.mean_token_kl);
+    document["whole_model"] = pipeline::to_json(c);
+  }
   if (!out.empty()) {
     std::filesystem::create_directories(out);
-    write_json(std::filesystem::path(out) / "sweep.json", pipeline::to_json(r));
+    write_json(std::filesystem::path(out) / "sweep.json", document);
     write_json(std::filesystem::path(out) / "alphas.json", pipeline::alphas_json(r));
     std::printf("wrote %s/sweep.json and %s/alphas.json\n", out.c_str(), out.c_str());
   }
