@@ -10,6 +10,7 @@
 
 #include "harness/report/html_report.h"
 #include "harness/report/regression_rules.h"
+#include "harness/report/results_builders.h"
 #include "headless_chromium.h"
 #include "report_test_support.h"
 
@@ -74,7 +75,19 @@ TEST(ChromiumRender, ReportWithEveryChartRendersCleanly) {
   bench.kind = "benchmark";
   bench.metrics = {{"bench/quantize_per_token/tokens:4096/real_time/frac_copy_bw", 0.74},
                    {"bench/gemm_w8a8/M:512/real_time/frac_torch_int8", 0.61}};
-  const std::vector<report::ResultsDocument> docs = {run, chart_exercising_documents_verify(), bench};
+  // A sweep's heat map, choices and sensitivity bars (results_from_sweep of a small sweep.json).
+  const nlohmann::json sweep = {
+      {"schema", "smoothcheck.sweep/1"}, {"model", "synthetic/hf"}, {"engine", "lmdeploy"}, {"best_global", 0.5},
+      {"best_per_layer", {{"model.layers.0.", 0.5}}},
+      {"groups", {{{"source", "model.layers.0.input_layernorm"}, {"fcs", {"model.layers.0.self_attn.q_proj"}},
+                   {"best_alpha", 0.5}, {"input_absmax", {1.0, 9.0, 1.5}}, {"s_at_best", {1.0, 3.0, 1.2}},
+                   {"points", {{{"alpha", 0.0}, {"sqnr_db", 38.0}}, {{"alpha", 0.5}, {"sqnr_db", 41.5}}, {{"alpha", 1.0}, {"sqnr_db", 39.0}}}}}}},
+      {"whole_model", {{"heldout_tokens", 64},
+                       {"choices", {{"per group", {{"nll_increase", 0.01}, {"mean_token_kl", 0.05}, {"argmax_agreement", 0.9}}}}},
+                       {"sensitivity", {{{"linear", "model.layers.0.self_attn.q_proj"}, {"alone", {{"mean_token_kl", 0.004}}},
+                                         {"all_but", {{"mean_token_kl", 0.04}}}}}}}}};
+  const std::vector<report::ResultsDocument> docs = {run, chart_exercising_documents_verify(), bench,
+                                                     report::results_from_sweep(sweep, "sweep.json")};
   const auto comparison = report::compare_to_baseline(docs, {});
   const auto dir = fresh_test_dir();
   std::ofstream(dir / "index.html") << report::html_report(docs, comparison, {});

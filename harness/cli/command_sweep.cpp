@@ -11,6 +11,7 @@
 #include "harness/checkpoint/atomic_file.h"
 #include "harness/cli/arg_reader.h"
 #include "harness/cli/commands.h"
+#include "harness/run_info.h"
 #include "harness/pipeline/alpha_choice_comparison.h"
 #include "harness/pipeline/alpha_sweep.h"
 #include "harness/pipeline/calibration_stats.h"
@@ -125,6 +126,8 @@ int command_sweep(int argc, char** argv) {
   for (const auto& [layer, a] : r.best_per_layer) std::printf("layer %-24s best alpha %.2f\n", layer.c_str(), a);
   std::printf("global best alpha %.2f\n", r.best_global);
   nlohmann::json document = pipeline::to_json(r);
+  document["model"] = model;
+  document["run"] = run_info();
   if (whole_model) {
     const std::filesystem::path scratch =
         out.empty() ? std::filesystem::temp_directory_path() / ("smoothcheck-sweep-" + std::to_string(::getpid()))

@@ -55,7 +55,7 @@ at::Tensor as_tensor(const FloatMatrix& m) {
 // run it on the float model's input to the group.
 SweepPoint measure(kernels::Backend& backend, const SmoothingGroup& g, const FloatWeights& original,
                    const at::Tensor& x, const CalibrationStats& stats, const QuantizationConfig& qc, DType arithmetic,
-                   float alpha) {
+                   float alpha, std::vector<float>* s_out = nullptr) {
   FloatWeights w = original;
   std::map<std::string, std::vector<float>> s;
   if (alpha >= 0) {
@@ -65,6 +65,7 @@ SweepPoint measure(kernels::Backend& backend, const SmoothingGroup& g, const Flo
     so.mode = SmoothMode::fused;
     so.arithmetic = arithmetic;
     s = smooth_groups(backend, {g}, stats, so, w).migration_scales;
+    if (s_out) *s_out = s.at(g.fcs.front());
   }
   ErrorSums e;
   for (const std::string& fc : g.fcs) {
@@ -178,6 +179,8 @@ SweepResult sweep_alpha(kernels::Backend& backend, const ModelFamily& family, co
     std::vector<std::vector<const SweepPoint*>> per_alpha(o.alphas.size());
     for (std::size_t a = 0; a < o.alphas.size(); ++a) per_alpha[a] = {&gs.points[a]};
     gs.best_alpha = best_of(per_alpha, o.alphas, o.alpha_min, o.alpha_max);
+    gs.input_absmax = stats.linears.at(g.fcs.front()).absmax;
+    measure(backend, g, original, x, stats, r.engine, arithmetic, gs.best_alpha, &gs.s_at_best);
     r.groups.push_back(std::move(gs));
     if (progress) progress(static_cast<double>(gi + 1) / groups.size(), "sweep");
   }
@@ -225,6 +228,8 @@ nlohmann::json to_json(const SweepResult& r) {
                       {"fcs", g.group.fcs},
                       {"layer", layer_of(g.group.fcs.front())},
                       {"best_alpha", g.best_alpha},
+                      {"input_absmax", g.input_absmax},
+                      {"s_at_best", g.s_at_best},
                       {"unsmoothed", point_json(g.unsmoothed)},
                       {"points", points}});
   }

@@ -45,6 +45,9 @@ struct GroupSweep {
   std::vector<SweepPoint> points;  // one per α of the grid
   SweepPoint unsmoothed;
   float best_alpha = 0.5f;
+  // For the report's activation profile: the group input's calibrated absmax per channel, and the s of
+  // the chosen α (the quantiser then sees absmax / s).
+  std::vector<float> input_absmax, s_at_best;
 };
 
 struct SweepResult {

@@ -1,11 +1,13 @@
 #include "harness/report/html_report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <sstream>
 
+#include "harness/report/activation_profile.h"
 #include "harness/report/svg_chart.h"
 #include "harness/report/xml_text.h"
 
@@ -72,21 +74,31 @@ void verify_sections(std::ostringstream& h, const std::vector<ResultsDocument>& 
   bool any = false;
   for (const ResultsDocument& d : docs) {
     if (d.kind != "verify") continue;
-    if (!any) h << "<h2>Per-linear weight error / bound, per checkpoint</h2>";
+    if (!any) h << "<h2>Per-linear error, per checkpoint</h2>";
     any = true;
     const std::string model = d.detail.value("model", std::string("?"));
-    const double limit = d.detail.value("verify", nlohmann::json::object())
-                             .value("thresholds", nlohmann::json::object())
-                             .value("max_weight_error_over_bound", 1.0);
-    BarChart chart{model + ": max |W - dequant(q)| / bound per linear",
-                   "max error / bound (numerics.md §8; the dashed line is verify's pass limit)", {}, limit,
-                   "verify's limit: the bound plus float slack"};
-    const nlohmann::json linears = d.detail.value("verify", nlohmann::json::object()).value("linears", nlohmann::json::array());
-    for (const nlohmann::json& l : linears)
-      chart.bars.push_back({l.value("name", std::string("?")),
-                            metric_from_json(l.value("max_error_over_bound", nlohmann::json(0.0)), d.source),
-                            "max |err| " + l.value("max_abs_error", nlohmann::json(0.0)).dump()});
-    h << bar_chart_svg(chart);
+    const nlohmann::json verify = d.detail.value("verify", nlohmann::json::object());
+    const nlohmann::json sqnr = verify.value("forward", nlohmann::json::object()).value("linear_sqnr_db", nlohmann::json::array());
+    if (!sqnr.empty()) {
+      // What varies from linear to linear: the W8A8 output's SQNR on real activations, worst first (the
+      // weight error / bound is ≈ 1 for every linear by construction, and is in the table below).
+      BarChart chart{model + ": W8A8 output SQNR per linear on the float model's activations, worst first",
+                     "SQNR (dB): higher is better", {}, 0, ""};
+      for (const nlohmann::json& l : sqnr)
+        chart.bars.push_back({l.value("name", std::string("?")),
+                              metric_from_json(l.value("sqnr_db", nlohmann::json("nan")), d.source), "dB"});
+      h << bar_chart_svg(chart);
+    } else {
+      const double limit = verify.value("thresholds", nlohmann::json::object()).value("max_weight_error_over_bound", 1.0);
+      BarChart chart{model + ": max |W - dequant(q)| / bound per linear",
+                     "max error / bound (numerics.md §8; the dashed line is verify's pass limit)", {}, limit,
+                     "verify's limit: the bound plus float slack"};
+      for (const nlohmann::json& l : verify.value("linears", nlohmann::json::array()))
+        chart.bars.push_back({l.value("name", std::string("?")),
+                              metric_from_json(l.value("max_error_over_bound", nlohmann::json(0.0)), d.source),
+                              "max |err| " + l.value("max_abs_error", nlohmann::json(0.0)).dump()});
+      h << bar_chart_svg(chart);
+    }
     const nlohmann::json profile = d.detail.value("activation_profile", nlohmann::json::array());
     if (profile.empty()) {
       h << "<p>No activation profile: pass <code>--stats</code> to <code>smoothcheck verify</code>.</p>";
@@ -105,6 +117,85 @@ void verify_sections(std::ostringstream& h, const std::vector<ResultsDocument>& 
       c.before = p.value("absmax_before", std::vector<double>{});
       c.after = p.value("absmax_after", std::vector<double>{});
       c.outliers = p.value("outliers", std::vector<std::size_t>{});
+      h << channel_profile_svg(c);
+    }
+    h << "</div>";
+  }
+}
+
+std::string fmt(double v, const char* format) {
+  char text[32];
+  std::snprintf(text, sizeof text, format, v);
+  return text;
+}
+
+// `sweep`'s page: the SQNR heat map (group × α, the chosen α outlined), the chosen α per layer, the
+// whole-model figures of each choice, the sensitivity ranking, and the activation absmax before and
+// after smoothing at the chosen α for the first layer's groups.
+void sweep_sections(std::ostringstream& h, const std::vector<ResultsDocument>& docs) {
+  for (const ResultsDocument& d : docs) {
+    if (d.kind != "sweep") continue;
+    const std::string model = d.detail.value("model", std::string("?"));
+    const nlohmann::json sweep = d.detail.value("sweep", nlohmann::json::object());
+    const nlohmann::json groups = sweep.value("groups", nlohmann::json::array());
+    h << "<h2>Alpha sweep: " << xml_escape(model) << " (engine " << xml_escape(sweep.value("engine", std::string("?")))
+      << ", " << sweep.value("tokens", 0) << " calibration tokens)</h2><p>" << xml_escape(sweep.value("criterion", std::string()))
+      << "</p>";
+    HeatMap m{"W8A8 output SQNR per smoothing group and alpha", "SQNR (dB)", {}, {}, {}, {}};
+    for (const nlohmann::json& g : groups) {
+      const nlohmann::json points = g.value("points", nlohmann::json::array());
+      if (m.columns.empty())
+        for (const nlohmann::json& p : points) m.columns.push_back(fmt(p.value("alpha", -1.0), "%.2f"));
+      m.rows.push_back(g.value("source", std::string("?")) + " -> " + g.value("fcs", std::vector<std::string>{"?"}).front());
+      std::vector<double> row;
+      int marked = -1;
+      for (const nlohmann::json& p : points) {
+        if (std::fabs(p.value("alpha", -1.0) - g.value("best_alpha", -2.0)) < 1e-6) marked = int(row.size());
+        row.push_back(metric_from_json(p.value("sqnr_db", nlohmann::json("nan")), d.source));
+      }
+      m.values.push_back(row);
+      m.marked.push_back(marked);
+    }
+    h << heat_map_svg(m);
+    h << "<table><tr><th>layer</th><th>chosen alpha</th></tr>";
+    // items() refers to its object: the object must outlive the loop (a temporary from value() does not).
+    const nlohmann::json per_layer = sweep.value("best_per_layer", nlohmann::json::object());
+    for (const auto& [layer, a] : per_layer.items())
+      h << "<tr><td>" << xml_escape(layer) << "</td><td>" << fmt(a.get<double>(), "%.2f") << "</td></tr>";
+    h << "<tr><td>global</td><td>" << fmt(sweep.value("best_global", -1.0), "%.2f") << "</td></tr></table>";
+    const nlohmann::json whole = sweep.value("whole_model", nlohmann::json::object());
+    if (!whole.empty()) {
+      h << "<h3>The choices on the whole model (" << whole.value("heldout_tokens", 0)
+        << " held-out tokens)</h3><table><tr><th>choice</th><th>NLL rise (nats/token)</th><th>KL mean</th><th>argmax "
+           "agreement</th></tr>";
+      const nlohmann::json choices = whole.value("choices", nlohmann::json::object());
+      for (const auto& [choice, f] : choices.items())
+        h << "<tr><td>" << xml_escape(choice) << "</td><td>" << fmt(f.value("nll_increase", 0.0), "%+.4f") << "</td><td>"
+          << fmt(f.value("mean_token_kl", 0.0), "%.4f") << "</td><td>" << fmt(100 * f.value("argmax_agreement", 0.0), "%.2f")
+          << " %</td></tr>";
+      h << "</table>";
+      BarChart bars{"Sensitivity of the global choice's export: KL with only this linear in W8A8, worst first",
+                    "per-token KL mean (nats)", {}, 0, ""};
+      for (const nlohmann::json& s : whole.value("sensitivity", nlohmann::json::array()))
+        bars.bars.push_back({s.value("linear", std::string("?")),
+                             metric_from_json(s.value("alone", nlohmann::json::object()).value("mean_token_kl", nlohmann::json("nan")), d.source),
+                             "all but this one: KL " + s.value("all_but", nlohmann::json::object()).value("mean_token_kl", nlohmann::json(0.0)).dump()});
+      if (!bars.bars.empty()) h << bar_chart_svg(bars);
+    }
+    h << "<div class=\"grid\">";
+    int drawn = 0;
+    for (const nlohmann::json& g : groups) {
+      const std::vector<double> absmax = g.value("input_absmax", std::vector<double>{}), s = g.value("s_at_best", std::vector<double>{});
+      if (absmax.empty() || s.size() != absmax.size() || drawn++ >= 3) continue;
+      ChannelProfile c;
+      c.title = g.value("source", std::string("?")) + ": input absmax before and after smoothing at alpha " +
+                fmt(g.value("best_alpha", -1.0), "%.2f");
+      c.before = absmax;
+      for (std::size_t j = 0; j < absmax.size(); ++j) c.after.push_back(s[j] > 0 ? absmax[j] / s[j] : absmax[j]);
+      std::vector<double> sorted = absmax;
+      std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+      for (std::size_t j = 0; j < absmax.size(); ++j)
+        if (absmax[j] >= kOutlierOverMedian * sorted[sorted.size() / 2]) c.outliers.push_back(j);
       h << channel_profile_svg(c);
     }
     h << "</div>";
@@ -217,6 +308,7 @@ std::string html_report(const std::vector<ResultsDocument>& docs, const Baseline
   totals_table(h, docs);
   failing_cases(h, docs);
   verify_sections(h, docs);
+  sweep_sections(h, docs);
   off_by_one_section(h, docs);
   benchmark_section(h, docs);
   perf_table(h, comparison);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "harness/report/benchmark_series.h"
 
@@ -164,6 +165,36 @@ ResultsDocument results_from_benchmark(const nlohmann::json& gb, const std::stri
   }
   d.totals["bench/benchmarks"] = double(rows.size());
   d.detail = {{"context", context}, {"benchmarks", rows}};
+  return d;
+}
+
+ResultsDocument results_from_sweep(const nlohmann::json& sweep, const std::string& source) {
+  ResultsDocument d;
+  d.source = source;
+  d.kind = "sweep";
+  d.run = sweep.value("run", nlohmann::json::object());  // the machine and build `sweep` ran on
+  std::string model = sweep.value("model", std::string("unnamed"));
+  const std::filesystem::path p = std::filesystem::path(model).lexically_normal();
+  if (p.has_parent_path() && p.parent_path().has_filename())
+    model = p.parent_path().filename().string() + "/" + p.filename().string();
+  const std::string suite = "sweep/" + model;
+  for (const nlohmann::json& g : sweep.value("groups", nlohmann::json::array())) {
+    const std::string group = g.value("source", std::string("?"));
+    const double best = metric_from_json(g.value("best_alpha", nlohmann::json("nan")), suite + "/" + group);
+    d.metrics[suite + "/" + group + "/best_alpha"] = best;
+    for (const nlohmann::json& point : g.value("points", nlohmann::json::array()))
+      if (std::fabs(point.value("alpha", -1.0) - best) < 1e-6)
+        d.metrics[suite + "/" + group + "/sqnr_db_at_best"] =
+            metric_from_json(point.value("sqnr_db", nlohmann::json("nan")), suite + "/" + group);
+  }
+  const nlohmann::json whole = sweep.value("whole_model", nlohmann::json::object());
+  const nlohmann::json choices = whole.value("choices", nlohmann::json::object());  // outlives items()
+  for (const auto& [choice, figures] : choices.items())
+    for (const char* key : {"nll_increase", "mean_token_kl"})
+      d.metrics[suite + "/whole_model/" + choice + "/" + key] =
+          metric_from_json(figures.value(key, nlohmann::json("nan")), suite + "/whole_model");
+  d.totals[suite + "/groups"] = double(sweep.value("groups", nlohmann::json::array()).size());
+  d.detail = {{"model", model}, {"sweep", sweep}};
   return d;
 }
 

@@ -37,6 +37,11 @@ ResultsDocument results_from_run_v1(const nlohmann::json& j, const std::string& 
 ResultsDocument results_from_verify(const nlohmann::json& verify_report, const std::string& model,
                                     const nlohmann::json& activation_profile, const nlohmann::json& run_info);
 
+// sweep: `smoothcheck sweep --out`'s sweep.json (schema smoothcheck.sweep/1). Metrics per group (the
+// chosen α, the SQNR there) and, with --whole-model, per choice (NLL rise, KL); the page draws the
+// heat map, the chosen α per layer and the sensitivity ranking from `detail.sweep`.
+ResultsDocument results_from_sweep(const nlohmann::json& sweep, const std::string& source);
+
 // run_info: this process's, when the conversion runs beside the benchmark (`smoothcheck perf record`);
 // an empty object keeps only what Google Benchmark's context says (host, CPU, its build type).
 ResultsDocument results_from_benchmark(const nlohmann::json& google_benchmark, const std::string& source,

@@ -105,6 +105,7 @@ ResultsDocument read_results_file(const std::filesystem::path& file) {
   if (schema == kResultsSchema) return parse_results_document(j, source);
   if (schema == "smoothcheck.results/1") return results_from_run_v1(j, source);
   if (schema == "smoothcheck.verify/1") return results_from_verify(j, "unnamed", nlohmann::json::array(), nlohmann::json::object());
+  if (schema == "smoothcheck.sweep/1") return results_from_sweep(j, source);
   throw std::invalid_argument(source + ": unknown schema '" + schema + "'");
 }
 

@@ -159,4 +159,37 @@ std::string channel_profile_svg(const ChannelProfile& p) {
   return s.str();
 }
 
+std::string heat_map_svg(const HeatMap& m) {
+  const int label_width = 330, cell_w = 30, cell_h = 16, top = 40, bottom = 24;
+  const int width = label_width + cell_w * int(std::max<std::size_t>(m.columns.size(), 1)) + 20;
+  const int height = top + cell_h * int(std::max<std::size_t>(m.rows.size(), 1)) + bottom;
+  std::ostringstream s;
+  s << open_svg(width, height, m.title);
+  for (std::size_t c = 0; c < m.columns.size(); ++c)
+    s << "<text x=\"" << label_width + cell_w * int(c) + cell_w / 2 << "\" y=\"" << top - 6
+      << "\" text-anchor=\"middle\" font-size=\"9\">" << xml_escape(m.columns[c]) << "</text>";
+  for (std::size_t r = 0; r < m.rows.size() && r < m.values.size(); ++r) {
+    const std::vector<double>& v = m.values[r];
+    double low = INFINITY, high = -INFINITY;
+    for (double x : v)
+      if (std::isfinite(x)) low = std::min(low, x), high = std::max(high, x);
+    const int y = top + cell_h * int(r);
+    s << "<text x=\"" << label_width - 6 << "\" y=\"" << y + cell_h - 4 << "\" text-anchor=\"end\">"
+      << xml_escape(shortened(m.rows[r], 52)) << "</text>";
+    for (std::size_t c = 0; c < v.size(); ++c) {
+      const double t = std::isfinite(v[c]) && high > low ? (v[c] - low) / (high - low) : 1.0;
+      const int shade = int(235 - 190 * t);  // light (the row's lowest) to dark blue (its highest)
+      const bool mark = r < m.marked.size() && m.marked[r] == int(c);
+      s << "<rect x=\"" << label_width + cell_w * int(c) << "\" y=\"" << y << "\" width=\"" << cell_w << "\" height=\""
+        << cell_h << "\" fill=\"rgb(" << shade << "," << shade + 10 << ",250)\""
+        << (mark ? " stroke=\"#c0392b\" stroke-width=\"2\"" : "") << "><title>" << xml_escape(m.rows[r]) << ", "
+        << xml_escape(m.columns[c]) << ": " << xml_escape(m.value_label) << " " << fmt(v[c]) << (mark ? " (chosen)" : "")
+        << "</title></rect>";
+    }
+  }
+  s << "<text x=\"" << label_width << "\" y=\"" << height - 6 << "\">per row: light = the row's lowest "
+    << xml_escape(m.value_label) << ", dark = its highest; outlined: the chosen column</text></svg>";
+  return s.str();
+}
+
 }  // namespace smoothcheck::report

@@ -39,4 +39,16 @@ struct ChannelProfile {
 };
 std::string channel_profile_svg(const ChannelProfile& p);
 
+// A grid of values (rows × columns) coloured from the row's lowest (light) to its highest (dark), with
+// one cell per row outlined (`marked`, a column index; -1: none): the sweep's SQNR per group and α, the
+// chosen α outlined. Colour runs per row, since groups differ by several dB and the choice is per row.
+struct HeatMap {
+  std::string title;
+  std::string value_label;  // "SQNR (dB)", shown in each cell's tooltip
+  std::vector<std::string> rows, columns;
+  std::vector<std::vector<double>> values;  // [row][column]
+  std::vector<int> marked;
+};
+std::string heat_map_svg(const HeatMap& m);
+
 }  // namespace smoothcheck::report
