@@ -155,9 +155,10 @@ class LlamaFamily final : public ModelFamily {
                                        smoothing_groups(qc.mode, qc.fc_to_fc_pairs), qc, backend);
     const at::Tensor lw =
         W8A8Llama(quantized.checkpoint(), config_, qc, backend, /*int8_activations=*/false).forward(tokens);
-    r.weight_only_max_abs_logit_delta = (lw - lo).abs().max().item<double>();
-    r.weight_only_argmax_agreement = lo.argmax(-1).eq(lw.argmax(-1)).to(at::kDouble).mean().item<double>();
-    r.weight_only_nll = mean_nll(lw, seq);
+    const LogitComparison weight_only = compare_logits(lo, lw, seq);
+    r.weight_only_max_abs_logit_delta = weight_only.max_abs_logit_delta;
+    r.weight_only_argmax_agreement = weight_only.argmax_agreement;
+    r.weight_only_nll = weight_only.nll_quantized;
     const VerifyThresholds& t = o.thresholds;
     if (!std::isfinite(r.max_abs_logit_delta) || r.max_abs_logit_delta > t.max_abs_logit_delta)
       r.failures.push_back("forward: max |Δlogit| " + std::to_string(r.max_abs_logit_delta) + " > " +
