@@ -24,6 +24,7 @@
 #include "harness/pipeline/calibration_stats.h"
 #include "harness/pipeline/lmdeploy_inputs_stats.h"
 #include "harness/pipeline/model_family.h"
+#include "harness/pipeline/quantize_export.h"
 #include "pipeline_test_support.h"
 
 namespace smoothcheck::pipeline {
@@ -386,20 +387,25 @@ TEST_P(LmdeployStatsCommand, CalibrateThenQuantizeEqualsTheSafetensorsStatistics
           << stat << "[" << q.name << "]";
   write_calibration_stats(dir / "rounded.safetensors", rounded_stats);
 
-  const auto quantize = [&](const std::string& stats, const std::string& out, const std::string& extra) {
-    return run_smoothcheck("quantize '" + model.string() + "' --stats '" + (dir / stats).string() + "' --out '" +
-                           (dir / out).string() + "' " + extra,
-                       err);
+  // The exports in process (quantize's own path, as the command calls it): the command line under test
+  // here is calibrate's --stats-format and verify's --stats, run as commands above and below.
+  const auto quantize = [&](const std::string& stats, const std::string& out, SmoothingArithmetic arithmetic) {
+    QuantizeOptions q = options_for_engine(Engine::lmdeploy);
+    q.model = model;
+    q.stats = dir / stats;
+    q.out = dir / out;
+    q.smoothing_arithmetic = arithmetic;
+    q.force = true;
+    quantize_and_export(testing::cpu_backend(), q);
   };
-  for (const std::string arithmetic : {"model_dtype", "float32"}) {
-    SCOPED_TRACE(arithmetic);
-    const std::string extra = "--smoothing-arithmetic " + arithmetic + " --force";
-    ASSERT_EQ(quantize("inputs_stats.pth", "from-lmdeploy", extra), 0) << bytes_of(err);
-    ASSERT_EQ(quantize("rounded.safetensors", "from-rounded", extra), 0) << bytes_of(err);
+  for (const SmoothingArithmetic arithmetic : {SmoothingArithmetic::model_dtype, SmoothingArithmetic::float32}) {
+    SCOPED_TRACE(to_string(arithmetic));
+    quantize("inputs_stats.pth", "from-lmdeploy", arithmetic);
+    quantize("rounded.safetensors", "from-rounded", arithmetic);
     expect_same_export(dir / "from-lmdeploy", dir / "from-rounded");
     if (dtype == DType::f16) {
-      ASSERT_EQ(quantize("stats.safetensors", "from-exact", extra), 0) << bytes_of(err);
-      if (arithmetic == std::string("model_dtype")) {
+      quantize("stats.safetensors", "from-exact", arithmetic);
+      if (arithmetic == SmoothingArithmetic::model_dtype) {
         expect_same_export(dir / "from-lmdeploy", dir / "from-exact");
       } else {
         EXPECT_FALSE(export_differences(dir / "from-lmdeploy", dir / "from-exact").empty())

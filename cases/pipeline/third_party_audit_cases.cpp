@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 #include <functional>
+#include <set>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -351,10 +352,17 @@ struct TamperCase {
   Source source;
 };
 
+// Every tamper on smoothcheck's own exports of both formats; on each upstream fixture, the four the
+// issue names (a flipped scale, a group with mismatched s, an ignored linear quantised, a scale of the
+// wrong dtype) and a norm changed without its fcs: the rest exercise the same code on the same layouts.
 std::vector<TamperCase> tamper_cases() {
+  const std::set<std::string> on_fixtures = {"scale_negated", "one_fc_of_a_group_with_another_s",
+                                             "ignored_linear_quantised", "scale_of_the_wrong_dtype",
+                                             "norm_changed_without_its_fcs"};
   std::vector<TamperCase> out;
   for (const Source& s : sources())
-    for (const Tamper& t : tampers()) out.push_back({t, s});
+    for (const Tamper& t : tampers())
+      if (!s.upstream || on_fixtures.count(t.name)) out.push_back({t, s});
   return out;
 }
 
