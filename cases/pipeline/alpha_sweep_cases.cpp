@@ -35,6 +35,14 @@ pipeline::SweepOptions small_sweep() {
   return o;
 }
 
+pipeline::SweepResult run_sweep(const fs::path& shared, const pipeline::SweepOptions& o);
+
+// small_sweep()'s result, computed once per process: three cases read it.
+const pipeline::SweepResult& small_sweep_result(const fs::path& shared) {
+  static const pipeline::SweepResult r = run_sweep(shared, small_sweep());
+  return r;
+}
+
 pipeline::SweepResult run_sweep(const fs::path& shared, const pipeline::SweepOptions& o) {
   const auto family = pipeline::open_model_family(stories_layout(shared, "hf"));
   const pipeline::CalibrationStats stats = pipeline::read_calibration_stats(small_stats(shared, "hf"), family->linears());
@@ -77,7 +85,7 @@ TEST(AlphaSweep, MeasuresEveryGroupAtEveryAlphaAndChoosesByTheStatedCriterion) {
 // only) would show flat or one-sided curves.
 TEST(AlphaSweep, AlphaTradesTheWeightsErrorForTheActivationsError) {
   SMOOTHCHECK_REQUIRE_SHARED_DIR(shared);
-  const pipeline::SweepResult r = run_sweep(shared, small_sweep());
+  const pipeline::SweepResult& r = small_sweep_result(shared);
   int traded = 0;
   for (const pipeline::GroupSweep& g : r.groups) {
     const pipeline::SweepPoint &lo = g.points.front(), &hi = g.points.back();
@@ -134,7 +142,7 @@ TEST(AlphaSweep, OnePointAgreesWithTheExportsPerLinearSqnr) {
 TEST(AlphaSweep, PerGroupAlphasRoundTripThroughQuantizeAndVerify) {
   SMOOTHCHECK_REQUIRE_SHARED_DIR(shared);
   const fs::path model = stories_layout(shared, "hf");
-  const pipeline::SweepResult sweep = run_sweep(shared, small_sweep());
+  const pipeline::SweepResult& sweep = small_sweep_result(shared);
   const fs::path file = process_scratch() / "sweep-alphas.json";
   std::ofstream(file) << pipeline::alphas_json(sweep).dump(2);
   const auto family = pipeline::open_model_family(model);
