@@ -175,12 +175,15 @@ SweepResult sweep_alpha(kernels::Backend& backend, const ModelFamily& family, co
     GroupSweep gs;
     gs.group = g;
     gs.unsmoothed = measure(backend, g, original, x, stats, r.engine, arithmetic, -1.0f);
-    for (float a : o.alphas) gs.points.push_back(measure(backend, g, original, x, stats, r.engine, arithmetic, a));
+    std::vector<std::vector<float>> s_of_alpha(o.alphas.size());  // the first fc's s at each α
+    for (std::size_t a = 0; a < o.alphas.size(); ++a)
+      gs.points.push_back(measure(backend, g, original, x, stats, r.engine, arithmetic, o.alphas[a], &s_of_alpha[a]));
     std::vector<std::vector<const SweepPoint*>> per_alpha(o.alphas.size());
     for (std::size_t a = 0; a < o.alphas.size(); ++a) per_alpha[a] = {&gs.points[a]};
     gs.best_alpha = best_of(per_alpha, o.alphas, o.alpha_min, o.alpha_max);
     gs.input_absmax = stats.linears.at(g.fcs.front()).absmax;
-    measure(backend, g, original, x, stats, r.engine, arithmetic, gs.best_alpha, &gs.s_at_best);
+    for (std::size_t a = 0; a < o.alphas.size(); ++a)
+      if (o.alphas[a] == gs.best_alpha) gs.s_at_best = s_of_alpha[a];
     r.groups.push_back(std::move(gs));
     if (progress) progress(static_cast<double>(gi + 1) / groups.size(), "sweep");
   }

@@ -17,14 +17,14 @@ bool ends_with(const std::string& s, const std::string& tail) {
 
 }  // namespace
 
-CanonicalQuantizedView::CanonicalQuantizedView(std::unique_ptr<checkpoint::Checkpoint> underlying,
-                                               std::map<std::string, at::Tensor> scales,
-                                               std::map<std::string, at::Tensor> migration_scales,
-                                               std::map<std::string, at::Tensor> input_scales)
-    : underlying_(std::move(underlying)) {
-  for (auto& [linear, t] : input_scales) synthesised_[linear + ".input_scale"] = t.to(at::kFloat).reshape({1}).contiguous();
-  for (auto& [linear, t] : scales) synthesised_[linear + ".scale"] = t.to(at::kFloat).contiguous();
-  for (auto& [linear, t] : migration_scales) synthesised_[linear + ".migration_scale"] = t.to(at::kFloat).contiguous();
+void CanonicalQuantizedView::set_linear(const std::string& linear, const at::Tensor& scales,
+                                        const at::Tensor& migration_scale) {
+  synthesised_[linear + ".scale"] = scales.to(at::kFloat).contiguous();
+  synthesised_[linear + ".migration_scale"] = migration_scale.to(at::kFloat).contiguous();
+}
+
+void CanonicalQuantizedView::set_input_scale(const std::string& linear, const at::Tensor& input_scale) {
+  synthesised_[linear + ".input_scale"] = input_scale.to(at::kFloat).reshape({1}).contiguous();
 }
 
 bool CanonicalQuantizedView::hidden(const std::string& name) const {

@@ -23,11 +23,14 @@ namespace smoothcheck::pipeline {
 
 class CanonicalQuantizedView final : public checkpoint::Checkpoint {
  public:
-  // `scales`: each quantised linear's float32 row scales [out, 1]; `migration_scales`: its s [in];
-  // `input_scales`: the static input scale [1] of the linears that have one.
-  CanonicalQuantizedView(std::unique_ptr<checkpoint::Checkpoint> underlying, std::map<std::string, at::Tensor> scales,
-                         std::map<std::string, at::Tensor> migration_scales,
-                         std::map<std::string, at::Tensor> input_scales = {});
+  explicit CanonicalQuantizedView(std::unique_ptr<checkpoint::Checkpoint> underlying)
+      : underlying_(std::move(underlying)) {}
+
+  // A quantised linear's float32 row scales [out, 1] and its s [in], added as the audit reaches its
+  // layer (one view serves every layer's re-derivation and then the forward).
+  void set_linear(const std::string& linear, const at::Tensor& scales, const at::Tensor& migration_scale);
+  // The static input scale [1] a linear runs with.
+  void set_input_scale(const std::string& linear, const at::Tensor& input_scale);
 
   checkpoint::CheckpointFormat format() const override { return underlying_->format(); }
   const std::filesystem::path& location() const override { return underlying_->location(); }

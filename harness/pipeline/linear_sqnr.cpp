@@ -6,6 +6,7 @@
 
 #include <ATen/ATen.h>
 
+#include "harness/pipeline/verify_rederivation.h"
 #include "harness/pipeline/w8a8_linears.h"
 
 namespace smoothcheck::pipeline {
@@ -25,10 +26,7 @@ std::vector<LinearSqnr> linear_output_sqnr(const models::LlamaModel& original, c
   original.forward(tokens, hooks);
 
   // Fused mode: an fc -> fc source's rows were divided by its group's s (that of the group's first fc).
-  std::map<std::string, std::string> row_divided_by;
-  if (qc.mode == SmoothMode::fused)
-    for (const SmoothingGroup& g : groups)
-      if (g.kind == SourceKind::linear) row_divided_by[g.source] = g.fcs.front();
+  const std::map<std::string, std::string> row_divided_by = fused_row_divisors(groups, qc.mode);
 
   const W8A8Linears w8a8(quantized, linears, qc, backend);
   std::vector<LinearSqnr> out;

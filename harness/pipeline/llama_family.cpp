@@ -16,6 +16,7 @@
 #include "harness/pipeline/llama_layout.h"
 #include "harness/pipeline/smooth_model.h"
 #include "harness/pipeline/token_sampling.h"
+#include "harness/pipeline/verify_rederivation.h"
 #include "harness/pipeline/w8a8_linears.h"
 #include "harness/pipeline/w8a8_llama.h"
 
@@ -102,10 +103,8 @@ class LlamaFamily final : public ModelFamily {
                                       const at::Tensor& tokens) const override {
     const LlamaNonLinearWeights w = load_non_linear_weights(quantized, config_);
     const W8A8Linears q(quantized, linears(), qc, backend);
-    std::map<std::string, std::string> rows_divided_by;
-    if (qc.mode == SmoothMode::fused)
-      for (const SmoothingGroup& g : smoothing_groups(qc.mode, qc.fc_to_fc_pairs))
-        if (g.kind == SourceKind::linear) rows_divided_by[g.source] = g.fcs.front();
+    const std::map<std::string, std::string> rows_divided_by =
+        fused_row_divisors(smoothing_groups(qc.mode, qc.fc_to_fc_pairs), qc.mode);
     // The float linears in the export's space: fused, their input is already x / s, so the weight is
     // W·s (÷ d by rows for an fc -> fc source); migration, the input is x and the weight W itself.
     std::map<std::string, at::Tensor> float_weights;

@@ -14,6 +14,7 @@
 #include "harness/checkpoint/torch_dtype.h"
 #include "harness/pipeline/canonical_quantized_view.h"
 #include "harness/pipeline/export_checks.h"
+#include "harness/pipeline/export_in_format.h"
 #include "harness/pipeline/model_family.h"
 #include "harness/pipeline/recovered_smoothing.h"
 #include "harness/pipeline/rederived_smoothing.h"
@@ -34,11 +35,6 @@ std::string tp_number(double v) {
   char text[32];
   std::snprintf(text, sizeof text, "%.7g", v);
   return text;
-}
-
-// The tensor holding a quantised linear's weight scale in the format.
-std::string scale_tensor(QuantizedFormat f, const std::string& linear) {
-  return linear + (f == QuantizedFormat::compressed_tensors ? ".weight_scale" : ".scale");
 }
 
 // The scheme of the checkpoint's own quantization_config, over the original's linear modules (and the
@@ -92,7 +88,7 @@ std::vector<ExportTensor> expected_layout(const ModelFamily& orig, const ThirdPa
 
 // Row scales as float32 [O] (a per-tensor scale repeated), read from the checkpoint itself.
 std::vector<float> row_scales(const checkpoint::Checkpoint& quant, QuantizedFormat f, const QuantizedLinear& l) {
-  std::vector<float> s = f32_vector(quant.tensor(scale_tensor(f, l.name)));
+  std::vector<float> s = f32_vector(quant.tensor(scale_tensor_name(f, l.name)));
   if (s.size() == 1) s.assign(static_cast<std::size_t>(l.out_features), s.front());
   return s;
 }
@@ -117,7 +113,7 @@ void check_scales(const checkpoint::Checkpoint& quant, const ThirdPartyScheme& s
   for (const QuantizedLinear& l : linears) {
     const auto it = scheme.quantized.find(l.name);
     if (it == scheme.quantized.end()) continue;
-    const std::string st = scale_tensor(scheme.format, l.name);
+    const std::string st = scale_tensor_name(scheme.format, l.name);
     const std::vector<float> s = f32_vector(quant.tensor(st));
     const at::Tensor codes = quant.tensor(l.name + ".weight").contiguous();
     const int8_t* c = codes.data_ptr<int8_t>();
@@ -354,7 +350,9 @@ VerifyReport audit_third_party(kernels::Backend& backend, const VerifyOptions& o
   // 4. Smoothing recovered, one layer at a time, then the re-derivation on the recovered s.
   const std::vector<SmoothingGroup> candidates = orig->smoothing_groups(SmoothMode::fused, /*fc_to_fc_pairs=*/true);
   const std::vector<SmoothingUnit> units = smoothing_units(all_linears, orig->norms(), candidates);
-  std::map<std::string, at::Tensor> view_scales, view_s;
+  // The checkpoint under smoothcheck's names, opened once: each layer adds its linears' row scales and
+  // recovered s; the forward then runs on the whole view.
+  auto view = std::make_unique<CanonicalQuantizedView>(checkpoint::open_checkpoint(quant.location()));
   std::set<std::string> produced;  // tensors quantisation or smoothing wrote: not compared bit for bit
   std::vector<std::string> not_rederived;
   const WeightQuant variant = scheme.format == QuantizedFormat::compressed_tensors ? WeightQuant::compressed_tensors
@@ -427,20 +425,19 @@ VerifyReport audit_third_party(kernels::Backend& backend, const VerifyOptions& o
     for (const QuantizedLinear& l : unit.linears) {
       const auto it = scheme.quantized.find(l.name);
       if (it == scheme.quantized.end()) continue;
-      produced.insert({l.name + ".weight", scale_tensor(scheme.format, l.name), l.name + ".input_scale"});
-      view_scales[l.name] = at::tensor(stored.at(l.name).scale).view({l.out_features, 1});
-      view_s[l.name] = at::tensor(rec.column_s.at(l.name));
+      produced.insert({l.name + ".weight", scale_tensor_name(scheme.format, l.name), l.name + ".input_scale"});
+      view->set_linear(l.name, at::tensor(stored.at(l.name).scale).view({l.out_features, 1}),
+                       at::tensor(rec.column_s.at(l.name)));
       if (rec.exact_linears.count(l.name) && it->second.weight == WeightGranularity::channel)
         (pinned.count(l.name) ? exact_pinned : exact).linears[l.name] = ow.linears.at(l.name);
       else
         not_rederived.push_back(l.name);
     }
-    const CanonicalQuantizedView unit_view(checkpoint::open_checkpoint(quant.location()), view_scales, view_s);
     // The recovered s is one of the (at most two adjacent) floats whose quotient rounds to the stored norm.
-    check_quantized_linears(unit_view, exact, s_of, divisors, variant, dtype, o.thresholds.max_weight_error_over_bound, r,
+    check_quantized_linears(*view, exact, s_of, divisors, variant, dtype, o.thresholds.max_weight_error_over_bound, r,
                             /*s_error_u=*/2);
     if (!exact_pinned.linears.empty())
-      check_quantized_linears(unit_view, exact_pinned, s_of, divisors, variant, dtype,
+      check_quantized_linears(*view, exact_pinned, s_of, divisors, variant, dtype,
                               o.thresholds.max_weight_error_over_bound, r, /*s_error_u=*/16);
     pool.give(ow);
   }
@@ -471,7 +468,7 @@ VerifyReport audit_third_party(kernels::Backend& backend, const VerifyOptions& o
   r.ran.insert("unquantised");
 
   // 5. The W8A8 forward under the engine's runtime; static inputs with the scale its loader keeps.
-  std::map<std::string, at::Tensor> input_scales = loader_input_scales(quant, scheme, *orig);
+  for (const auto& [linear, scale] : loader_input_scales(quant, scheme, *orig)) view->set_input_scale(linear, scale);
   if (!o.forward) {
     r.forward_skipped = true;
     r.not_run["forward"] = "--no-forward";
@@ -480,8 +477,7 @@ VerifyReport audit_third_party(kernels::Backend& backend, const VerifyOptions& o
   checkpoint::ModelDir view_dir;
   view_dir.dir = quant_family->dir().dir;
   view_dir.config_json = quant_family->dir().config_json;
-  view_dir.checkpoint = std::make_unique<CanonicalQuantizedView>(checkpoint::open_checkpoint(quant.location()),
-                                                                 view_scales, view_s, input_scales);
+  view_dir.checkpoint = std::move(view);
   const std::unique_ptr<ModelFamily> view_family = open_model_family(std::move(view_dir));
   orig->check_forward(backend, *view_family, r.quantization, o, r);
   r.ran.insert("forward");
