@@ -57,6 +57,9 @@ c10::IValue unpickle_archive(const MappedFile& file) {
 bool within_storage(const at::Tensor& t) {
   if (t.numel() == 0) return true;
   if (!t.has_storage()) return false;
+  // LibTorch sizes a storage by the pickle's claim and points it at the record's bytes: an empty record
+  // leaves a null data pointer behind a storage that claims bytes (a fuzzed file crashed clone() so).
+  if (t.storage().data() == nullptr) return false;
   if (t.storage_offset() < 0) return false;
   std::int64_t last = t.storage_offset();  // the furthest element addressed
   for (int64_t d = 0; d < t.dim(); ++d) {
