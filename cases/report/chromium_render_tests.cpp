@@ -82,10 +82,11 @@ TEST(ChromiumRender, ReportWithEveryChartRendersCleanly) {
       {"groups", {{{"source", "model.layers.0.input_layernorm"}, {"fcs", {"model.layers.0.self_attn.q_proj"}},
                    {"best_alpha", 0.5}, {"input_absmax", {1.0, 9.0, 1.5}}, {"s_at_best", {1.0, 3.0, 1.2}},
                    {"points", {{{"alpha", 0.0}, {"sqnr_db", 38.0}}, {{"alpha", 0.5}, {"sqnr_db", 41.5}}, {{"alpha", 1.0}, {"sqnr_db", 39.0}}}}}}},
-      {"whole_model", {{"heldout_tokens", 64},
-                       {"choices", {{"per group", {{"nll_increase", 0.01}, {"mean_token_kl", 0.05}, {"argmax_agreement", 0.9}}}}},
-                       {"sensitivity", {{{"linear", "model.layers.0.self_attn.q_proj"}, {"alone", {{"mean_token_kl", 0.004}}},
-                                         {"all_but", {{"mean_token_kl", 0.04}}}}}}}}};
+      {"whole_model", {{"measure", "logits"}, {"loss", "per-token KL mean (nats)"}, {"heldout_sequences", 1}, {"heldout_tokens", 64},
+                       {"choices", {{"per group", {{"nll_increase", 0.01}, {"mean_token_kl", 0.05}, {"argmax_agreement", 0.9}, {"loss", 0.05}}}}},
+                       {"sensitivity", {{"layers", {{{"name", "model.layers.0."}, {"alone", {{"loss", 0.03}}}, {"all_but", {{"loss", 0.02}}}}}},
+                                        {"linears", {{{"name", "model.layers.0.self_attn.q_proj"}, {"alone", {{"loss", 0.004}}},
+                                                      {"all_but", {{"loss", 0.04}}}}}}}}}}};
   const std::vector<report::ResultsDocument> docs = {run, chart_exercising_documents_verify(), bench,
                                                      report::results_from_sweep(sweep, "sweep.json")};
   const auto comparison = report::compare_to_baseline(docs, {});

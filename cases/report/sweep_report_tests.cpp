@@ -34,11 +34,25 @@ nlohmann::json synthetic_sweep() {
             {{"source", "model.layers.0.mlp.up_proj"}, {"fcs", {"model.layers.0.mlp.down_proj"}}, {"best_alpha", 1.0},
              {"points", points(35.0, 36.0, 36.5)}}}},
           {"whole_model",
-           {{"heldout_tokens", 64},
-            {"choices", {{"per group", {{"nll_increase", 0.01}, {"mean_token_kl", 0.05}, {"argmax_agreement", 0.9}}},
-                         {"unsmoothed", {{"nll_increase", 0.03}, {"mean_token_kl", 0.07}, {"argmax_agreement", 0.8}}}}},
+           {{"measure", "logits"},
+            {"loss", "per-token KL mean (nats)"},
+            {"heldout_sequences", 2},
+            {"heldout_tokens", 64},
+            {"choices", {{"per group", {{"nll_increase", 0.01}, {"mean_token_kl", 0.05}, {"argmax_agreement", 0.9}, {"loss", 0.05}}},
+                         {"unsmoothed", {{"nll_increase", 0.03}, {"mean_token_kl", 0.07}, {"argmax_agreement", 0.8}, {"loss", 0.07}}}}},
             {"sensitivity",
-             {{{"linear", "model.layers.0.self_attn.q_proj"}, {"alone", {{"mean_token_kl", 0.004}}}, {"all_but", {{"mean_token_kl", 0.04}}}}}}}}};
+             {{"layers", {{{"name", "model.layers.0."}, {"alone", {{"loss", 0.03}}}, {"all_but", {{"loss", 0.02}}}}}},
+              {"linears", {{{"name", "model.layers.0.self_attn.q_proj"}, {"alone", {{"loss", 0.004}}}, {"all_but", {{"loss", 0.04}}}}}}}}}}};
+}
+
+// MiniLM's sweep judges the choices by sentence-embedding cosine: the page's table says so.
+nlohmann::json synthetic_encoder_sweep() {
+  nlohmann::json j = synthetic_sweep();
+  j["model"] = "/some/where/minilm";
+  j["whole_model"]["measure"] = "sentence_embeddings";
+  j["whole_model"]["loss"] = "1 - sentence-embedding cosine (mean)";
+  j["whole_model"]["choices"] = {{"per group", {{"mean_embedding_cosine", 0.9991}, {"min_embedding_cosine", 0.998}, {"loss", 0.0009}}}};
+  return j;
 }
 
 TEST(SweepReport, TheSweepDocumentBecomesMetricsAndAPageWithItsCharts) {
@@ -65,9 +79,24 @@ TEST(SweepReport, TheSweepDocumentBecomesMetricsAndAPageWithItsCharts) {
   }
   EXPECT_EQ(cells, 6u);
   EXPECT_EQ(outlined, 2u);
-  EXPECT_NE(page.find("The choices on the whole model (64 held-out tokens)"), std::string::npos);
-  EXPECT_NE(page.find("Sensitivity of the global choice"), std::string::npos);
+  EXPECT_NE(page.find("The choices on the whole model (2 held-out sequences, 64 tokens)"), std::string::npos);
+  EXPECT_NE(page.find("<th>NLL rise (nats/token)</th>"), std::string::npos);
+  EXPECT_NE(page.find("per-token KL mean (nats) with only this layer in W8A8"), std::string::npos);
+  EXPECT_NE(page.find("per-token KL mean (nats) with only this linear in W8A8"), std::string::npos);
   EXPECT_NE(page.find("input absmax before and after smoothing at alpha 0.50"), std::string::npos);
+}
+
+TEST(SweepReport, AnEncodersChoicesAreShownAsEmbeddingCosines) {
+  const auto dir = fresh_test_dir();
+  std::ofstream(dir / "sweep.json") << synthetic_encoder_sweep().dump();
+  const report::ResultsDocument d = report::read_results_file(dir / "sweep.json");
+  EXPECT_EQ(d.metrics.at("sweep/where/minilm/whole_model/per group/mean_embedding_cosine"), 0.9991);
+  EXPECT_EQ(d.metrics.count("sweep/where/minilm/whole_model/per group/nll_increase"), 0u);
+  const std::string page = report::html_report({d}, report::compare_to_baseline({d}, {}), {});
+  EXPECT_NE(page.find("<th>sentence-embedding cosine, mean</th>"), std::string::npos);
+  EXPECT_EQ(page.find("NLL rise"), std::string::npos);
+  EXPECT_NE(page.find("0.999100"), std::string::npos);
+  EXPECT_NE(page.find("1 - sentence-embedding cosine (mean) with only this linear in W8A8"), std::string::npos);
 }
 
 }  // namespace

@@ -23,7 +23,8 @@ namespace {
 
 const char* kSweepUsage = R"(usage: smoothcheck sweep MODEL --stats STATS [--engine E] [--alphas A:B:STEP|A,B,...]
                           [--alpha-min A] [--alpha-max B] [--samples N] [--seq-len L] [--seed S]
-                          [--tokens FILE] [--out DIR] [--whole-model [--heldout-tokens N]]
+                          [--tokens FILE | --corpus FILE...] [--out DIR]
+                          [--whole-model [--heldout-sequences N] [--heldout-tokens N]]
 
 For every smoothing group of the engine's plan and every alpha of the grid, the group's W8A8 output
 error on calibration activations, computed as the engine computes: s from its recipe and the
@@ -32,23 +33,26 @@ and int8 GEMM epilogue on the CPU backend, against the float linear on the float
 Printed per group: SQNR (dB) at the chosen alpha, at 0.5 and unsmoothed, and the weight-only and
 activation-only SQNR at the ends of the grid (the two halves alpha trades). The choice: the grid's
 alpha within [--alpha-min, --alpha-max] with the highest SQNR, per group, per layer (the layer's
-groups together) and global; a tie goes to the alpha nearer 0.5. LLaMA models (BERT's calibration
-activations are not exposed yet).
+groups together) and global; a tie goes to the alpha nearer 0.5. LLaMA models are swept in fused
+mode, BERT models in migration mode (the only exact one for a post-LayerNorm model).
 
   --stats FILE     calibration statistics (`smoothcheck calibrate`, or lmdeploy's inputs_stats.pth)
   --engine E       lmdeploy (default), smoothquant or llmcompressor: recipe, groups, quantisers, runtime
   --alphas G       the grid: start:stop:step or a comma list (default 0:1:0.05, 21 points)
   --alpha-min A, --alpha-max B  the range the choice is made in (default 0 and 1)
-  --samples N, --seq-len L, --seed S, --tokens FILE
+  --samples N, --seq-len L, --seed S, --tokens FILE, --corpus FILE (repeatable, BERT)
                    the calibration activations measured on, as for `calibrate` (default 16 x 128)
   --out DIR        write DIR/sweep.json (every point; schema smoothcheck.sweep/1) and DIR/alphas.json
                    (the choices; schema smoothcheck.alphas/1)
   --whole-model    also judge the choices on the whole model: export with per-group, per-layer, the
                    global, 0.5 and no smoothing (into DIR/exports, or a temporary folder), run each in W8A8
-                   on held-out tokens the float model samples (seed: --seed + 1000) and print its NLL
-                   rise, per-token KL and argmax agreement; then the sensitivity of the global choice's
-                   export: each linear alone in W8A8, and all but it, worst first (into sweep.json)
-  --heldout-tokens N  length of the held-out sequence (default 256)
+                   on held-out text and print, against the float model, its NLL rise, per-token KL and
+                   argmax agreement (LLaMA: sequences the float model samples, seed --seed + 1000) or its
+                   sentence-embedding cosine (BERT: the corpus's last chunks); then the sensitivity of the
+                   global choice's export: each linear, and each layer, alone in W8A8 and all but it,
+                   worst first (into sweep.json: paste the worst names into an ignore list)
+  --heldout-sequences N  held-out sequences (default 4)
+  --heldout-tokens N     tokens per held-out sequence (default 128; BERT: at most)
 )";
 
 void write_json(const std::filesystem::path& file, const nlohmann::json& j) {
@@ -69,7 +73,7 @@ std::string db(double v) {
 int command_sweep(int argc, char** argv) {
   std::string model, stats_path, out;
   bool whole_model = false;
-  int64_t heldout_tokens = 256;
+  pipeline::HeldOutOptions heldout;
   pipeline::SweepOptions o;
   o.alphas = pipeline::parse_alpha_grid("0:1:0.05");
   for (cli::ArgReader args(argc, argv); args.next();) {
@@ -85,9 +89,11 @@ int command_sweep(int argc, char** argv) {
     else if (arg == "--seq-len") o.calibration.seq_len = cli::parse_int(arg, value(), 2);
     else if (arg == "--seed") o.calibration.seed = static_cast<uint64_t>(cli::parse_int(arg, value(), 0));
     else if (arg == "--tokens") o.calibration.tokens = std::filesystem::path(value());
+    else if (arg == "--corpus") o.calibration.corpus.push_back(value());
     else if (arg == "--out") out = value();
     else if (arg == "--whole-model") whole_model = true;
-    else if (arg == "--heldout-tokens") heldout_tokens = cli::parse_int(arg, value(), 2);
+    else if (arg == "--heldout-sequences") heldout.sequences = cli::parse_int(arg, value(), 1);
+    else if (arg == "--heldout-tokens") heldout.tokens = cli::parse_int(arg, value(), 3);
     else if (args.positional() && model.empty()) model = arg;
     else throw std::invalid_argument("unexpected argument '" + arg + "'\n" + kSweepUsage);
   }
@@ -132,17 +138,30 @@ int command_sweep(int argc, char** argv) {
     const std::filesystem::path scratch =
         out.empty() ? std::filesystem::temp_directory_path() / ("smoothcheck-sweep-" + std::to_string(::getpid()))
                     : std::filesystem::path(out) / "exports";
-    const pipeline::AlphaChoiceComparison c = pipeline::compare_alpha_choices(
-        *backend, *family, model, stats_path, r, scratch, heldout_tokens, o.calibration.seed + 1000);
+    heldout.seed = o.calibration.seed + 1000;
+    heldout.corpus = o.calibration.corpus;
+    const pipeline::AlphaChoiceComparison c =
+        pipeline::compare_alpha_choices(*backend, *family, model, stats_path, r, scratch, heldout);
     if (out.empty()) std::filesystem::remove_all(scratch);
-    std::printf("whole model on %zu held-out tokens (W8A8 against float):\n", c.heldout.size());
-    for (const pipeline::ChoiceFigures& f : c.choices)
-      std::printf("  %-12s NLL %+.4f nats/token, KL mean %.4f, argmax agreement %.2f%%\n", f.choice.c_str(),
-                  f.figures.nll_increase(), f.figures.mean_token_kl, 100 * f.figures.argmax_agreement);
-    std::printf("sensitivity of the global choice's export, worst first (KL mean: alone / all but this one):\n");
-    for (std::size_t i = 0; i < c.sensitivity.size() && i < 8; ++i)
-      std::printf("  %-36s %.4f / %.4f\n", c.sensitivity[i].name.c_str(), c.sensitivity[i].alone.mean_token_kl,
-                  c.sensitivity[i].all_but.mean_token_kl);
+    const bool logits = c.measure == pipeline::ForwardComparison::logits;
+    std::printf("whole model on %lld held-out sequences, %lld tokens (W8A8 against float):\n",
+                static_cast<long long>(c.heldout_sequences), static_cast<long long>(c.heldout_tokens));
+    for (const pipeline::ChoiceFigures& f : c.choices) {
+      if (logits)
+        std::printf("  %-12s NLL %+.4f nats/token, KL mean %.4f, argmax agreement %.2f%%\n", f.choice.c_str(),
+                    f.figures.nll_increase(), f.figures.mean_token_kl, 100 * f.figures.argmax_agreement);
+      else
+        std::printf("  %-12s sentence-embedding cosine mean %.6f, min %.6f\n", f.choice.c_str(),
+                    f.figures.mean_embedding_cosine, f.figures.min_embedding_cosine);
+    }
+    const auto print_ranked = [&](const char* what, const std::vector<pipeline::Sensitivity>& ranked, std::size_t n) {
+      std::printf("sensitivity of the global choice's export by %s, worst first (%s: alone / all but these):\n", what,
+                  pipeline::loss_name(c.measure));
+      for (std::size_t i = 0; i < ranked.size() && i < n; ++i)
+        std::printf("  %-44s %.6f / %.6f\n", ranked[i].name.c_str(), ranked[i].alone.loss(), ranked[i].all_but.loss());
+    };
+    print_ranked("layer", c.sensitivity.layers, c.sensitivity.layers.size());
+    print_ranked("linear", c.sensitivity.linears, 8);
     document["whole_model"] = pipeline::to_json(c);
   }
   if (!out.empty()) {

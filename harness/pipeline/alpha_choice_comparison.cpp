@@ -7,39 +7,22 @@
 #include <c10/core/InferenceMode.h>
 
 #include "harness/checkpoint/model_dir.h"
-#include "harness/models/llama.h"
 #include "harness/pipeline/quantize_export.h"
 #include "harness/pipeline/smoothing_units.h"
-#include "harness/pipeline/token_sampling.h"
 
 namespace smoothcheck::pipeline {
-
-namespace {
-
-nlohmann::json figures_json(const LogitComparison& c) {
-  return {{"nll_increase", c.nll_increase()},     {"mean_token_kl", c.mean_token_kl},
-          {"max_token_kl", c.max_token_kl},       {"argmax_agreement", c.argmax_agreement},
-          {"max_abs_logit_delta", c.max_abs_logit_delta}};
-}
-
-}  // namespace
 
 AlphaChoiceComparison compare_alpha_choices(kernels::Backend& backend, const ModelFamily& family,
                                             const std::filesystem::path& model, const std::filesystem::path& stats,
                                             const SweepResult& sweep, const std::filesystem::path& scratch,
-                                            int64_t heldout_tokens, uint64_t heldout_seed) {
+                                            const HeldOutOptions& heldout) {
   c10::InferenceMode guard;
+  const HeldOutJudge judge(family, family.heldout_sequences(heldout));
   AlphaChoiceComparison out;
+  out.measure = judge.measure();
+  out.heldout_sequences = static_cast<int64_t>(judge.sequences().size());
+  out.heldout_tokens = judge.tokens();
   std::filesystem::create_directories(scratch);
-  {
-    const models::LlamaModel sampler(family.checkpoint(), checkpoint::llama_config(family.dir()), DType::f32);
-    SamplingOptions so;
-    so.length = heldout_tokens;
-    so.seed = heldout_seed;
-    out.heldout = sample_sequences(sampler, so).front();
-  }
-  const at::Tensor tokens = at::tensor(out.heldout, at::kLong);
-  const at::Tensor reference = family.forward(tokens).to(at::kFloat);
   std::set<std::string> all;
   for (const QuantizedLinear& l : family.linears()) all.insert(l.name);
 
@@ -68,27 +51,28 @@ AlphaChoiceComparison compare_alpha_choices(kernels::Backend& backend, const Mod
     q.stats = stats;
     q.out = scratch / ("choice-" + std::to_string(i));
     q.force = true;
+    q.mode = sweep.mode;
     q.alpha = c.alpha;
     q.group_alphas = c.group_alphas;
     q.smooth = c.smooth;
     quantize_and_export(backend, q);
     const checkpoint::ModelDir exported = checkpoint::open_model_dir(q.out);
     const QuantizationConfig qc = require_export_quantization_config(exported.dir, exported.config_json);
-    out.choices.push_back(
-        {c.name, compare_logits(reference, family.partly_quantized_forward(*exported.checkpoint, qc, backend, all, tokens),
-                                out.heldout)});
-    if (c.name == global) out.sensitivity = linear_sensitivity(family, *exported.checkpoint, qc, backend, out.heldout);
+    out.choices.push_back({c.name, judge.judge(family.partly_quantized_model(*exported.checkpoint, qc, backend, all))});
+    if (c.name == global) out.sensitivity = linear_sensitivity(family, *exported.checkpoint, qc, backend, judge);
   }
   return out;
 }
 
 nlohmann::json to_json(const AlphaChoiceComparison& c) {
   nlohmann::json choices = nlohmann::json::object();
-  for (const ChoiceFigures& f : c.choices) choices[f.choice] = figures_json(f.figures);
-  nlohmann::json sensitivity = nlohmann::json::array();
-  for (const LinearSensitivity& s : c.sensitivity)
-    sensitivity.push_back({{"linear", s.name}, {"alone", figures_json(s.alone)}, {"all_but", figures_json(s.all_but)}});
-  return {{"heldout_tokens", c.heldout.size()}, {"choices", choices}, {"sensitivity", sensitivity}};
+  for (const ChoiceFigures& f : c.choices) choices[f.choice] = to_json(f.figures);
+  return {{"measure", c.measure == ForwardComparison::logits ? "logits" : "sentence_embeddings"},
+          {"loss", loss_name(c.measure)},
+          {"heldout_sequences", c.heldout_sequences},
+          {"heldout_tokens", c.heldout_tokens},
+          {"choices", choices},
+          {"sensitivity", to_json(c.sensitivity)}};
 }
 
 }  // namespace smoothcheck::pipeline

@@ -54,15 +54,15 @@ at::Tensor as_tensor(const FloatMatrix& m) {
 // One group at one α (alpha < 0: unsmoothed, s = 1): smooth a copy of its weights, quantise each fc, and
 // run it on the float model's input to the group.
 SweepPoint measure(kernels::Backend& backend, const SmoothingGroup& g, const FloatWeights& original,
-                   const at::Tensor& x, const CalibrationStats& stats, const QuantizationConfig& qc, DType arithmetic,
-                   float alpha, std::vector<float>* s_out = nullptr) {
+                   const at::Tensor& x, const CalibrationStats& stats, const QuantizationConfig& qc, SmoothMode mode,
+                   DType arithmetic, float alpha, std::vector<float>* s_out = nullptr) {
   FloatWeights w = original;
   std::map<std::string, std::vector<float>> s;
   if (alpha >= 0) {
     SmoothingOptions so;
     so.recipe = qc.recipe;
     so.alpha = alpha;
-    so.mode = SmoothMode::fused;
+    so.mode = mode;
     so.arithmetic = arithmetic;
     s = smooth_groups(backend, {g}, stats, so, w).migration_scales;
     if (s_out) *s_out = s.at(g.fcs.front());
@@ -73,8 +73,8 @@ SweepPoint measure(kernels::Backend& backend, const SmoothingGroup& g, const Flo
     at::Tensor codes = at::empty({m.rows, m.cols}, at::kChar);
     at::Tensor scale = at::empty({m.rows}, at::kFloat);
     quantize_weight_rows(backend, m, qc.weight_variant, arithmetic, codes.data_ptr<int8_t>(), scale.data_ptr<float>());
-    // The runtime's input is x / s (fused: the norm or the previous fc divided it), as verify's per-linear
-    // SQNR forms it (linear_sqnr.h), so that the two measure the same thing.
+    // The runtime's input is x / s (fused: the norm or the previous fc divided it; migration: the runtime
+    // divides), as verify's per-linear SQNR forms it (linear_sqnr.h), so that the two measure the same thing.
     const at::Tensor x_s = alpha >= 0 ? (x / at::tensor(s.at(fc), at::kFloat)).contiguous() : x;
     const W8A8Output q = w8a8_dynamic_matmul(backend, qc.activation, qc.epilogue, x_s, at::Tensor(), codes, scale);
     const at::Tensor y = at::linear(x, as_tensor(original.linears.at(fc)));
@@ -147,7 +147,10 @@ SweepResult sweep_alpha(kernels::Backend& backend, const ModelFamily& family, co
   r.engine = config_of_profile(engine_profile(o.engine));
   r.alpha_min = o.alpha_min;
   r.alpha_max = o.alpha_max;
-  const std::vector<SmoothingGroup> groups = family.smoothing_groups(SmoothMode::fused, r.engine.fc_to_fc_pairs);
+  // Fused where the family's smoothing can be exact in it (LLaMA), else migration (BERT, post-LN): the
+  // group's W8A8 output is the same product either way, but the groups are the mode's.
+  r.mode = family.inexact_mode_reason(SmoothMode::fused).empty() ? SmoothMode::fused : SmoothMode::migration;
+  const std::vector<SmoothingGroup> groups = family.smoothing_groups(r.mode, r.engine.fc_to_fc_pairs);
   const DType arithmetic = smoothing_dtype(r.engine.smoothing_arithmetic, family.stored_dtype());
 
   // The float model's input to each group (the first fc's: the others share it), over the calibration set.
@@ -174,10 +177,10 @@ SweepResult sweep_alpha(kernels::Backend& backend, const ModelFamily& family, co
     const FloatWeights original = load_float_weights(family.checkpoint(), linears, norms);
     GroupSweep gs;
     gs.group = g;
-    gs.unsmoothed = measure(backend, g, original, x, stats, r.engine, arithmetic, -1.0f);
+    gs.unsmoothed = measure(backend, g, original, x, stats, r.engine, r.mode, arithmetic, -1.0f);
     std::vector<std::vector<float>> s_of_alpha(o.alphas.size());  // the first fc's s at each α
     for (std::size_t a = 0; a < o.alphas.size(); ++a)
-      gs.points.push_back(measure(backend, g, original, x, stats, r.engine, arithmetic, o.alphas[a], &s_of_alpha[a]));
+      gs.points.push_back(measure(backend, g, original, x, stats, r.engine, r.mode, arithmetic, o.alphas[a], &s_of_alpha[a]));
     std::vector<std::vector<const SweepPoint*>> per_alpha(o.alphas.size());
     for (std::size_t a = 0; a < o.alphas.size(); ++a) per_alpha[a] = {&gs.points[a]};
     gs.best_alpha = best_of(per_alpha, o.alphas, o.alpha_min, o.alpha_max);
@@ -239,6 +242,7 @@ nlohmann::json to_json(const SweepResult& r) {
   return {{"schema", "smoothcheck.sweep/1"},
           {"engine", to_string(r.engine.engine)},
           {"recipe", to_string(r.engine.recipe)},
+          {"mode", to_string(r.mode)},
           {"weight_variant", to_string(r.engine.weight_variant)},
           {"epilogue", to_string(r.engine.epilogue)},
           {"tokens", r.tokens},

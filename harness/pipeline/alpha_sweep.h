@@ -52,6 +52,7 @@ struct GroupSweep {
 
 struct SweepResult {
   QuantizationConfig engine;  // the profile's choices (recipe, weight quantiser, runtime)
+  SmoothMode mode = SmoothMode::fused;  // the groups' (migration for a family that cannot be fused exactly)
   std::vector<GroupSweep> groups;
   std::map<std::string, float> best_per_layer;  // "model.layers.3." -> α
   float best_global = 0.5f;

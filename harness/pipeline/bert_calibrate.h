@@ -30,6 +30,17 @@ struct BertCorpusOptions {
 std::vector<tokenizer::TextChunk> bert_corpus_chunks(const checkpoint::ModelDir& model, const models::BertConfig& config,
                                                      const BertCorpusOptions& o);
 
+// The calibration set's forward passes: the first o.samples chunks, one batch each, every quantised
+// linear's input handed to `on_linear_input` as the model's hook sees it (models/bert.h). Throws std::invalid_argument when o.samples exceeds half the corpus: the other half is
+// held out (verify, sweep's whole-model figures).
+struct BertCalibrationPass {
+  int64_t tokens = 0;             // passed through the model
+  std::size_t corpus_chunks = 0;  // in the whole corpus
+};
+BertCalibrationPass run_bert_calibration_forward(const checkpoint::ModelDir& model, const models::BertConfig& config,
+                                                 const BertCorpusOptions& o, const CalibrationProgress& progress,
+                                                 const models::LinearInputHook& on_linear_input);
+
 CalibrationStats calibrate_bert(const checkpoint::ModelDir& model, const models::BertConfig& config,
                                 kernels::Backend& backend, const BertCorpusOptions& o,
                                 const CalibrationProgress& progress = {});

@@ -4,6 +4,8 @@
 // ends with the sentence embeddings of held-out text.
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <memory>
 
 #include <ATen/ATen.h>
 
@@ -88,25 +90,54 @@ class BertFamily final : public ModelFamily {
 
   CalibrationStats calibrate(kernels::Backend& backend, const CalibrationOptions& o,
                              const CalibrationProgress& progress) const override {
-    if (o.tokens)
-      throw std::invalid_argument("--tokens is for LLaMA models; BERT calibrates on text (--corpus)");
-    BertCorpusOptions bo;
-    bo.samples = o.samples;
-    bo.seq_len = o.seq_len;
-    if (!o.corpus.empty()) bo.files = o.corpus;
-    return calibrate_bert(dir(), config_, backend, bo, progress);
+    return calibrate_bert(dir(), config_, backend, corpus_options(o), progress);
   }
 
-  // BERT's calibration pass (bert_calibrate.cpp) reduces its inputs as it goes; handing them out is
-  // not written yet, so `sweep` refuses BERT rather than measure something else.
-  void calibration_inputs(const CalibrationOptions&, const CalibrationProgress&,
-                          const std::function<void(const std::string&, const at::Tensor&)>&) const override {
-    throw std::invalid_argument("sweep: BERT's calibration activations are not exposed yet (LLaMA only)");
+  void calibration_inputs(const CalibrationOptions& o, const CalibrationProgress& progress,
+                          const std::function<void(const std::string&, const at::Tensor&)>& on_linear_input)
+      const override {
+    run_bert_calibration_forward(dir(), config_, corpus_options(o), progress,
+                                 [&](const std::string& name, const at::Tensor& x) {
+                                   on_linear_input(name, x.reshape({-1, x.size(-1)}).to(at::kFloat).contiguous());
+                                 });
   }
 
-  at::Tensor partly_quantized_forward(const checkpoint::Checkpoint&, const QuantizationConfig&, kernels::Backend&,
-                                      const std::set<std::string>&, const at::Tensor&) const override {
-    throw std::invalid_argument("sensitivity: BERT's partly quantised forward is not written yet (LLaMA only)");
+  std::vector<std::vector<int64_t>> heldout_sequences(const HeldOutOptions& o) const override {
+    BertCorpusOptions co;
+    co.seq_len = o.tokens;
+    if (!o.corpus.empty()) co.files = o.corpus;
+    const std::vector<tokenizer::TextChunk> chunks = bert_corpus_chunks(dir(), config_, co);
+    // From the end, at most half the corpus: calibration takes its first half at most.
+    const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(std::max<int64_t>(o.sequences, 0)), chunks.size() / 2);
+    if (n == 0) throw std::invalid_argument("held-out text: the corpus has too few chunks to hold any out");
+    std::vector<std::vector<int64_t>> out;
+    for (std::size_t i = chunks.size() - n; i < chunks.size(); ++i) out.push_back(chunks[i].ids);
+    return out;
+  }
+
+  // Migration mode (the only exact one for BERT): every linear reads x itself, so a float linear is the
+  // original weight, and an int8 one divides x by its migration scale at run time (W8A8Linears).
+  Forward partly_quantized_model(const checkpoint::Checkpoint& quantized, const QuantizationConfig& qc,
+                                 kernels::Backend& backend, const std::set<std::string>& int8_linears) const override {
+    if (qc.mode != SmoothMode::migration) throw std::invalid_argument(inexact_mode_reason(qc.mode));
+    struct Loaded {
+      models::BertModel model;
+      W8A8Linears int8;
+      std::map<std::string, at::Tensor> float_weights;
+    };
+    auto loaded = std::make_shared<Loaded>(Loaded{models::BertModel(quantized, config_, DType::f32, /*load_linear_weights=*/false),
+                                                  W8A8Linears(quantized, linears(), qc, backend), {}});
+    for (const QuantizedLinear& l : linears())
+      if (!int8_linears.count(l.name))
+        loaded->float_weights[l.name] = checkpoint().tensor(l.name + ".weight").to(at::kFloat).contiguous();
+    return [loaded](const at::Tensor& tokens) {
+      models::BertHooks hooks;
+      hooks.replace_matmul = [&loaded](const std::string& name, const at::Tensor& x) {
+        const auto f = loaded->float_weights.find(name);
+        return f == loaded->float_weights.end() ? loaded->int8.matmul(name, x) : at::linear(x, f->second);
+      };
+      return loaded->model.forward(tokens, {}, {}, hooks);
+    };
   }
 
   at::Tensor forward(const at::Tensor& tokens) const override {
@@ -146,6 +177,15 @@ class BertFamily final : public ModelFamily {
   }
 
  private:
+  static BertCorpusOptions corpus_options(const CalibrationOptions& o) {
+    if (o.tokens) throw std::invalid_argument("--tokens is for LLaMA models; BERT calibrates on text (--corpus)");
+    BertCorpusOptions bo;
+    bo.samples = o.samples;
+    bo.seq_len = o.seq_len;
+    if (!o.corpus.empty()) bo.files = o.corpus;
+    return bo;
+  }
+
   nlohmann::json json_;
   models::BertConfig config_;
   std::string prefix_;

@@ -3,6 +3,8 @@
 // left in the model dtype. Smoothing follows lmdeploy's mapping (smooth_model.h), the export the seed's
 // layout (quantized_layout.h), and verify ends with the logits of a sequence the original samples.
 #include <cmath>
+#include <map>
+#include <memory>
 #include <stdexcept>
 
 #include <ATen/ATen.h>
@@ -98,16 +100,30 @@ class LlamaFamily final : public ModelFamily {
     return models::LlamaModel(checkpoint(), config_, DType::f32).forward(tokens);
   }
 
-  at::Tensor partly_quantized_forward(const checkpoint::Checkpoint& quantized, const QuantizationConfig& qc,
-                                      kernels::Backend& backend, const std::set<std::string>& int8_linears,
-                                      const at::Tensor& tokens) const override {
-    const LlamaNonLinearWeights w = load_non_linear_weights(quantized, config_);
-    const W8A8Linears q(quantized, linears(), qc, backend);
+  std::vector<std::vector<int64_t>> heldout_sequences(const HeldOutOptions& o) const override {
+    if (!o.corpus.empty())
+      throw std::invalid_argument("--corpus is for BERT models; LLaMA's held-out text is sampled from the model");
+    const models::LlamaModel sampler(checkpoint(), config_, DType::f32);
+    SamplingOptions so;
+    so.sequences = o.sequences;
+    so.length = o.tokens;
+    so.seed = o.seed;
+    return sample_sequences(sampler, so);
+  }
+
+  Forward partly_quantized_model(const checkpoint::Checkpoint& quantized, const QuantizationConfig& qc,
+                                 kernels::Backend& backend, const std::set<std::string>& int8_linears) const override {
+    struct Loaded {
+      LlamaNonLinearWeights non_linear;
+      W8A8Linears int8;
+      std::map<std::string, at::Tensor> float_weights;
+    };
+    auto loaded = std::make_shared<Loaded>(
+        Loaded{load_non_linear_weights(quantized, config_), W8A8Linears(quantized, linears(), qc, backend), {}});
     const std::map<std::string, std::string> rows_divided_by =
         fused_row_divisors(smoothing_groups(qc.mode, qc.fc_to_fc_pairs), qc.mode);
     // The float linears in the export's space: fused, their input is already x / s, so the weight is
     // W·s (÷ d by rows for an fc -> fc source); migration, the input is x and the weight W itself.
-    std::map<std::string, at::Tensor> float_weights;
     for (const QuantizedLinear& l : linears()) {
       if (int8_linears.count(l.name)) continue;
       at::Tensor wf = checkpoint().tensor(l.name + ".weight").to(at::kFloat);
@@ -116,15 +132,17 @@ class LlamaFamily final : public ModelFamily {
         if (const auto d = rows_divided_by.find(l.name); d != rows_divided_by.end())
           wf = wf / quantized.tensor(d->second + ".migration_scale").to(at::kFloat).unsqueeze(1);
       }
-      float_weights[l.name] = wf.contiguous();
+      loaded->float_weights[l.name] = wf.contiguous();
     }
-    return llama_forward(
-        config_, w,
-        [&](const std::string& name, const at::Tensor& x) {
-          const auto f = float_weights.find(name);
-          return f == float_weights.end() ? q.matmul(name, x) : at::linear(x, f->second);
-        },
-        tokens);
+    return [this, loaded](const at::Tensor& tokens) {
+      return llama_forward(
+          config_, loaded->non_linear,
+          [&loaded](const std::string& name, const at::Tensor& x) {
+            const auto f = loaded->float_weights.find(name);
+            return f == loaded->float_weights.end() ? loaded->int8.matmul(name, x) : at::linear(x, f->second);
+          },
+          tokens);
+    };
   }
 
   ForwardComparison forward_comparison() const override { return ForwardComparison::logits; }

@@ -11,7 +11,9 @@
 // Mistral's sliding window) also brings that forward pass to harness/models/.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -30,6 +32,15 @@
 #include "harness/models/smoothing_plan.h"
 
 namespace smoothcheck::pipeline {
+
+// Held-out input for the whole-model figures (sweep --whole-model, sensitivity): text the calibration
+// did not see.
+struct HeldOutOptions {
+  int64_t sequences = 4;
+  int64_t tokens = 128;  // per sequence (BERT: at most, [CLS] and [SEP] included)
+  uint64_t seed = 1000;  // LLaMA: the sampling seed
+  std::vector<std::filesystem::path> corpus;  // BERT: the corpus calibration read (empty: the built-in one)
+};
 
 class ModelFamily {
  public:
@@ -73,27 +84,37 @@ class ModelFamily {
                                      const CalibrationProgress& progress) const = 0;
   // The float model's input to every quantised linear on the calibration set (o: the same options as
   // calibrate), as [tokens, in_features] float32, to `on_linear_input` once per batch and linear: what
-  // `sweep` measures each group's W8A8 output error on. Throws std::invalid_argument where the family
-  // has no such pass yet.
+  // `sweep` measures each group's W8A8 output error on.
   virtual void calibration_inputs(const CalibrationOptions& o, const CalibrationProgress& progress,
                                   const std::function<void(const std::string&, const at::Tensor&)>& on_linear_input)
       const = 0;
   // The float32 output rows of a token list: logits (a language model), hidden states (an encoder).
   virtual at::Tensor forward(const at::Tensor& tokens) const = 0;
+  // Held-out token sequences: LLaMA samples them from the float model (o.seed); BERT takes the corpus's
+  // last chunks (calibration takes its first, at most half).
+  virtual std::vector<std::vector<int64_t>> heldout_sequences(const HeldOutOptions& o) const = 0;
 
   // verify's last check: the W8A8 export (`quantized`, with its quantization_config) against this
   // float model; fills the report's forward figures and appends "forward: …" failures.
   virtual ForwardComparison forward_comparison() const = 0;
   // Whether --no-forward may skip that check (it costs a whole-model forward pass at float32).
   virtual bool forward_check_optional() const = 0;
-  // The output of a smoothcheck export (`quantized`, with its quantization_config) run with only the
-  // linears in `int8_linears` in W8A8 and every other linear in float with the same smoothed weights
-  // (the original times s, divided by a fused fc -> fc divisor): sensitivity's "one quantised" and "all
-  // but one" models (linear_sensitivity.h). All quantised is the W8A8 forward; none, the float model up to
-  // the smoothing's roundings. Throws std::invalid_argument where the family has no such pass yet.
-  virtual at::Tensor partly_quantized_forward(const checkpoint::Checkpoint& quantized, const QuantizationConfig& qc,
-                                              kernels::Backend& backend, const std::set<std::string>& int8_linears,
-                                              const at::Tensor& tokens) const = 0;
+  // A model's forward in forward()'s form (tokens [T] -> float32 output rows).
+  using Forward = std::function<at::Tensor(const at::Tensor& tokens)>;
+  // A smoothcheck export (`quantized`, with its quantization_config) run with only the linears in
+  // `int8_linears` in W8A8 and every other linear in float with the same smoothed weights (the original
+  // times s, divided by a fused fc -> fc divisor): sensitivity's "one quantised" and "all but one" models
+  // (linear_sensitivity.h). All quantised is the W8A8 forward; none, the float model up to the
+  // smoothing's roundings. The weights are loaded once, for every sequence the result runs; it refers to
+  // this family, `quantized` and `backend`, which must outlive it.
+  virtual Forward partly_quantized_model(const checkpoint::Checkpoint& quantized, const QuantizationConfig& qc,
+                                         kernels::Backend& backend, const std::set<std::string>& int8_linears) const = 0;
+  // The same on one token list.
+  at::Tensor partly_quantized_forward(const checkpoint::Checkpoint& quantized, const QuantizationConfig& qc,
+                                      kernels::Backend& backend, const std::set<std::string>& int8_linears,
+                                      const at::Tensor& tokens) const {
+    return partly_quantized_model(quantized, qc, backend, int8_linears)(tokens);
+  }
   virtual void check_forward(kernels::Backend& backend, const ModelFamily& quantized, const QuantizationConfig& qc,
                              const VerifyOptions& o, VerifyReport& r) const = 0;
 

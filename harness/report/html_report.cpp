@@ -165,22 +165,38 @@ void sweep_sections(std::ostringstream& h, const std::vector<ResultsDocument>& d
     h << "<tr><td>global</td><td>" << fmt(sweep.value("best_global", -1.0), "%.2f") << "</td></tr></table>";
     const nlohmann::json whole = sweep.value("whole_model", nlohmann::json::object());
     if (!whole.empty()) {
-      h << "<h3>The choices on the whole model (" << whole.value("heldout_tokens", 0)
-        << " held-out tokens)</h3><table><tr><th>choice</th><th>NLL rise (nats/token)</th><th>KL mean</th><th>argmax "
-           "agreement</th></tr>";
+      const bool logits = whole.value("measure", std::string("logits")) == "logits";
+      h << "<h3>The choices on the whole model (" << whole.value("heldout_sequences", 0) << " held-out sequences, "
+        << whole.value("heldout_tokens", 0) << " tokens)</h3><table><tr><th>choice</th>"
+        << (logits ? "<th>NLL rise (nats/token)</th><th>KL mean</th><th>argmax agreement</th>"
+                   : "<th>sentence-embedding cosine, mean</th><th>min</th>")
+        << "</tr>";
       const nlohmann::json choices = whole.value("choices", nlohmann::json::object());
-      for (const auto& [choice, f] : choices.items())
-        h << "<tr><td>" << xml_escape(choice) << "</td><td>" << fmt(f.value("nll_increase", 0.0), "%+.4f") << "</td><td>"
-          << fmt(f.value("mean_token_kl", 0.0), "%.4f") << "</td><td>" << fmt(100 * f.value("argmax_agreement", 0.0), "%.2f")
-          << " %</td></tr>";
+      for (const auto& [choice, f] : choices.items()) {
+        h << "<tr><td>" << xml_escape(choice) << "</td>";
+        if (logits)
+          h << "<td>" << fmt(f.value("nll_increase", 0.0), "%+.4f") << "</td><td>" << fmt(f.value("mean_token_kl", 0.0), "%.4f")
+            << "</td><td>" << fmt(100 * f.value("argmax_agreement", 0.0), "%.2f") << " %</td>";
+        else
+          h << "<td>" << fmt(f.value("mean_embedding_cosine", 0.0), "%.6f") << "</td><td>"
+            << fmt(f.value("min_embedding_cosine", 0.0), "%.6f") << "</td>";
+        h << "</tr>";
+      }
       h << "</table>";
-      BarChart bars{"Sensitivity of the global choice's export: KL with only this linear in W8A8, worst first",
-                    "per-token KL mean (nats)", {}, 0, ""};
-      for (const nlohmann::json& s : whole.value("sensitivity", nlohmann::json::array()))
-        bars.bars.push_back({s.value("linear", std::string("?")),
-                             metric_from_json(s.value("alone", nlohmann::json::object()).value("mean_token_kl", nlohmann::json("nan")), d.source),
-                             "all but this one: KL " + s.value("all_but", nlohmann::json::object()).value("mean_token_kl", nlohmann::json(0.0)).dump()});
-      if (!bars.bars.empty()) h << bar_chart_svg(bars);
+      // Sensitivity of the global choice's export: per layer, then per linear, worst first.
+      const std::string loss = whole.value("loss", std::string("loss"));
+      const nlohmann::json sensitivity = whole.value("sensitivity", nlohmann::json::object());
+      for (const char* unit : {"layers", "linears"}) {
+        BarChart bars{std::string("Sensitivity of the global choice's export: ") + loss + " with only this " +
+                          (std::string(unit) == "layers" ? "layer" : "linear") + " in W8A8, worst first",
+                      loss, {}, 0, ""};
+        for (const nlohmann::json& u : sensitivity.value(unit, nlohmann::json::array())) {
+          const nlohmann::json alone = u.value("alone", nlohmann::json::object()), all_but = u.value("all_but", nlohmann::json::object());
+          bars.bars.push_back({u.value("name", std::string("?")), metric_from_json(alone.value("loss", nlohmann::json("nan")), d.source),
+                               "all but these: " + all_but.value("loss", nlohmann::json(0.0)).dump()});
+        }
+        if (!bars.bars.empty()) h << bar_chart_svg(bars);
+      }
     }
     h << "<div class=\"grid\">";
     int drawn = 0;

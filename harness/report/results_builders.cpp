@@ -190,9 +190,9 @@ ResultsDocument results_from_sweep(const nlohmann::json& sweep, const std::strin
   const nlohmann::json whole = sweep.value("whole_model", nlohmann::json::object());
   const nlohmann::json choices = whole.value("choices", nlohmann::json::object());  // outlives items()
   for (const auto& [choice, figures] : choices.items())
-    for (const char* key : {"nll_increase", "mean_token_kl"})
-      d.metrics[suite + "/whole_model/" + choice + "/" + key] =
-          metric_from_json(figures.value(key, nlohmann::json("nan")), suite + "/whole_model");
+    for (const char* key : {"nll_increase", "mean_token_kl", "mean_embedding_cosine", "loss"})  // the measure's own
+      if (figures.contains(key))
+        d.metrics[suite + "/whole_model/" + choice + "/" + key] = metric_from_json(figures.at(key), suite + "/whole_model");
   d.totals[suite + "/groups"] = double(sweep.value("groups", nlohmann::json::array()).size());
   d.detail = {{"model", model}, {"sweep", sweep}};
   return d;
