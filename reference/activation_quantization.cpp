@@ -50,8 +50,9 @@ double f32_scaled(double x, double scale_f32, double reciprocal_f32, ScaleMath m
 // NaN and ±inf are f32 values too: vLLM's kernel gives them the codes of int8_codes.cpp (0).
 void require_f32_values(const Matrix& x, const std::string& where) {
   require_nonempty(x, where);
-  for (double v : x.values)
-    require(!std::isfinite(v) || round_to_dtype(v, DType::f32) == v, where + ": x holds a value that is not an f32");
+  for (double v : x.values)  // the message is built only for a value that fails (this loop is per element)
+    if (std::isfinite(v) && round_to_dtype(v, DType::f32) != v)
+      require(false, where + ": x holds a value that is not an f32");
 }
 
 Vector row_absmax_for_scale(const Matrix& x, const ActQuantOptions& o, const std::string& where) {

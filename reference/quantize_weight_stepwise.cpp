@@ -51,9 +51,9 @@ Quantized quantize_weight_stepwise(const Matrix& w, WeightQuant variant, DType s
   internal::require_nonempty(w, "quantize_weight_stepwise");
   internal::require(stored == DType::f32 || stored == DType::f16 || stored == DType::bf16,
                     "quantize_weight_stepwise: the stored dtype must be f32, f16 or bf16");
-  for (double v : w.values)
-    internal::require(!std::isnan(v) && round_to_dtype(v, stored) == v,  // an infinity is a value of every dtype
-                      std::string("quantize_weight_stepwise: w holds a value that is not a ") + to_string(stored));
+  for (double v : w.values)  // an infinity is a value of every dtype; the message only for a failure
+    if (std::isnan(v) || round_to_dtype(v, stored) != v)
+      internal::require(false, std::string("quantize_weight_stepwise: w holds a value that is not a ") + to_string(stored));
   const DType arithmetic = weight_arithmetic_dtype(variant, stored);
   const Vector absmax = internal::vector_from(internal::view_of(w).abs().amax(1));  // a selection: exact
   Quantized q;

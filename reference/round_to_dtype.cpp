@@ -4,6 +4,8 @@
 // tie in f32 and then to the even neighbour, the wrong one.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -20,39 +22,83 @@ struct FloatFormat {
   int emax;       // exponent of the largest finite binade
 };
 
-FloatFormat format_of(DType dtype) {
-  switch (dtype) {
-    case DType::f32: return {24, -126, 127};
-    case DType::f16: return {11, -14, 15};
-    case DType::bf16: return {8, -126, 127};
-    default: break;
-  }
+[[noreturn]] void not_a_float_type(DType dtype) {
   throw std::invalid_argument(std::string("smoothcheck::reference::round_to_dtype: ") + to_string(dtype) +
                               " is not a floating-point type");
 }
 
+inline FloatFormat format_of(DType dtype) {
+  switch (dtype) {
+    case DType::f32: return {24, -126, 127};
+    case DType::f16: return {11, -14, 15};
+    case DType::bf16: return {8, -126, 127};
+    default: not_a_float_type(dtype);
+  }
+}
+
+// 2^k for k within float64's normal range, built from its bits (exact; no libm call).
+double power_of_two(int k) {
+  const uint64_t bits = static_cast<uint64_t>(k + 1023) << 52;
+  double out;
+  std::memcpy(&out, &bits, sizeof out);
+  return out;
+}
+
+// On the float64's bits, with integers only: value = significand · 2^e exactly (53-bit significand, or
+// fewer for a float64 subnormal); the target keeps the significand's bits down to its quantum (the
+// spacing 2^(exponent - (precision - 1)) around value, the exponent stopping at emin so that subnormals
+// share the smallest normal's spacing: gradual underflow) and rounds the dropped bits to nearest. Every
+// step is exact, and no libm call is needed: the reference and verify round hundreds of millions of
+// values. A tie (the dropped bits exactly half a quantum) goes to the even neighbour, or, for a value
+// known to stand for a slightly larger (tie_side > 0) or smaller (< 0) magnitude, to that side. value
+// is finite and not zero.
+double round_bits(double value, const FloatFormat& f, int tie_side) {
+  uint64_t bits = 0;
+  std::memcpy(&bits, &value, sizeof bits);
+  const bool negative = (bits >> 63) != 0;
+  const uint64_t magnitude = bits & ~(uint64_t(1) << 63);
+  const int biased = static_cast<int>(magnitude >> 52);
+  uint64_t significand = 0;
+  int e = 0;     // value = significand · 2^e
+  int lead = 0;  // the exponent of the leading bit: 2^lead <= |value| < 2^(lead + 1)
+  if (biased == 0) {  // a float64 subnormal
+    significand = magnitude;
+    e = -1074;
+    lead = 63 - __builtin_clzll(magnitude) - 1074;
+  } else {
+    significand = (magnitude & ((uint64_t(1) << 52) - 1)) | (uint64_t(1) << 52);
+    e = biased - 1075;
+    lead = biased - 1023;
+  }
+  const int quantum = std::max(lead, f.emin) - (f.precision - 1);
+  const int dropped = quantum - e;  // low bits of the significand below the target's quantum
+  double rounded = 0;
+  if (dropped <= 0) {
+    rounded = std::fabs(value);  // already a multiple of the quantum
+  } else if (dropped <= 54) {
+    // dropped <= 54 keeps the half bit inside 64 bits; the significand has at most 53.
+    const uint64_t kept = significand >> dropped;
+    const uint64_t rest = significand & ((uint64_t(1) << dropped) - 1);
+    const uint64_t half = uint64_t(1) << (dropped - 1);
+    const bool up = rest > half || (rest == half && (tie_side != 0 ? tie_side > 0 : (kept & 1) != 0));
+    const uint64_t quanta = kept + (up ? 1 : 0);
+    // quanta < 2^(precision + 1) and the quantum within float64's normal range: an exact product (a
+    // carry into the next binade included).
+    rounded = static_cast<double>(quanta) * power_of_two(quantum);
+  }  // else |value| < 2^(e + 53) <= 2^(quantum - 2): under half a quantum, so zero
+  const double largest = (2.0 - power_of_two(1 - f.precision)) * power_of_two(f.emax);
+  if (rounded > largest) rounded = std::numeric_limits<double>::infinity();
+  return negative ? -rounded : rounded;  // a negative value that underflows is -0, as in IEEE
+}
+
 }  // namespace
 
+// IEEE 754's round to nearest, ties to even, of the float64 itself.
 double round_to_dtype(double value, DType dtype) {
   if (dtype == DType::f64) return value;
   const FloatFormat f = format_of(dtype);
   if (std::isnan(value) || std::isinf(value) || value == 0.0) return value;
-
-  const double magnitude = std::fabs(value);
-  int e = 0;
-  std::frexp(magnitude, &e);  // magnitude = m * 2^e, m in [0.5, 1)
-  // The spacing of the target type around magnitude: 2^(exponent - (precision - 1)), where the
-  // exponent stops at emin so that subnormals share the smallest normal's spacing (gradual underflow).
-  const int exponent = std::max(e - 1, f.emin);
-  const int quantum = exponent - (f.precision - 1);
-  // Scaling by a power of two is exact, so nearbyint sees the exact number of quanta; under the
-  // default rounding mode it rounds half to even, the IEEE default every implementation uses.
-  const double quanta = std::nearbyint(std::ldexp(magnitude, -quantum));
-  double rounded = std::ldexp(quanta, quantum);  // a carry into the next binade is still exact
-
-  const double largest = std::ldexp(2.0 - std::ldexp(1.0, 1 - f.precision), f.emax);
-  if (rounded > largest) rounded = std::numeric_limits<double>::infinity();
-  return std::copysign(rounded, value);  // a negative value that underflows is -0, as in IEEE
+  return round_bits(value, f, 0);
 }
 
 double ulp_of(double x, DType dtype) {
@@ -66,18 +112,14 @@ namespace internal {
 namespace {
 
 // x is the float64 nearest the exact value x + residual, |residual| <= half an ulp of x. The dtype's
-// rounding boundaries (midpoints and the overflow threshold) are float64 numbers, so the exact value
-// can round differently from x only when x itself is a boundary; then the residual's sign decides,
-// which the neighbouring float64 on that side reproduces.
+// rounding boundaries (midpoints, the overflow threshold among them) are float64 numbers, so the exact
+// value can round differently from x only when x itself is a boundary, a tie of round_bits; the
+// residual's sign then says on which side of it the exact value lies.
 double round_with_residual(double x, double residual, DType dtype) {
-  // float64 itself: x already is the correctly rounded exact value.
-  if (dtype == DType::f64 || residual == 0.0 || !std::isfinite(x)) return round_to_dtype(x, dtype);
-  const double inf = std::numeric_limits<double>::infinity();
-  const double toward = std::nextafter(x, residual > 0 ? inf : -inf);
-  const double away = std::nextafter(x, residual > 0 ? -inf : inf);
-  const double rounded_toward = round_to_dtype(toward, dtype);
-  const bool x_is_boundary = rounded_toward != round_to_dtype(away, dtype);
-  return x_is_boundary ? rounded_toward : round_to_dtype(x, dtype);
+  // float64 itself: x already is the correctly rounded exact value. x = 0: |exact| < 2^-1074, which
+  // every dtype rounds to zero, of x's sign (as the float64 nearest it).
+  if (dtype == DType::f64 || residual == 0.0 || !std::isfinite(x) || x == 0.0) return round_to_dtype(x, dtype);
+  return round_bits(x, format_of(dtype), (residual > 0) == (x > 0) ? 1 : -1);
 }
 
 }  // namespace
