@@ -53,8 +53,9 @@ at::Tensor as_tensor(const FloatMatrix& m) {
 
 // One group at one α (alpha < 0: unsmoothed, s = 1): smooth a copy of its weights, quantise each fc, and
 // run it on the float model's input to the group.
+// `float_outputs`: each fc's float output on x, which no α changes (computed once per group).
 SweepPoint measure(kernels::Backend& backend, const SmoothingGroup& g, const FloatWeights& original,
-                   const at::Tensor& x, const CalibrationStats& stats, const QuantizationConfig& qc, SmoothMode mode,
+                   const at::Tensor& x, const std::map<std::string, at::Tensor>& float_outputs, const CalibrationStats& stats, const QuantizationConfig& qc, SmoothMode mode,
                    DType arithmetic, float alpha, std::vector<float>* s_out = nullptr) {
   FloatWeights w = original;
   std::map<std::string, std::vector<float>> s;
@@ -77,7 +78,7 @@ SweepPoint measure(kernels::Backend& backend, const SmoothingGroup& g, const Flo
     // divides), as verify's per-linear SQNR forms it (linear_sqnr.h), so that the two measure the same thing.
     const at::Tensor x_s = alpha >= 0 ? (x / at::tensor(s.at(fc), at::kFloat)).contiguous() : x;
     const W8A8Output q = w8a8_dynamic_matmul(backend, qc.activation, qc.epilogue, x_s, at::Tensor(), codes, scale);
-    const at::Tensor y = at::linear(x, as_tensor(original.linears.at(fc)));
+    const at::Tensor& y = float_outputs.at(fc);
     const at::Tensor weight_only = at::linear(x_s, codes.to(at::kFloat) * scale.unsqueeze(1));
     const at::Tensor activation_only = at::linear(q.qa.to(at::kFloat) * q.sa.unsqueeze(1), as_tensor(m));
     e.add(y, q.y, weight_only, activation_only);
@@ -175,12 +176,15 @@ SweepResult sweep_alpha(kernels::Backend& backend, const ModelFamily& family, co
     if (g.kind == SourceKind::norm) norms.push_back(norm_of.at(g.source));
     else linears.push_back(linear_of.at(g.source));
     const FloatWeights original = load_float_weights(family.checkpoint(), linears, norms);
+    std::map<std::string, at::Tensor> float_outputs;
+    for (const std::string& fc : g.fcs) float_outputs[fc] = at::linear(x, as_tensor(original.linears.at(fc)));
     GroupSweep gs;
     gs.group = g;
-    gs.unsmoothed = measure(backend, g, original, x, stats, r.engine, r.mode, arithmetic, -1.0f);
+    gs.unsmoothed = measure(backend, g, original, x, float_outputs, stats, r.engine, r.mode, arithmetic, -1.0f);
     std::vector<std::vector<float>> s_of_alpha(o.alphas.size());  // the first fc's s at each α
     for (std::size_t a = 0; a < o.alphas.size(); ++a)
-      gs.points.push_back(measure(backend, g, original, x, stats, r.engine, r.mode, arithmetic, o.alphas[a], &s_of_alpha[a]));
+      gs.points.push_back(measure(backend, g, original, x, float_outputs, stats, r.engine, r.mode, arithmetic, o.alphas[a],
+                                 &s_of_alpha[a]));
     std::vector<std::vector<const SweepPoint*>> per_alpha(o.alphas.size());
     for (std::size_t a = 0; a < o.alphas.size(); ++a) per_alpha[a] = {&gs.points[a]};
     gs.best_alpha = best_of(per_alpha, o.alphas, o.alpha_min, o.alpha_max);

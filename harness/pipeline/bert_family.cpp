@@ -117,8 +117,8 @@ class BertFamily final : public ModelFamily {
 
   // Migration mode (the only exact one for BERT): every linear reads x itself, so a float linear is the
   // original weight, and an int8 one divides x by its migration scale at run time (W8A8Linears).
-  Forward partly_quantized_model(const checkpoint::Checkpoint& quantized, const QuantizationConfig& qc,
-                                 kernels::Backend& backend, const std::set<std::string>& int8_linears) const override {
+  PartlyQuantized partly_quantized_models(const checkpoint::Checkpoint& quantized, const QuantizationConfig& qc,
+                                          kernels::Backend& backend) const override {
     if (qc.mode != SmoothMode::migration) throw std::invalid_argument(inexact_mode_reason(qc.mode));
     struct Loaded {
       models::BertModel model;
@@ -128,15 +128,15 @@ class BertFamily final : public ModelFamily {
     auto loaded = std::make_shared<Loaded>(Loaded{models::BertModel(quantized, config_, DType::f32, /*load_linear_weights=*/false),
                                                   W8A8Linears(quantized, linears(), qc, backend), {}});
     for (const QuantizedLinear& l : linears())
-      if (!int8_linears.count(l.name))
-        loaded->float_weights[l.name] = checkpoint().tensor(l.name + ".weight").to(at::kFloat).contiguous();
-    return [loaded](const at::Tensor& tokens) {
-      models::BertHooks hooks;
-      hooks.replace_matmul = [&loaded](const std::string& name, const at::Tensor& x) {
-        const auto f = loaded->float_weights.find(name);
-        return f == loaded->float_weights.end() ? loaded->int8.matmul(name, x) : at::linear(x, f->second);
+      loaded->float_weights[l.name] = checkpoint().tensor(l.name + ".weight").to(at::kFloat).contiguous();
+    return [loaded](const std::set<std::string>& int8_linears) -> Forward {
+      return [loaded, int8_linears](const at::Tensor& tokens) {
+        models::BertHooks hooks;
+        hooks.replace_matmul = [&](const std::string& name, const at::Tensor& x) {
+          return int8_linears.count(name) ? loaded->int8.matmul(name, x) : at::linear(x, loaded->float_weights.at(name));
+        };
+        return loaded->model.forward(tokens, {}, {}, hooks);
       };
-      return loaded->model.forward(tokens, {}, {}, hooks);
     };
   }
 

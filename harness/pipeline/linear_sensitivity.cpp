@@ -26,9 +26,8 @@ nlohmann::json to_json(const std::vector<Sensitivity>& ranked) {
 SensitivityRanking linear_sensitivity(const ModelFamily& original, const checkpoint::Checkpoint& exported,
                                       const QuantizationConfig& qc, kernels::Backend& backend, const HeldOutJudge& judge) {
   c10::InferenceMode guard;
-  const auto with_int8 = [&](const std::set<std::string>& int8_linears) {
-    return judge.judge(original.partly_quantized_model(exported, qc, backend, int8_linears));
-  };
+  const ModelFamily::PartlyQuantized models = original.partly_quantized_models(exported, qc, backend);
+  const auto with_int8 = [&](const std::set<std::string>& int8_linears) { return judge.judge(models(int8_linears)); };
   std::set<std::string> all;
   std::vector<std::pair<std::string, std::vector<std::string>>> units;  // each linear, then each layer
   std::map<std::string, std::vector<std::string>> layers;

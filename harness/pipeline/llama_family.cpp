@@ -111,8 +111,8 @@ class LlamaFamily final : public ModelFamily {
     return sample_sequences(sampler, so);
   }
 
-  Forward partly_quantized_model(const checkpoint::Checkpoint& quantized, const QuantizationConfig& qc,
-                                 kernels::Backend& backend, const std::set<std::string>& int8_linears) const override {
+  PartlyQuantized partly_quantized_models(const checkpoint::Checkpoint& quantized, const QuantizationConfig& qc,
+                                          kernels::Backend& backend) const override {
     struct Loaded {
       LlamaNonLinearWeights non_linear;
       W8A8Linears int8;
@@ -125,7 +125,6 @@ class LlamaFamily final : public ModelFamily {
     // The float linears in the export's space: fused, their input is already x / s, so the weight is
     // W·s (÷ d by rows for an fc -> fc source); migration, the input is x and the weight W itself.
     for (const QuantizedLinear& l : linears()) {
-      if (int8_linears.count(l.name)) continue;
       at::Tensor wf = checkpoint().tensor(l.name + ".weight").to(at::kFloat);
       if (qc.mode == SmoothMode::fused) {
         wf = wf * quantized.tensor(l.name + ".migration_scale").to(at::kFloat);
@@ -134,14 +133,15 @@ class LlamaFamily final : public ModelFamily {
       }
       loaded->float_weights[l.name] = wf.contiguous();
     }
-    return [this, loaded](const at::Tensor& tokens) {
-      return llama_forward(
-          config_, loaded->non_linear,
-          [&loaded](const std::string& name, const at::Tensor& x) {
-            const auto f = loaded->float_weights.find(name);
-            return f == loaded->float_weights.end() ? loaded->int8.matmul(name, x) : at::linear(x, f->second);
-          },
-          tokens);
+    return [this, loaded](const std::set<std::string>& int8_linears) -> Forward {
+      return [this, loaded, int8_linears](const at::Tensor& tokens) {
+        return llama_forward(
+            config_, loaded->non_linear,
+            [&](const std::string& name, const at::Tensor& x) {
+              return int8_linears.count(name) ? loaded->int8.matmul(name, x) : at::linear(x, loaded->float_weights.at(name));
+            },
+            tokens);
+      };
     };
   }
 

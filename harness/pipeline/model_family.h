@@ -105,11 +105,18 @@ class ModelFamily {
   // `int8_linears` in W8A8 and every other linear in float with the same smoothed weights (the original
   // times s, divided by a fused fc -> fc divisor): sensitivity's "one quantised" and "all but one" models
   // (linear_sensitivity.h). All quantised is the W8A8 forward; none, the float model up to the
-  // smoothing's roundings. The weights are loaded once, for every sequence the result runs; it refers to
-  // this family, `quantized` and `backend`, which must outlive it.
-  virtual Forward partly_quantized_model(const checkpoint::Checkpoint& quantized, const QuantizationConfig& qc,
-                                         kernels::Backend& backend, const std::set<std::string>& int8_linears) const = 0;
-  // The same on one token list.
+  // smoothing's roundings.
+  using PartlyQuantized = std::function<Forward(const std::set<std::string>& int8_linears)>;
+  // The export's weights loaded once (int8 and float forms of every linear: a small model's worth of
+  // memory), for as many int8 sets as sensitivity tries. The result refers to this family, `quantized`
+  // and `backend`, which must outlive it.
+  virtual PartlyQuantized partly_quantized_models(const checkpoint::Checkpoint& quantized, const QuantizationConfig& qc,
+                                                  kernels::Backend& backend) const = 0;
+  // One int8 set; on one token list.
+  Forward partly_quantized_model(const checkpoint::Checkpoint& quantized, const QuantizationConfig& qc,
+                                 kernels::Backend& backend, const std::set<std::string>& int8_linears) const {
+    return partly_quantized_models(quantized, qc, backend)(int8_linears);
+  }
   at::Tensor partly_quantized_forward(const checkpoint::Checkpoint& quantized, const QuantizationConfig& qc,
                                       kernels::Backend& backend, const std::set<std::string>& int8_linears,
                                       const at::Tensor& tokens) const {
