@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "cases/bench/torch_gemm_ceilings.h"
+#include "cases/bench/vpmaddwd_ceiling.h"
 
 namespace smoothcheck::bench {
 namespace {
@@ -21,6 +22,9 @@ std::string key_of(const char* role, DType t, int64_t count) {
 constexpr double kDramBoundBytes = 16.0 * (1 << 20);
 // ... and whose timed loop ran this long: the ctest smoke run (10 ms per row) skips the re-measurement.
 constexpr double kMinSecondsForBeside = 0.1;
+// The vpmaddwd ceiling re-measured after each GEMM row's timed loop (vpmaddwd_ceiling.h): long enough
+// for ~100 pool passes, short beside the row itself.
+constexpr double kVpmaddwdSecondsBeside = 0.2;
 
 }  // namespace
 
@@ -178,7 +182,15 @@ class CpuBenchTarget final : public KernelBenchTarget {
       call();
       benchmark::ClobberMemory();
     }
-    report_gemm(st, clock.seconds(), m, n, k);
+    const double seconds = clock.seconds();
+    report_gemm(st, seconds, m, n, k);
+    // frac_vpmaddwd: the GEMM's operations per second over the exact path's instruction ceiling, measured
+    // on the same threads right after the timed loop (the load of the moment weighs on both sides).
+    const double ceiling = measure_vpmaddwd_rate(MaddLoop::vpmaddwd, copy_.threads(), kVpmaddwdSecondsBeside);
+    if (ceiling <= 0 || seconds <= 0) return;
+    const double rate = 2.0 * double(m) * double(n) * double(k) * double(st.iterations()) / seconds;
+    st.counters["frac_vpmaddwd"] = rate / ceiling;
+    st.counters["vpmaddwd_gops_beside"] = ceiling / 1e9;
   }
 
  private:
