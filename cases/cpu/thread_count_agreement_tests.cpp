@@ -124,6 +124,16 @@ std::vector<Row> gemm_rows() {
          b.gemm_w8a8(ab().first, ab().second, sa->data(), sb->data(), ConstVector{}, Epilogue::vllm,
                      MutMatrix{o.data(), DType::bf16, kM, kN, kN});
        }},
+      // The prepacked weight, packed by the backend under test (its thread count packs it too).
+      {"gemm_s8s8s32/prepacked", std::size_t(kM * kN) * 4,
+       [=](Backend& b, std::vector<uint8_t>& o) {
+         b.gemm_s8s8s32_packed(ab().first, *b.pack_gemm_weight(ab().second), MutMatrix{o.data(), DType::i32, kM, kN, kN});
+       }},
+      {"gemm_w8a8/bf16/vllm/prepacked", std::size_t(kM * kN) * 2,
+       [=](Backend& b, std::vector<uint8_t>& o) {
+         b.gemm_w8a8_packed(ab().first, *b.pack_gemm_weight(ab().second), sa->data(), sb->data(), ConstVector{},
+                            Epilogue::vllm, MutMatrix{o.data(), DType::bf16, kM, kN, kN});
+       }},
   };
 }
 

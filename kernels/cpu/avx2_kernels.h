@@ -57,6 +57,11 @@ constexpr int kGemmNr = 16;  // columns: two ymm of eight int32 accumulators
 // kGemmMr rows (pack_a_panel).
 void pack_b_panel(const int8_t* b, int64_t ldb, int64_t count, int64_t k, int16_t* dst);
 void pack_a_panel(const int8_t* a, int64_t lda, int64_t count, int64_t k, int16_t* dst);
+// The same panel of b kept as int8 (a prepacked weight: half the bytes to stream from memory):
+// dst[(p * kGemmNr + n) * 2 + i] = b[n, 2p + i] as int8, and widen_b_panel turns `kpairs` pairs of it
+// into the int16 panel layout above (dst[j] = src[j] for j < kpairs * 2 * kGemmNr).
+void pack_b_panel_i8(const int8_t* b, int64_t ldb, int64_t count, int64_t k, int8_t* dst);
+void widen_b_panel(const int8_t* src, int64_t kpairs, int16_t* dst);
 // c[mpanels * kGemmMr, npanels * kGemmNr] (+)= A · Bᵀ over `kpairs` k-pairs, for packed panels
 // (consecutive panels `a_stride` / `b_stride` int16 apart, already offset to the first k-pair).
 void gemm_block(const int16_t* a, int64_t a_stride, int64_t mpanels, const int16_t* b, int64_t b_stride,

@@ -146,6 +146,35 @@ void pack_a_panel(const int8_t* a, int64_t lda, int64_t count, int64_t k, int16_
   pack_panel(a, lda, count, k, kGemmMr, dst);
 }
 
+void pack_b_panel_i8(const int8_t* b, int64_t ldb, int64_t count, int64_t k, int8_t* dst) {
+  // Through the int16 packing, a slice of kSlicePairs pairs at a time (16 KiB on the stack), then each
+  // pair's 32 values narrowed back: they are int8 values, so the saturating pack is exact.
+  constexpr int64_t kSlicePairs = 256;
+  alignas(32) int16_t slice[kSlicePairs * 2 * kGemmNr];
+  const int64_t pairs = (k + 1) / 2;
+  for (int64_t p0 = 0; p0 < pairs; p0 += kSlicePairs) {
+    const int64_t np = pairs - p0 < kSlicePairs ? pairs - p0 : kSlicePairs;
+    const int64_t k0 = 2 * p0, kk = k - k0 < 2 * np ? k - k0 : 2 * np;
+    pack_panel(b + k0, ldb, count, kk, kGemmNr, slice);
+    for (int64_t p = 0; p < np; ++p) {
+      const __m256i lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(slice + p * 2 * kGemmNr));
+      const __m256i hi = _mm256_load_si256(reinterpret_cast<const __m256i*>(slice + p * 2 * kGemmNr + 16));
+      // packs works within 128-bit lanes: [lo 0-7, hi 0-7 | lo 8-15, hi 8-15]; the permute restores order.
+      const __m256i bytes = _mm256_permute4x64_epi64(_mm256_packs_epi16(lo, hi), 0xD8);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + (p0 + p) * 2 * kGemmNr), bytes);
+    }
+  }
+}
+
+void widen_b_panel(const int8_t* src, int64_t kpairs, int16_t* dst) {
+  for (int64_t p = 0; p < kpairs; ++p, src += 2 * kGemmNr, dst += 2 * kGemmNr) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst),
+                        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src))));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 16),
+                        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16))));
+  }
+}
+
 void gemm_block(const int16_t* a, int64_t a_stride, int64_t mpanels, const int16_t* b, int64_t b_stride,
                 int64_t npanels, int64_t kpairs, int32_t* c, int64_t ldc, bool accumulate) {
   // The b panel slice (kpairs x 16 pairs, <= 8 KiB) stays in L1 while every a panel of the block
