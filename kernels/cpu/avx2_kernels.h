@@ -50,7 +50,7 @@ void rms_lanes(const void* x, DType t, int64_t n, float* lanes);
 float rms_normalize_row(const void* x, DType t, const void* w, DType wt, int64_t n, float inv, float* y);
 
 // ---- gemm_s8s8s32 -------------------------------------------------------------------------------
-constexpr int kGemmMr = 6;   // rows of the microkernel tile
+constexpr int kGemmMr = 4;   // rows of the microkernel tile
 constexpr int kGemmNr = 16;  // columns: two ymm of eight int32 accumulators
 // One panel of kGemmNr rows of b [N, K] (rows >= count are zero), all of K, as int16 pairs:
 // dst[(p * kGemmNr + n) * 2 + i] = b[n, 2p + i], K padded to even with zeros. Same layout for A with

@@ -31,9 +31,13 @@ namespace {
 
 using cpu::avx2::kGemmMr;
 using cpu::avx2::kGemmNr;
-constexpr int64_t kMc = 12 * kGemmMr;  // 72 rows: the packed a block slice (72 x 256 int16) in L2
+constexpr int64_t kMc = 18 * kGemmMr;  // 72 rows: the packed a block slice (72 x 256 int16) in L2
 constexpr int64_t kNc = 16 * kGemmNr;  // 256 columns: the int32 tile (72 x 256) in L2
 constexpr int64_t kKc = 256;           // k per slice (even): one b panel slice is 8 KiB, in L1
+// A row block whose packed a is at most this size (half of the 1 MiB L2) stays in L2 whole.
+constexpr int64_t kSmallBlockBytes = 512 * 1024;
+constexpr int64_t kCacheLine = 64;
+constexpr int64_t kPrefetchSlices = 2;  // how far ahead b slices are prefetched (see gemm_avx2)
 
 // Called with each finished tile: rows [m0, m0 + mc), columns [n0, n0 + nc), tile(i, j) at c[i * ldc + j].
 using TileSink = std::function<void(int64_t m0, int64_t mc, int64_t n0, int64_t nc, const int32_t* c, int64_t ldc)>;
@@ -97,21 +101,50 @@ void gemm_avx2(const ConstMatrix& a, const BSource& b, int64_t N, int64_t K, int
       const int64_t mp = (mc + kGemmMr - 1) / kGemmMr, np = (nc + kGemmNr - 1) / kGemmNr;
       const int16_t* a_block = &packed_a[std::size_t((m0 / kGemmMr) * kp * kGemmMr)];
       if (K == 0) std::fill(tile.get(), tile.get() + kMc * kNc, 0);
-      // k slice by k slice (the block's a slice, 72 x 256 int16, stays in L2 across the tile's panels),
-      // then panel by panel: the panel's b slice is made in L1 and every a panel of the block runs over it.
-      for (int64_t pc = 0; pc < kp; pc += kKc) {
-        const int64_t kc = std::min(kKc, kp - pc);
-        for (int64_t jr = 0; jr < np; ++jr) {
-          const int64_t n = n0 + jr * kGemmNr;
-          if (b.panels) {
-            cpu::avx2::widen_b_panel(b.panels + ((n / kGemmNr) * kp + pc) * kGemmNr, kc / 2, b_slice.get());
-          } else {
-            cpu::avx2::pack_b_panel(b.rows + n * b.ld + pc, b.ld, std::min<int64_t>(kGemmNr, N - n),
-                                    std::min(kc, K - pc), b_slice.get());
-          }
-          cpu::avx2::gemm_block(a_block + pc * kGemmMr, kp * kGemmMr, mp, b_slice.get(), 0, 1, kc / 2,
-                                tile.get() + jr * kGemmNr, kNc, pc > 0);
+      // The tile's (panel, k slice) pairs in the order they run. A short row block (decode: its packed a
+      // stays in L2 whole) takes each b panel front to back, so a prepacked panel is one memory stream; a
+      // tall one takes k slice by k slice, so the block's a slice (72 x 256 int16) stays cached across
+      // the tile's panels.
+      const int64_t kslices = (kp + kKc - 1) / kKc, slices = np * kslices;
+      const bool panel_major = mp * kp * kGemmMr * int64_t(sizeof(int16_t)) <= kSmallBlockBytes;
+      auto slice_at = [&](int64_t s, int64_t* jr, int64_t* pc) {
+        *jr = panel_major ? s / kslices : s % np;
+        *pc = (panel_major ? s % kslices : s / np) * kKc;
+      };
+      // The b bytes of the slice kPrefetchSlices ahead are requested while this one runs, a share of its
+      // lines before each microkernel call (all at once, they would queue behind each other): at decode b
+      // is read once, from DRAM, and making a slice would otherwise wait for its lines (the hardware
+      // prefetcher runs only a few lines ahead of demand).
+      auto prefetch_slice = [&](int64_t s, int64_t part, int64_t parts) {
+        if (s >= slices) return;
+        int64_t jr = 0, pc = 0;
+        slice_at(s, &jr, &pc);
+        const int64_t n = n0 + jr * kGemmNr, kc = std::min(kKc, kp - pc);
+        if (b.panels) {
+          const int8_t* p = b.panels + ((n / kGemmNr) * kp + pc) * kGemmNr;
+          for (int64_t line = part; line * kCacheLine < kc * kGemmNr; line += parts)
+            __builtin_prefetch(p + line * kCacheLine, 0, 3);
+        } else {
+          const int64_t rows = std::min(N - n, int64_t(kGemmNr)), lines = (std::min(kc, K - pc) + kCacheLine - 1) / kCacheLine;
+          for (int64_t i = part; i < rows * lines; i += parts)
+            __builtin_prefetch(b.rows + (n + i / lines) * b.ld + pc + (i % lines) * kCacheLine, 0, 3);
         }
+      };
+      for (int64_t s = 0; s < slices; ++s) {
+        if (s == 0)
+          for (int64_t ahead = 1; ahead < kPrefetchSlices; ++ahead) prefetch_slice(ahead, 0, 1);
+        int64_t jr = 0, pc = 0;
+        slice_at(s, &jr, &pc);
+        const int64_t n = n0 + jr * kGemmNr, kc = std::min(kKc, kp - pc);
+        if (b.panels) {
+          cpu::avx2::widen_b_panel(b.panels + ((n / kGemmNr) * kp + pc) * kGemmNr, kc / 2, b_slice.get());
+        } else {
+          cpu::avx2::pack_b_panel(b.rows + n * b.ld + pc, b.ld, std::min<int64_t>(kGemmNr, N - n), std::min(kc, K - pc),
+                                  b_slice.get());
+        }
+        prefetch_slice(s + kPrefetchSlices, 0, 1);
+        cpu::avx2::gemm_block(a_block + pc * kGemmMr, kp * kGemmMr, mp, b_slice.get(), 0, 1, kc / 2,
+                              tile.get() + jr * kGemmNr, kNc, pc > 0);
       }
       sink(m0, mc, n0, nc, tile.get(), kNc);
     }

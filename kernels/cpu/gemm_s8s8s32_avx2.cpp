@@ -51,8 +51,36 @@ int64_t pack_eight_rows(const int8_t* src, int64_t ld, int64_t k, int width, int
   return kk / 2;  // pairs done
 }
 
+// A panel of exactly four full rows (a's panels, kGemmMr = 4), 16 k at a time: the same widening, then a
+// 4x8 transpose of the 32-bit pairs (each 128-bit lane holds four rows of one pair).
+int64_t pack_four_rows(const int8_t* src, int64_t ld, int64_t k, int16_t* dst) {
+  int64_t kk = 0;
+  for (; kk + 16 <= k; kk += 16) {
+    __m256i r[4];
+    for (int n = 0; n < 4; ++n)
+      r[n] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + n * ld + kk)));
+    const __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]), t1 = _mm256_unpackhi_epi32(r[0], r[1]);
+    const __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]), t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+    const __m256i u0 = _mm256_unpacklo_epi64(t0, t2);  // pairs 0 | 4
+    const __m256i u1 = _mm256_unpackhi_epi64(t0, t2);  // pairs 1 | 5
+    const __m256i u2 = _mm256_unpacklo_epi64(t1, t3);  // pairs 2 | 6
+    const __m256i u3 = _mm256_unpackhi_epi64(t1, t3);  // pairs 3 | 7
+    auto* out = reinterpret_cast<__m256i*>(dst + (kk / 2) * 4 * 2);
+    _mm256_storeu_si256(out + 0, _mm256_permute2x128_si256(u0, u1, 0x20));  // pairs 0, 1
+    _mm256_storeu_si256(out + 1, _mm256_permute2x128_si256(u2, u3, 0x20));  // pairs 2, 3
+    _mm256_storeu_si256(out + 2, _mm256_permute2x128_si256(u0, u1, 0x31));  // pairs 4, 5
+    _mm256_storeu_si256(out + 3, _mm256_permute2x128_si256(u2, u3, 0x31));  // pairs 6, 7
+  }
+  return kk / 2;  // pairs done
+}
+
 void pack_panel(const int8_t* src, int64_t ld, int64_t count, int64_t k, int width, int16_t* dst) {
   const int64_t pairs = (k + 1) / 2;
+  if (width == 4) {
+    const int64_t done = count == 4 ? pack_four_rows(src, ld, k, dst) : 0;
+    pack_scalar(src, ld, count, k, width, 0, 4, done, pairs, dst);
+    return;
+  }
   for (int64_t row0 = 0; row0 < width; row0 += 8) {
     const int64_t row1 = row0 + 8 < width ? row0 + 8 : width;
     int64_t done = 0;
@@ -67,38 +95,52 @@ inline __m256i broadcast_pair(const int16_t* p) {
   return _mm256_set1_epi32(v);
 }
 
-// c[6][16] (+)= a-panel · b-panel over kpairs pairs.
+// c[4][16] (+)= a-panel · b-panel over kpairs >= 1 pairs. Per pair: the two b vectors (16 columns of
+// int16 pairs) loaded once, each row's a pair broadcast, and per row and vector one vpmaddwd and one vpaddd
+// into its accumulator: 8 of each for 8 + 2 + 4 loads. The pair loop is inline asm because GCC 12,
+// given intrinsics for it, keeps the sums in other registers and copies them back into the accumulators
+// each pair (8 vmovdqa per 8 vpmaddwd; objdump), which costs issue slots the multiplies need. The
+// accumulators are plain operands: the compiler initialises them and stores them as it likes.
 void microkernel(int64_t kpairs, const int16_t* a, const int16_t* b, int32_t* c, int64_t ldc, bool accumulate) {
+  static_assert(kGemmMr == 4 && kGemmNr == 16, "the pair loop below is written out for a 4 x 16 microtile");
   __m256i c00 = _mm256_setzero_si256(), c01 = _mm256_setzero_si256(), c10 = _mm256_setzero_si256(),
           c11 = _mm256_setzero_si256(), c20 = _mm256_setzero_si256(), c21 = _mm256_setzero_si256(),
-          c30 = _mm256_setzero_si256(), c31 = _mm256_setzero_si256(), c40 = _mm256_setzero_si256(),
-          c41 = _mm256_setzero_si256(), c50 = _mm256_setzero_si256(), c51 = _mm256_setzero_si256();
-  for (int64_t p = 0; p < kpairs; ++p) {
-    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
-    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 16));
-    __m256i av = broadcast_pair(a + 0);
-    c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(av, b0));
-    c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(av, b1));
-    av = broadcast_pair(a + 2);
-    c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(av, b0));
-    c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(av, b1));
-    av = broadcast_pair(a + 4);
-    c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(av, b0));
-    c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(av, b1));
-    av = broadcast_pair(a + 6);
-    c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(av, b0));
-    c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(av, b1));
-    av = broadcast_pair(a + 8);
-    c40 = _mm256_add_epi32(c40, _mm256_madd_epi16(av, b0));
-    c41 = _mm256_add_epi32(c41, _mm256_madd_epi16(av, b1));
-    av = broadcast_pair(a + 10);
-    c50 = _mm256_add_epi32(c50, _mm256_madd_epi16(av, b0));
-    c51 = _mm256_add_epi32(c51, _mm256_madd_epi16(av, b1));
-    a += 2 * kGemmMr;
-    b += 2 * kGemmNr;
-  }
-  const __m256i rows[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-  for (int i = 0; i < 6; ++i)
+          c30 = _mm256_setzero_si256(), c31 = _mm256_setzero_si256();
+  __m256i b0, b1, av, t0, t1;
+  asm("1:\n\t"
+      "vmovdqu (%[b]), %[b0]\n\t"
+      "vmovdqu 32(%[b]), %[b1]\n\t"
+      "vpbroadcastd (%[a]), %[av]\n\t"
+      "vpmaddwd %[b0], %[av], %[t0]\n\t"
+      "vpmaddwd %[b1], %[av], %[t1]\n\t"
+      "vpaddd %[t0], %[c00], %[c00]\n\t"
+      "vpaddd %[t1], %[c01], %[c01]\n\t"
+      "vpbroadcastd 4(%[a]), %[av]\n\t"
+      "vpmaddwd %[b0], %[av], %[t0]\n\t"
+      "vpmaddwd %[b1], %[av], %[t1]\n\t"
+      "vpaddd %[t0], %[c10], %[c10]\n\t"
+      "vpaddd %[t1], %[c11], %[c11]\n\t"
+      "vpbroadcastd 8(%[a]), %[av]\n\t"
+      "vpmaddwd %[b0], %[av], %[t0]\n\t"
+      "vpmaddwd %[b1], %[av], %[t1]\n\t"
+      "vpaddd %[t0], %[c20], %[c20]\n\t"
+      "vpaddd %[t1], %[c21], %[c21]\n\t"
+      "vpbroadcastd 12(%[a]), %[av]\n\t"
+      "vpmaddwd %[b0], %[av], %[t0]\n\t"
+      "vpmaddwd %[b1], %[av], %[t1]\n\t"
+      "vpaddd %[t0], %[c30], %[c30]\n\t"
+      "vpaddd %[t1], %[c31], %[c31]\n\t"
+      "add $16, %[a]\n\t"
+      "add $64, %[b]\n\t"
+      "dec %[n]\n\t"
+      "jnz 1b"
+      : [c00] "+x"(c00), [c01] "+x"(c01), [c10] "+x"(c10), [c11] "+x"(c11), [c20] "+x"(c20), [c21] "+x"(c21),
+        [c30] "+x"(c30), [c31] "+x"(c31), [b0] "=&x"(b0), [b1] "=&x"(b1), [av] "=&x"(av), [t0] "=&x"(t0),
+        [t1] "=&x"(t1), [a] "+r"(a), [b] "+r"(b), [n] "+r"(kpairs)
+      :
+      : "memory", "cc");
+  const __m256i rows[kGemmMr][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+  for (int i = 0; i < kGemmMr; ++i)
     for (int h = 0; h < 2; ++h) {
       auto* dst = reinterpret_cast<__m256i*>(c + i * ldc + 8 * h);
       __m256i v = rows[i][h];
