@@ -3,10 +3,10 @@
 // the same product with the vLLM or lmdeploy epilogue fused (gemm_w8a8); both also with b prepacked
 // once (pack_gemm_weight, gemm_*_packed).
 //
-// AVX2 path, GotoBLAS-style: C is cut into kMc x kNc tiles shared out to threads in row-block-major
-// order; a thread packs the kMc rows of a it needs (all of K, int16 pairs) once per row block; then for
-// each kGemmNr-column panel of the tile and each kKc slice of K it makes that slice of b's panel
-// (kKc x 16 int16, 8 KiB: stays in L1) and runs the 6x16 microkernel down the row block over it into an
+// AVX2 path, GotoBLAS-style: all of a is packed once per call (int16 pairs, panels of kGemmMr rows, in
+// parallel); C is cut into kMc x kNc tiles shared out to threads in row-block-major order; for
+// each kGemmNr-column panel of the tile and each kKc slice of K a thread makes that slice of b's panel
+// (kKc x 16 int16, 8 KiB: stays in L1) and runs the 4x16 microkernel down the row block over it into an
 // int32 tile buffer; the finished tile is written out (int32) or through the epilogue. The b slice
 // comes from b's rows, packed on the spot (plain calls: no copy of all of b per call), or from a
 // prepacked weight's int8 panels, widened on the spot (half the bytes of int16 to stream at decode,

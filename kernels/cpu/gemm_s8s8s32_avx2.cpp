@@ -1,5 +1,5 @@
 // The AVX2 int8 GEMM pieces (GotoBLAS structure, driven by gemm_s8s8s32.cpp): int8 -> int16 panel
-// packing, a 6x16 microkernel on vpmaddwd, and the fused epilogue (vLLM's: one vfmadd).
+// packing, a 4x16 microkernel on vpmaddwd, and the fused epilogue (vLLM's: one vfmadd).
 //
 // vpmaddwd multiplies sign-extended int16 pairs and adds each pair into an int32 exactly
 // (|a0*b0 + a1*b1| <= 2 * 128 * 128), so the accumulators are exact while K * 128 * 128 < 2^31.
