@@ -9,7 +9,7 @@
 //   - the GEMMs: LibTorch's float32 at::mm and int8 linear (torch_gemm_ceilings.h), each a row of its
 //     own just before the kernels of its shape; and the exact path's instruction ceiling, vpmaddwd on
 //     ymm registers on every thread (vpmaddwd_ceiling.h), a row at the start of the run and re-measured
-//     right after each GEMM row's timed loop (`frac_vpmaddwd`).
+//     right before and after each GEMM row's timed loop (`frac_vpmaddwd`).
 // Each fraction is the row's rate over the wall time of its timed loop (the interval UseRealTime()
 // reports) divided by the ceiling: bytes_per_second / ceiling, or items_per_second / ceiling.
 // The kernel rows come from kernel_benchmark_table.h, shared with the CUDA suite; each name ends in
@@ -146,7 +146,9 @@ void register_all() {
       };
       shape(add("ceiling/torch_mm_f32", run_torch_f32_mm_ceiling));
       shape(add("ceiling/torch_linear_dynamic_int8_onednn", run_torch_int8_linear_ceiling));
-      for (const GemmVariant& v : kGemmVariants)
+      std::vector<GemmVariant> variants(kGemmVariants.begin(), kGemmVariants.end());
+      variants.insert(variants.end(), kPrepackedGemmVariants.begin(), kPrepackedGemmVariants.end());
+      for (const GemmVariant& v : variants)
         shape(add(join({v.kernel, v.options, isa_name(CpuIsa::best)}), [v](State& st) {
           g_cache.new_generation();
           run_gemm(target(CpuIsa::best), st, v);

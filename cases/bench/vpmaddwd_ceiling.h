@@ -3,8 +3,9 @@
 // come from, vpmaddwd on ymm registers, when nothing else limits it. A register-only loop (inline asm,
 // so the compiler can neither fold nor drop it) of independent vpmaddwd chains, run on the backend's
 // thread pool (kernels/cpu/parallel_for.h) with the thread count the GEMM gets. The GEMM rows report
-// `frac_vpmaddwd`: their 2·M·N·K operations per second over this rate, re-measured right after their own
-// timed loop so that a machine whose load changes during the run weighs on both sides alike.
+// `frac_vpmaddwd`: their 2·M·N·K operations per second over this rate, re-measured right before and
+// after their own timed loop (the higher of the two) so that a machine whose load changes during the
+// run weighs on both sides alike.
 //
 // Counting, the same as the GEMM's 2·M·N·K: one ymm vpmaddwd forms 16 int16 x int16 products and adds
 // them pairwise into 8 int32 lanes, i.e. 16 multiply-adds = 32 operations. The kernel follows each
