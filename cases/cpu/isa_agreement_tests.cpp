@@ -281,8 +281,10 @@ struct GemmShape {
   std::string name() const { return std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k); }
 };
 
-// Tails in every dimension, odd K, tiles crossing the 72 x 256 blocking, N = 1, K = 16384.
+// Tails in every dimension, odd K, tiles crossing the 256 x 256 x 128 blocking (and the 72 rows it had
+// before), N = 1, K = 16384.
 const GemmShape kGemmShapes[] = {{1, 1, 1},     {7, 17, 33},   {13, 31, 1025}, {6, 16, 256},  {73, 257, 301},
+                                 {261, 270, 129},
                                  {3, 40, 4099}, {5, 1, 16384}, {2, 3, 16384},  {1, 300, 64}, {80, 20, 0}};
 
 std::vector<int32_t> naive_gemm(const Buffer& a, const Buffer& b) {

@@ -20,7 +20,7 @@ namespace {
 
 constexpr int64_t kRows = 700, kCols = 1030;            // row kernels: ~45 chunks of 64 KiB available
 constexpr int64_t kStatRows = 40, kStatCols = 4099;     // channel_stats: ~10 column ranges
-constexpr int64_t kM = 200, kN = 520, kK = 301;         // GEMM: 9 tiles, odd K
+constexpr int64_t kM = 600, kN = 520, kK = 301;         // GEMM: 9 tiles of 256 x 256, odd K
 constexpr int kThreadCounts[] = {2, 3, 5};
 
 std::vector<uint8_t> random_floats(DType t, int64_t count, uint32_t seed) {
