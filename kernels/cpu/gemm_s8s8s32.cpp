@@ -140,13 +140,16 @@ void gemm_avx2(const ConstMatrix& a, const BSource& b, int64_t N, int64_t K, int
         int64_t jr = 0, pc = 0;
         slice_at(s, &jr, &pc);
         const int64_t n = n0 + jr * kGemmNr, kc = std::min(kKc, kp - pc);
-        if (b.panels) {
-          cpu::avx2::widen_b_panel(b.panels + ((n / kGemmNr) * kp + pc) * kGemmNr, kc / 2, b_slice.get());
-        } else {
-          cpu::avx2::pack_b_panel(b.rows + n * b.ld + pc, b.ld, std::min<int64_t>(kGemmNr, N - n), std::min(kc, K - pc),
-                                  b_slice.get());
-        }
         prefetch_slice(s + kPrefetchSlices, 0, 1);
+        if (b.panels) {
+          // Widened by the first a panel's pass as it computes (gemm_block_widening).
+          cpu::avx2::gemm_block_widening(a_block + pc * kGemmMr, kp * kGemmMr, mp,
+                                         b.panels + ((n / kGemmNr) * kp + pc) * kGemmNr, b_slice.get(), kc / 2,
+                                         tile.get() + jr * kGemmNr, kNc, pc > 0);
+          continue;
+        }
+        cpu::avx2::pack_b_panel(b.rows + n * b.ld + pc, b.ld, std::min<int64_t>(kGemmNr, N - n), std::min(kc, K - pc),
+                                b_slice.get());
         cpu::avx2::gemm_block(a_block + pc * kGemmMr, kp * kGemmMr, mp, b_slice.get(), 0, 1, kc / 2,
                               tile.get() + jr * kGemmNr, kNc, pc > 0);
       }

@@ -95,50 +95,80 @@ inline __m256i broadcast_pair(const int16_t* p) {
   return _mm256_set1_epi32(v);
 }
 
+// The four rows of one pair (asm text): each row's a pair broadcast, times both b vectors, added into
+// its two accumulators.
+#define SMOOTHCHECK_GEMM_FOUR_ROWS                                                                           \
+  "vpbroadcastd (%[a]), %[av]\n\t"                                                                          \
+  "vpmaddwd %[b0], %[av], %[t0]\n\t"                                                                        \
+  "vpmaddwd %[b1], %[av], %[t1]\n\t"                                                                        \
+  "vpaddd %[t0], %[c00], %[c00]\n\t"                                                                        \
+  "vpaddd %[t1], %[c01], %[c01]\n\t"                                                                        \
+  "vpbroadcastd 4(%[a]), %[av]\n\t"                                                                         \
+  "vpmaddwd %[b0], %[av], %[t0]\n\t"                                                                        \
+  "vpmaddwd %[b1], %[av], %[t1]\n\t"                                                                        \
+  "vpaddd %[t0], %[c10], %[c10]\n\t"                                                                        \
+  "vpaddd %[t1], %[c11], %[c11]\n\t"                                                                        \
+  "vpbroadcastd 8(%[a]), %[av]\n\t"                                                                         \
+  "vpmaddwd %[b0], %[av], %[t0]\n\t"                                                                        \
+  "vpmaddwd %[b1], %[av], %[t1]\n\t"                                                                        \
+  "vpaddd %[t0], %[c20], %[c20]\n\t"                                                                        \
+  "vpaddd %[t1], %[c21], %[c21]\n\t"                                                                        \
+  "vpbroadcastd 12(%[a]), %[av]\n\t"                                                                        \
+  "vpmaddwd %[b0], %[av], %[t0]\n\t"                                                                        \
+  "vpmaddwd %[b1], %[av], %[t1]\n\t"                                                                        \
+  "vpaddd %[t0], %[c30], %[c30]\n\t"                                                                        \
+  "vpaddd %[t1], %[c31], %[c31]\n\t"
+#define SMOOTHCHECK_GEMM_OPERANDS                                                                             \
+  [c00] "+x"(c00), [c01] "+x"(c01), [c10] "+x"(c10), [c11] "+x"(c11), [c20] "+x"(c20), [c21] "+x"(c21),     \
+      [c30] "+x"(c30), [c31] "+x"(c31), [b0] "=&x"(b0), [b1] "=&x"(b1), [av] "=&x"(av), [t0] "=&x"(t0),      \
+      [t1] "=&x"(t1), [a] "+r"(a), [n] "+r"(kpairs)
+
 // c[4][16] (+)= a-panel · b-panel over kpairs >= 1 pairs. Per pair: the two b vectors (16 columns of
 // int16 pairs) loaded once, each row's a pair broadcast, and per row and vector one vpmaddwd and one vpaddd
-// into its accumulator: 8 of each for 8 + 2 + 4 loads. The pair loop is inline asm because GCC 12,
+// into its accumulator: 8 of each for 2 + 4 loads. The pair loop is inline asm because GCC 12,
 // given intrinsics for it, keeps the sums in other registers and copies them back into the accumulators
 // each pair (8 vmovdqa per 8 vpmaddwd; objdump), which costs issue slots the multiplies need. The
 // accumulators are plain operands: the compiler initialises them and stores them as it likes.
-void microkernel(int64_t kpairs, const int16_t* a, const int16_t* b, int32_t* c, int64_t ldc, bool accumulate) {
+// Widening: b is not read but made, pair by pair, from the prepacked int8 panel `b8` (vpmovsxbw: the int16
+// panel layout is the int8 one, element for element) and written to b for the block's other a panels,
+// so that no separate pass waits on b8's lines from memory while the multipliers idle.
+template <bool Widening>
+void microkernel(int64_t kpairs, const int16_t* a, const int16_t* b, const int8_t* b8, int32_t* c, int64_t ldc,
+                 bool accumulate) {
   static_assert(kGemmMr == 4 && kGemmNr == 16, "the pair loop below is written out for a 4 x 16 microtile");
   __m256i c00 = _mm256_setzero_si256(), c01 = _mm256_setzero_si256(), c10 = _mm256_setzero_si256(),
           c11 = _mm256_setzero_si256(), c20 = _mm256_setzero_si256(), c21 = _mm256_setzero_si256(),
           c30 = _mm256_setzero_si256(), c31 = _mm256_setzero_si256();
   __m256i b0, b1, av, t0, t1;
-  asm("1:\n\t"
-      "vmovdqu (%[b]), %[b0]\n\t"
-      "vmovdqu 32(%[b]), %[b1]\n\t"
-      "vpbroadcastd (%[a]), %[av]\n\t"
-      "vpmaddwd %[b0], %[av], %[t0]\n\t"
-      "vpmaddwd %[b1], %[av], %[t1]\n\t"
-      "vpaddd %[t0], %[c00], %[c00]\n\t"
-      "vpaddd %[t1], %[c01], %[c01]\n\t"
-      "vpbroadcastd 4(%[a]), %[av]\n\t"
-      "vpmaddwd %[b0], %[av], %[t0]\n\t"
-      "vpmaddwd %[b1], %[av], %[t1]\n\t"
-      "vpaddd %[t0], %[c10], %[c10]\n\t"
-      "vpaddd %[t1], %[c11], %[c11]\n\t"
-      "vpbroadcastd 8(%[a]), %[av]\n\t"
-      "vpmaddwd %[b0], %[av], %[t0]\n\t"
-      "vpmaddwd %[b1], %[av], %[t1]\n\t"
-      "vpaddd %[t0], %[c20], %[c20]\n\t"
-      "vpaddd %[t1], %[c21], %[c21]\n\t"
-      "vpbroadcastd 12(%[a]), %[av]\n\t"
-      "vpmaddwd %[b0], %[av], %[t0]\n\t"
-      "vpmaddwd %[b1], %[av], %[t1]\n\t"
-      "vpaddd %[t0], %[c30], %[c30]\n\t"
-      "vpaddd %[t1], %[c31], %[c31]\n\t"
-      "add $16, %[a]\n\t"
-      "add $64, %[b]\n\t"
-      "dec %[n]\n\t"
-      "jnz 1b"
-      : [c00] "+x"(c00), [c01] "+x"(c01), [c10] "+x"(c10), [c11] "+x"(c11), [c20] "+x"(c20), [c21] "+x"(c21),
-        [c30] "+x"(c30), [c31] "+x"(c31), [b0] "=&x"(b0), [b1] "=&x"(b1), [av] "=&x"(av), [t0] "=&x"(t0),
-        [t1] "=&x"(t1), [a] "+r"(a), [b] "+r"(b), [n] "+r"(kpairs)
-      :
-      : "memory", "cc");
+  if constexpr (Widening) {
+    int16_t* out = const_cast<int16_t*>(b);
+    asm("1:\n\t"
+        "vpmovsxbw (%[b8]), %[b0]\n\t"
+        "vpmovsxbw 16(%[b8]), %[b1]\n\t"
+        "vmovdqu %[b0], (%[out])\n\t"
+        "vmovdqu %[b1], 32(%[out])\n\t"
+        SMOOTHCHECK_GEMM_FOUR_ROWS
+        "add $16, %[a]\n\t"
+        "add $32, %[b8]\n\t"
+        "add $64, %[out]\n\t"
+        "dec %[n]\n\t"
+        "jnz 1b"
+        : SMOOTHCHECK_GEMM_OPERANDS, [b8] "+r"(b8), [out] "+r"(out)
+        :
+        : "memory", "cc");
+  } else {
+    asm("1:\n\t"
+        "vmovdqu (%[b]), %[b0]\n\t"
+        "vmovdqu 32(%[b]), %[b1]\n\t"
+        SMOOTHCHECK_GEMM_FOUR_ROWS
+        "add $16, %[a]\n\t"
+        "add $64, %[b]\n\t"
+        "dec %[n]\n\t"
+        "jnz 1b"
+        : SMOOTHCHECK_GEMM_OPERANDS, [b] "+r"(b)
+        :
+        : "memory", "cc");
+  }
   const __m256i rows[kGemmMr][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
   for (int i = 0; i < kGemmMr; ++i)
     for (int h = 0; h < 2; ++h) {
@@ -148,6 +178,8 @@ void microkernel(int64_t kpairs, const int16_t* a, const int16_t* b, int32_t* c,
       _mm256_storeu_si256(dst, v);
     }
 }
+#undef SMOOTHCHECK_GEMM_FOUR_ROWS
+#undef SMOOTHCHECK_GEMM_OPERANDS
 
 template <class IO>
 void epilogue(const int32_t* acc, int64_t n, float sa, const float* sb, const typename IO::storage* bias,
@@ -208,23 +240,21 @@ void pack_b_panel_i8(const int8_t* b, int64_t ldb, int64_t count, int64_t k, int
   }
 }
 
-void widen_b_panel(const int8_t* src, int64_t kpairs, int16_t* dst) {
-  for (int64_t p = 0; p < kpairs; ++p, src += 2 * kGemmNr, dst += 2 * kGemmNr) {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst),
-                        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src))));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 16),
-                        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16))));
-  }
-}
-
 void gemm_block(const int16_t* a, int64_t a_stride, int64_t mpanels, const int16_t* b, int64_t b_stride,
                 int64_t npanels, int64_t kpairs, int32_t* c, int64_t ldc, bool accumulate) {
   // The b panel slice (kpairs x 16 pairs, <= 8 KiB) stays in L1 while every a panel of the block
   // streams past it from L2.
   for (int64_t jr = 0; jr < npanels; ++jr)
     for (int64_t ir = 0; ir < mpanels; ++ir)
-      microkernel(kpairs, a + ir * a_stride, b + jr * b_stride, c + ir * kGemmMr * ldc + jr * kGemmNr, ldc,
-                  accumulate);
+      microkernel<false>(kpairs, a + ir * a_stride, b + jr * b_stride, nullptr, c + ir * kGemmMr * ldc + jr * kGemmNr,
+                         ldc, accumulate);
+}
+
+void gemm_block_widening(const int16_t* a, int64_t a_stride, int64_t mpanels, const int8_t* b8, int16_t* b,
+                         int64_t kpairs, int32_t* c, int64_t ldc, bool accumulate) {
+  microkernel<true>(kpairs, a, b, b8, c, ldc, accumulate);
+  for (int64_t ir = 1; ir < mpanels; ++ir)
+    microkernel<false>(kpairs, a + ir * a_stride, b, nullptr, c + ir * kGemmMr * ldc, ldc, accumulate);
 }
 
 void epilogue_row(const int32_t* acc, int64_t n, float sa, const float* sb, const void* bias, DType out_dtype,
