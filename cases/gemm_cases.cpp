@@ -1,6 +1,10 @@
 // W8A8 GEMM (numerics.md §7): exact int32 accumulators, then the vLLM and lmdeploy epilogues.
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <memory>
 #include <random>
+#include <vector>
 
 #include "harness/differential/case_helpers.h"
 #include "harness/differential/case_registry.h"
@@ -50,6 +54,31 @@ struct GemmShape {
   }
 };
 
+// How the kernel is given b: as a matrix on every call (gemm_s8s8s32, gemm_w8a8), or packed once by the
+// backend (pack_gemm_weight, then gemm_*_packed).
+enum class WeightForm { plain, prepacked };
+
+const char* to_string(WeightForm w) { return w == WeightForm::plain ? "plain" : "prepacked"; }
+
+// A weight packed from a scratch copy of b (same row stride), the copy then overwritten and kept alive
+// until the kernel has run: a packed weight that still reads b instead of owning its bytes computes with
+// the overwritten values and fails the case (reading, not crashing).
+struct PrepackedWeight {
+  std::vector<int8_t> scratch;
+  std::unique_ptr<kernels::PackedGemmWeight> packed;
+};
+
+PrepackedWeight prepack(kernels::Backend& backend, const HostTensor& b) {
+  const kernels::ConstMatrix m = b.matrix();
+  PrepackedWeight w{std::vector<int8_t>(std::size_t(m.rows * m.row_stride), int8_t(0x5A)), nullptr};
+  for (int64_t r = 0; r < m.rows; ++r)
+    std::memcpy(&w.scratch[std::size_t(r * m.row_stride)], static_cast<const int8_t*>(m.data) + r * m.row_stride,
+                std::size_t(m.cols));
+  w.packed = backend.pack_gemm_weight(kernels::ConstMatrix{w.scratch.data(), DType::i8, m.rows, m.cols, m.row_stride});
+  std::fill(w.scratch.begin(), w.scratch.end(), int8_t(0x5A));
+  return w;
+}
+
 // The int8 operands a [M, K] and b [N, K], declared as the case's inputs "a" and "b".
 struct GemmOperands {
   const HostTensor& a;
@@ -64,17 +93,26 @@ GemmOperands declare_operands(CaseTensors& tensors, const GemmShape& s, CodeDist
 struct GemmS8S8S32Case final : Case {
   const GemmShape shape;
   const CodeDistribution distribution;
+  const WeightForm weight;
   const uint64_t case_seed;
-  GemmS8S8S32Case(GemmShape s, CodeDistribution d, uint64_t seed) : shape(s), distribution(d), case_seed(seed) {}
+  GemmS8S8S32Case(GemmShape s, CodeDistribution d, WeightForm w, uint64_t seed)
+      : shape(s), distribution(d), weight(w), case_seed(seed) {}
 
-  std::string name() const override { return shape.name() + "/" + to_string(distribution) + "/" + seed_name(case_seed); }
+  std::string name() const override {
+    return shape.name() + "/" + to_string(distribution) + "/" + to_string(weight) + "/" + seed_name(case_seed);
+  }
   uint64_t seed() const override { return case_seed; }
   int64_t work() const override { return shape.multiply_adds(); }
 
   void run(kernels::Backend& backend, CaseTensors& tensors, CaseResult& r) const override {
     const GemmOperands ops = declare_operands(tensors, shape, distribution, case_seed);
     HostTensor& acc = tensors.output_matrix("acc", DType::i32, shape.m, shape.n, 1, ZeroOutput::fails);
-    if (!tensors.run_kernel([&] { backend.gemm_s8s8s32(ops.a.matrix(), ops.b.matrix(), acc.mut_matrix()); })) return;
+    if (!tensors.run_kernel([&] {
+          if (weight == WeightForm::plain) return backend.gemm_s8s8s32(ops.a.matrix(), ops.b.matrix(), acc.mut_matrix());
+          const PrepackedWeight w = prepack(backend, ops.b);
+          backend.gemm_s8s8s32_packed(ops.a.matrix(), *w.packed, acc.mut_matrix());
+        }))
+      return;
     reference::Matrix expected = reference::gemm_s8s8s32(to_reference(ops.a), to_reference(ops.b));
     compare_exact(r, "acc", acc.to_doubles(), expected.values, shape.n);  // an integer accumulator is exact (§8)
     r.keep("expected_acc", {shape.m, shape.n}, std::move(expected.values));
@@ -104,14 +142,15 @@ struct GemmW8A8Case final : Case {
   const DType out_dtype;
   const BiasKind bias_kind;
   const bool with_bias;
+  const WeightForm weight;
   const uint64_t case_seed;
-  GemmW8A8Case(GemmShape s, CodeDistribution d, Epilogue e, DType o, BiasKind bias, uint64_t seed)
+  GemmW8A8Case(GemmShape s, CodeDistribution d, Epilogue e, DType o, BiasKind bias, WeightForm w, uint64_t seed)
       : shape(s), distribution(d), epilogue(e), out_dtype(o), bias_kind(bias), with_bias(bias != BiasKind::none),
-        case_seed(seed) {}
+        weight(w), case_seed(seed) {}
 
   std::string name() const override {
     return shape.name() + "/" + to_string(distribution) + "/" + to_string(epilogue) + "/" + to_string(out_dtype) + "/" +
-           to_string(bias_kind) + "/" + seed_name(case_seed);
+           to_string(bias_kind) + "/" + to_string(weight) + "/" + seed_name(case_seed);
   }
   uint64_t seed() const override { return case_seed; }
   int64_t work() const override { return shape.multiply_adds(); }
@@ -138,8 +177,12 @@ struct GemmW8A8Case final : Case {
                                                 : kernels::ConstVector{nullptr, out_dtype, 0};
     HostTensor& out = tensors.output_matrix("out", out_dtype, shape.m, shape.n, 2, ZeroOutput::fails);
     if (!tensors.run_kernel([&] {
-          backend.gemm_w8a8(ops.a.matrix(), ops.b.matrix(), scale_a.f32(), scale_b.f32(), bias, epilogue,
-                            out.mut_matrix());
+          if (weight == WeightForm::plain)
+            return backend.gemm_w8a8(ops.a.matrix(), ops.b.matrix(), scale_a.f32(), scale_b.f32(), bias, epilogue,
+                                     out.mut_matrix());
+          const PrepackedWeight w = prepack(backend, ops.b);
+          backend.gemm_w8a8_packed(ops.a.matrix(), *w.packed, scale_a.f32(), scale_b.f32(), bias, epilogue,
+                                   out.mut_matrix());
         }))
       return;
 
@@ -202,13 +245,16 @@ std::vector<GemmShape> gemm_shapes() {
           {16, 11008, 4096, 0}, {16, 4096, 11008, 0}, {256, 512, 1024, 0}};
 }
 
+// Each shape and distribution with b plain and prepacked: the prepacked weight must give the same
+// accumulators at every tail, padding and K the plain call is checked at.
 CaseList gemm_s8s8s32_table() {
   CaseList cases;
   for (const GemmShape& s : gemm_shapes())
     for (CodeDistribution d : {CodeDistribution::full, CodeDistribution::small, CodeDistribution::extremes,
                                CodeDistribution::sparse}) {
       if (s.multiply_adds() > (int64_t(1) << 28) && d != CodeDistribution::full) continue;  // the big shapes once
-      cases.push_back(std::make_unique<GemmS8S8S32Case>(s, d, 1));
+      for (WeightForm w : {WeightForm::plain, WeightForm::prepacked})
+        cases.push_back(std::make_unique<GemmS8S8S32Case>(s, d, w, 1));
     }
   return cases;
 }
@@ -220,14 +266,24 @@ CaseList gemm_w8a8_table() {
       for (DType o : {DType::f32, DType::f16, DType::bf16})
         for (BiasKind bias : {BiasKind::none, BiasKind::normal}) {
           if (s.multiply_adds() > (int64_t(1) << 28) && (o != DType::bf16 || bias != BiasKind::none)) continue;
-          cases.push_back(std::make_unique<GemmW8A8Case>(s, CodeDistribution::full, e, o, bias, 1));
+          cases.push_back(std::make_unique<GemmW8A8Case>(s, CodeDistribution::full, e, o, bias, WeightForm::plain, 1));
         }
+  // The prepacked weight through the epilogue: the same accumulators (gemm_s8s8s32's table checks them at
+  // every shape), so each epilogue and output dtype once per shape, with a bias, and the big shapes once.
+  for (const GemmShape& s : gemm_shapes())
+    for (Epilogue e : {Epilogue::vllm, Epilogue::lmdeploy})
+      for (DType o : {DType::f32, DType::f16, DType::bf16}) {
+        if (s.multiply_adds() > (int64_t(1) << 28) && (o != DType::bf16 || e != Epilogue::vllm)) continue;
+        cases.push_back(
+            std::make_unique<GemmW8A8Case>(s, CodeDistribution::full, e, o, BiasKind::normal, WeightForm::prepacked, 1));
+      }
   // Fused versus unfused: row 0 cancelled by the bias, with N wide enough that bf16 shows the difference
   // in several elements (vLLM's fma; lmdeploy's rounding before the bias on the same inputs).
   for (const GemmShape& s : std::vector<GemmShape>{{7, 17, 64, 3}, {4, 4096, 64, 0}, {3, 1025, 1026, 1}})
     for (Epilogue e : {Epilogue::vllm, Epilogue::lmdeploy})
       for (DType o : {DType::f32, DType::f16, DType::bf16})
-        cases.push_back(std::make_unique<GemmW8A8Case>(s, CodeDistribution::full, e, o, BiasKind::cancels_row0, 2));
+        cases.push_back(
+            std::make_unique<GemmW8A8Case>(s, CodeDistribution::full, e, o, BiasKind::cancels_row0, WeightForm::plain, 2));
   return cases;
 }
 

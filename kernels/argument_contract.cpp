@@ -206,6 +206,13 @@ void validate_gemm_s8s8s32(const char* backend, const ConstMatrix& a, const Cons
   check.gemm_output(a, b, acc, "acc");
 }
 
+void validate_gemm_weight(const char* backend, const ConstMatrix& b) {
+  const CallCheck check(backend, "pack_gemm_weight");
+  check.matrix(b, "b", kInt8);
+  check.require(b.cols < kGemmMaxK, "K = " + std::to_string(b.cols) + " >= " + std::to_string(kGemmMaxK) +
+                                        ": int32 accumulators could overflow (numerics.md §7)");
+}
+
 void validate_gemm_w8a8(const char* backend, const ConstMatrix& a, const ConstMatrix& b, const float* scale_a,
                         const float* scale_b, const ConstVector& bias, Epilogue epilogue, const MutMatrix& out) {
   const CallCheck check(backend, "gemm_w8a8");

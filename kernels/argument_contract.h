@@ -45,6 +45,9 @@ void validate_quantize_per_tensor(const char* backend, const ConstMatrix& x, flo
 void validate_rmsnorm_quantize(const char* backend, const ConstMatrix& x, const ConstVector& norm_w, float eps,
                                const ActQuantOptions& o, const MutMatrix& q, const float* scale);
 void validate_gemm_s8s8s32(const char* backend, const ConstMatrix& a, const ConstMatrix& b, const MutMatrix& acc);
+// The weight given to pack_gemm_weight: b [N, K] int8 with K < kGemmMaxK (its a and output are checked by
+// the gemm_*_packed call, against the packed weight's shape).
+void validate_gemm_weight(const char* backend, const ConstMatrix& b);
 void validate_gemm_w8a8(const char* backend, const ConstMatrix& a, const ConstMatrix& b, const float* scale_a,
                         const float* scale_b, const ConstVector& bias, Epilogue epilogue, const MutMatrix& out);
 

@@ -8,6 +8,7 @@
 // argument_contract.h) and for device failures.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -65,6 +66,25 @@ struct ChannelStatsOut {
   float* abssum = nullptr;
 };
 
+// A GEMM weight b [N, K] int8 (the nn.Linear layout) packed once by Backend::pack_gemm_weight for any
+// number of gemm_*_packed calls: SmoothQuant's weights are static, so a backend may keep them in its
+// GEMM engine's own layout instead of re-packing them on every call. It owns its bytes: b may be
+// changed or freed once packed, and a changed weight is simply packed again (there is no cache keyed on
+// b's address that could go stale). Only the backend class that packed it reads it; any other throws
+// KernelError. Backends without a layout of their own keep a plain copy (packed_gemm_weight.h).
+class PackedGemmWeight {
+ public:
+  PackedGemmWeight(int64_t rows, int64_t cols) : rows_(rows), cols_(cols) {}
+  virtual ~PackedGemmWeight() = default;
+  PackedGemmWeight(const PackedGemmWeight&) = delete;
+  PackedGemmWeight& operator=(const PackedGemmWeight&) = delete;
+  int64_t rows() const { return rows_; }  // N
+  int64_t cols() const { return cols_; }  // K
+
+ private:
+  int64_t rows_, cols_;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -114,6 +134,14 @@ class Backend {
   // bias.data == nullptr when absent) has out's dtype.
   virtual void gemm_w8a8(ConstMatrix a, ConstMatrix b, const float* scale_a, const float* scale_b,
                          ConstVector bias, Epilogue epilogue, MutMatrix out) = 0;
+
+  // §7 with a prepacked weight: b [N, K] int8 packed once, then the same two products, bit for bit what
+  // gemm_s8s8s32 / gemm_w8a8 give for the b it was packed from. The defaults (packed_gemm_weight.cpp)
+  // keep a contiguous copy of b and call the plain kernels; a backend overrides all three together.
+  virtual std::unique_ptr<PackedGemmWeight> pack_gemm_weight(ConstMatrix b);
+  virtual void gemm_s8s8s32_packed(ConstMatrix a, const PackedGemmWeight& b, MutMatrix acc);
+  virtual void gemm_w8a8_packed(ConstMatrix a, const PackedGemmWeight& b, const float* scale_a,
+                                const float* scale_b, ConstVector bias, Epilogue epilogue, MutMatrix out);
 };
 
 }  // namespace smoothcheck::kernels

@@ -1,8 +1,11 @@
 #include "cases/bench/cpu_bench_target.h"
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "cases/bench/torch_gemm_ceilings.h"
+#include "cases/bench/vpmaddwd_ceiling.h"
 
 namespace smoothcheck::bench {
 namespace {
@@ -21,6 +24,9 @@ std::string key_of(const char* role, DType t, int64_t count) {
 constexpr double kDramBoundBytes = 16.0 * (1 << 20);
 // ... and whose timed loop ran this long: the ctest smoke run (10 ms per row) skips the re-measurement.
 constexpr double kMinSecondsForBeside = 0.1;
+// The vpmaddwd ceiling re-measured before and after each GEMM row's timed loop (vpmaddwd_ceiling.h):
+// long enough for ~10 pool passes, short beside the row itself.
+constexpr double kVpmaddwdSecondsBeside = 0.1;
 
 }  // namespace
 
@@ -127,7 +133,7 @@ class CpuBenchTarget final : public KernelBenchTarget {
   }
 
   Call gemm(int64_t m, int64_t n, int64_t k, uint64_t a_seed, uint64_t b_seed, const float* scale_a,
-            const float* scale_b, Epilogue epilogue, MutMatrix out) override {
+            const float* scale_b, Epilogue epilogue, MutMatrix out, bool prepacked) override {
     auto int8_input = [&](const char* role, int64_t count, uint64_t seed) {
       return cache_.get(key_of(role, DType::i8, count), std::size_t(count), [&] {
         return make_int8_tensor(std::size_t(count), seed);
@@ -135,6 +141,14 @@ class CpuBenchTarget final : public KernelBenchTarget {
     };
     const ConstMatrix a{int8_input("qa", m * k, a_seed), DType::i8, m, k, k};
     const ConstMatrix b{int8_input("qw_gemm", n * k, b_seed), DType::i8, n, k, k};
+    if (prepacked) {
+      // Packed here, outside the timed loop: a serving stack packs its static weights once.
+      std::shared_ptr<const kernels::PackedGemmWeight> w = backend_.pack_gemm_weight(b);
+      if (out.dtype == DType::i32) return [&be = backend_, a, w, out] { be.gemm_s8s8s32_packed(a, *w, out); };
+      return [=, &be = backend_] {
+        be.gemm_w8a8_packed(a, *w, scale_a, scale_b, ConstVector{nullptr, out.dtype, 0}, epilogue, out);
+      };
+    }
     if (out.dtype == DType::i32) return [&be = backend_, a, b, out] { be.gemm_s8s8s32(a, b, out); };
     return [=, &be = backend_] {
       be.gemm_w8a8(a, b, scale_a, scale_b, ConstVector{nullptr, out.dtype, 0}, epilogue, out);
@@ -173,12 +187,24 @@ class CpuBenchTarget final : public KernelBenchTarget {
   }
 
   void time_gemm(benchmark::State& st, const Call& call, int64_t m, int64_t n, int64_t k) override {
+    const double ceiling_before = measure_vpmaddwd_rate(MaddLoop::vpmaddwd, copy_.threads(), kVpmaddwdSecondsBeside);
     const WallClock clock;
     for (auto _ : st) {
       call();
       benchmark::ClobberMemory();
     }
-    report_gemm(st, clock.seconds(), m, n, k);
+    const double seconds = clock.seconds();
+    report_gemm(st, seconds, m, n, k);
+    // frac_vpmaddwd: the GEMM's operations per second over the exact path's instruction ceiling, measured
+    // on the same threads right before and right after the timed loop (the load of the moment weighs on
+    // both sides); the higher of the two, so that a burst of other work during one of them cannot make
+    // the ratio look better than it is.
+    const double ceiling = std::max(
+        ceiling_before, measure_vpmaddwd_rate(MaddLoop::vpmaddwd, copy_.threads(), kVpmaddwdSecondsBeside));
+    if (ceiling <= 0 || seconds <= 0) return;
+    const double rate = 2.0 * double(m) * double(n) * double(k) * double(st.iterations()) / seconds;
+    st.counters["frac_vpmaddwd"] = rate / ceiling;
+    st.counters["vpmaddwd_gops_beside"] = ceiling / 1e9;
   }
 
  private:

@@ -7,7 +7,9 @@
 //     each DRAM-bound kernel's timed loop; each kernel reports `frac_copy_bw` = its bytes/s (read +
 //     written) / the best copy bytes/s (read + written) beside it (cpu_bench_target.cpp);
 //   - the GEMMs: LibTorch's float32 at::mm and int8 linear (torch_gemm_ceilings.h), each a row of its
-//     own just before the kernels of its shape.
+//     own just before the kernels of its shape; and the exact path's instruction ceiling, vpmaddwd on
+//     ymm registers on every thread (vpmaddwd_ceiling.h), a row at the start of the run and re-measured
+//     right before and after each GEMM row's timed loop (`frac_vpmaddwd`).
 // Each fraction is the row's rate over the wall time of its timed loop (the interval UseRealTime()
 // reports) divided by the ceiling: bytes_per_second / ceiling, or items_per_second / ceiling.
 // The kernel rows come from kernel_benchmark_table.h, shared with the CUDA suite; each name ends in
@@ -29,6 +31,7 @@
 #include "cases/bench/kernel_benchmark_table.h"
 #include "cases/bench/llama_shapes.h"
 #include "cases/bench/torch_gemm_ceilings.h"
+#include "cases/bench/vpmaddwd_ceiling.h"
 #include "kernels/cpu/cpu_backend.h"
 
 namespace smoothcheck::bench {
@@ -114,6 +117,12 @@ void register_all() {
   add("ceiling/memcpy/MiB:256", [](State& st) { bm_copy(st, 1, false); });
   add("ceiling/threaded_copy/MiB:256" + threads, [](State& st) { bm_copy(st, g_threads, false); });
   add("ceiling/stream_scale/MiB:256" + threads, [](State& st) { bm_copy(st, g_threads, true); });
+  // The GEMM's instruction ceiling, and the same loop with the kernel's accumulate add (for the record).
+  if (kernels::cpu_supports_avx2()) {
+    add("ceiling/vpmaddwd_ymm" + threads, [](State& st) { run_vpmaddwd_ceiling(st, MaddLoop::vpmaddwd, g_threads); });
+    add("ceiling/vpmaddwd_vpaddd_ymm" + threads,
+        [](State& st) { run_vpmaddwd_ceiling(st, MaddLoop::vpmaddwd_vpaddd, g_threads); });
+  }
 
   for (DType dt : {DType::f32, DType::bf16}) {
     const std::vector<KernelBenchmark> rows = kernel_benchmarks(dt);
@@ -137,7 +146,9 @@ void register_all() {
       };
       shape(add("ceiling/torch_mm_f32", run_torch_f32_mm_ceiling));
       shape(add("ceiling/torch_linear_dynamic_int8_onednn", run_torch_int8_linear_ceiling));
-      for (const GemmVariant& v : kGemmVariants)
+      std::vector<GemmVariant> variants(kGemmVariants.begin(), kGemmVariants.end());
+      variants.insert(variants.end(), kPrepackedGemmVariants.begin(), kPrepackedGemmVariants.end());
+      for (const GemmVariant& v : variants)
         shape(add(join({v.kernel, v.options, isa_name(CpuIsa::best)}), [v](State& st) {
           g_cache.new_generation();
           run_gemm(target(CpuIsa::best), st, v);

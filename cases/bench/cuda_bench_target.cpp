@@ -93,7 +93,8 @@ class CudaBenchTarget final : public KernelBenchTarget {
   // The project's mma.sync GEMM on padded operands (as the backend lays them out); out i32 = raw
   // accumulators, else the fused epilogue into that dtype.
   Call gemm(int64_t m, int64_t n, int64_t k, uint64_t a_seed, uint64_t b_seed, const float* scale_a,
-            const float* scale_b, Epilogue epilogue, MutMatrix out) override {
+            const float* scale_b, Epilogue epilogue, MutMatrix out, bool prepacked) override {
+    if (prepacked) throw kernels::KernelError("the CUDA launchers have no packed weight layout");
     plan::GemmPlan p;
     const std::string why = plan::plan_gemm(m, n, k, &p);
     if (!why.empty()) throw kernels::KernelError(why);  // the row's error (guard_exceptions), nothing timed

@@ -53,9 +53,10 @@ class KernelBenchTarget {
                                 const ActQuantOptions& o, kernels::MutMatrix q, float* scale) = 0;
   // out [M, N]: i32 for gemm_s8s8s32, else gemm_w8a8 into that dtype with `epilogue` and no bias. The
   // int8 operands a [M, K] and b [N, K] (codes from seeds a_seed, b_seed) are laid out as the backend's
-  // GEMM engine reads them.
+  // GEMM engine reads them. prepacked: b packed once here (Backend::pack_gemm_weight), the call then
+  // gemm_*_packed; a target without packed weights throws KernelError.
   virtual Call gemm(int64_t m, int64_t n, int64_t k, uint64_t a_seed, uint64_t b_seed, const float* scale_a,
-                    const float* scale_b, Epilogue epilogue, kernels::MutMatrix out) = 0;
+                    const float* scale_b, Epilogue epilogue, kernels::MutMatrix out, bool prepacked) = 0;
 
   // Runs `call` as the benchmark's timed loop, then sets bytes processed (read + written per call) and
   // the fractions of the backend's bandwidth ceiling.

@@ -167,7 +167,8 @@ void run_gemm(KernelBenchTarget& target, State& st, const GemmVariant& variant) 
   const float* scale_a = target.positive_floats("scale_a", m, 43);
   const float* scale_b = target.positive_floats("scale_b", n, 44);
   const MutMatrix out{target.zeroed_output("gemm_out", variant.out, m * n), variant.out, m, n, n};
-  target.time_gemm(st, target.gemm(m, n, k, 41, 42, scale_a, scale_b, variant.epilogue, out), m, n, k);
+  target.time_gemm(st, target.gemm(m, n, k, 41, 42, scale_a, scale_b, variant.epilogue, out, variant.prepacked), m, n,
+                   k);
 }
 
 void apply_shapes(benchmark::internal::Benchmark* b, ShapeSet shapes) {

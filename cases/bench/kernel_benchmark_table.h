@@ -42,11 +42,16 @@ struct GemmVariant {
   const char* options;  // "" or "<out dtype>/<epilogue>"; a suite puts its engine or ISA around it
   DType out;
   Epilogue epilogue;
+  bool prepacked = false;  // b packed once outside the timed loop (Backend::pack_gemm_weight), then gemm_*_packed
 };
 inline constexpr std::array<GemmVariant, 4> kGemmVariants = {{{"gemm_s8s8s32", "", DType::i32, Epilogue::vllm},
                                                               {"gemm_w8a8", "f32/vllm", DType::f32, Epilogue::vllm},
                                                               {"gemm_w8a8", "bf16/vllm", DType::bf16, Epilogue::vllm},
                                                               {"gemm_w8a8", "bf16/lmdeploy", DType::bf16, Epilogue::lmdeploy}}};
+// The prepacked-weight rows: the CPU suite's (the CUDA launchers have no packed weight layout).
+inline constexpr std::array<GemmVariant, 2> kPrepackedGemmVariants = {
+    {{"gemm_s8s8s32", "prepacked", DType::i32, Epilogue::vllm, true},
+     {"gemm_w8a8", "f32/vllm/prepacked", DType::f32, Epilogue::vllm, true}}};
 // Times one variant at the benchmark's arguments (M, N, K).
 void run_gemm(KernelBenchTarget& target, benchmark::State& st, const GemmVariant& variant);
 

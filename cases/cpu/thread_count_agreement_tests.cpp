@@ -20,7 +20,7 @@ namespace {
 
 constexpr int64_t kRows = 700, kCols = 1030;            // row kernels: ~45 chunks of 64 KiB available
 constexpr int64_t kStatRows = 40, kStatCols = 4099;     // channel_stats: ~10 column ranges
-constexpr int64_t kM = 200, kN = 520, kK = 301;         // GEMM: 9 tiles, odd K
+constexpr int64_t kM = 600, kN = 520, kK = 301;         // GEMM: 9 tiles of 256 x 256, odd K
 constexpr int kThreadCounts[] = {2, 3, 5};
 
 std::vector<uint8_t> random_floats(DType t, int64_t count, uint32_t seed) {
@@ -123,6 +123,16 @@ std::vector<Row> gemm_rows() {
        [=](Backend& b, std::vector<uint8_t>& o) {
          b.gemm_w8a8(ab().first, ab().second, sa->data(), sb->data(), ConstVector{}, Epilogue::vllm,
                      MutMatrix{o.data(), DType::bf16, kM, kN, kN});
+       }},
+      // The prepacked weight, packed by the backend under test (its thread count packs it too).
+      {"gemm_s8s8s32/prepacked", std::size_t(kM * kN) * 4,
+       [=](Backend& b, std::vector<uint8_t>& o) {
+         b.gemm_s8s8s32_packed(ab().first, *b.pack_gemm_weight(ab().second), MutMatrix{o.data(), DType::i32, kM, kN, kN});
+       }},
+      {"gemm_w8a8/bf16/vllm/prepacked", std::size_t(kM * kN) * 2,
+       [=](Backend& b, std::vector<uint8_t>& o) {
+         b.gemm_w8a8_packed(ab().first, *b.pack_gemm_weight(ab().second), sa->data(), sb->data(), ConstVector{},
+                            Epilogue::vllm, MutMatrix{o.data(), DType::bf16, kM, kN, kN});
        }},
   };
 }

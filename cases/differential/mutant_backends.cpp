@@ -4,6 +4,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "cases/differential/mutant_support.h"
@@ -167,6 +168,22 @@ struct TransposedWeight final : CpuBackend {
   }
 };
 
+// Packs nothing: the "packed" weight keeps a view of b, as a cache keyed on b's address would, so a weight
+// changed (or freed) after packing is read as it is now, not as it was packed.
+struct PackedWeightViewsB final : CpuBackend {
+  struct View final : kernels::PackedGemmWeight {
+    explicit View(const ConstMatrix& m) : PackedGemmWeight(m.rows, m.cols), b(m) {}
+    ConstMatrix b;
+  };
+  std::unique_ptr<kernels::PackedGemmWeight> pack_gemm_weight(ConstMatrix b) override {
+    CpuBackend::pack_gemm_weight(b);  // argument checks
+    return std::make_unique<View>(b);
+  }
+  void gemm_s8s8s32_packed(ConstMatrix a, const kernels::PackedGemmWeight& b, MutMatrix acc) override {
+    CpuBackend::gemm_s8s8s32(a, dynamic_cast<const View&>(b).b, acc);
+  }
+};
+
 // Leaves out the RMSNorm weight (normalises only).
 struct RmsnormWithoutWeight final : CpuBackend {
   void rmsnorm_quantize(ConstMatrix x, ConstVector w, float eps, const ActQuantOptions& o, MutMatrix q,
@@ -326,6 +343,8 @@ std::vector<Mutant> all_mutants() {
       mutant<SwappedEpilogueScales>("swapped_epilogue_scales", "gemm_w8a8", "m7_*", "bound: out"),
       mutant<StaleAccumulator>("stale_accumulator_between_tiles", "gemm_s8s8s32", "m7_*", "exact: acc"),
       mutant<TransposedWeight>("transposed_weight", "gemm_s8s8s32", "m7_*", "exact: acc"),
+      mutant<PackedWeightViewsB>("packed_weight_views_b_instead_of_owning_a_copy", "gemm_s8s8s32", "m7_*/prepacked/*",
+                                 "exact: acc"),
       mutant<RmsnormWithoutWeight>("rmsnorm_without_weight", "rmsnorm_quantize", "t9_*", "bound: scale"),
       mutant<MinMaxStartAtZero>("running_min_max_start_at_zero", "channel_stats", "t1_*", "exact: min"),
       mutant<SwappedAlpha>("swapped_alpha", "smooth_scale", "*alpha85pct*", "bound: s"),

@@ -50,17 +50,25 @@ void rms_lanes(const void* x, DType t, int64_t n, float* lanes);
 float rms_normalize_row(const void* x, DType t, const void* w, DType wt, int64_t n, float inv, float* y);
 
 // ---- gemm_s8s8s32 -------------------------------------------------------------------------------
-constexpr int kGemmMr = 6;   // rows of the microkernel tile
+constexpr int kGemmMr = 4;   // rows of the microkernel tile
 constexpr int kGemmNr = 16;  // columns: two ymm of eight int32 accumulators
 // One panel of kGemmNr rows of b [N, K] (rows >= count are zero), all of K, as int16 pairs:
 // dst[(p * kGemmNr + n) * 2 + i] = b[n, 2p + i], K padded to even with zeros. Same layout for A with
 // kGemmMr rows (pack_a_panel).
 void pack_b_panel(const int8_t* b, int64_t ldb, int64_t count, int64_t k, int16_t* dst);
 void pack_a_panel(const int8_t* a, int64_t lda, int64_t count, int64_t k, int16_t* dst);
+// The same panel of b kept as int8 (a prepacked weight: half the bytes to stream from memory):
+// dst[(p * kGemmNr + n) * 2 + i] = b[n, 2p + i] as int8, element for element the int16 layout above.
+void pack_b_panel_i8(const int8_t* b, int64_t ldb, int64_t count, int64_t k, int8_t* dst);
 // c[mpanels * kGemmMr, npanels * kGemmNr] (+)= A · Bᵀ over `kpairs` k-pairs, for packed panels
 // (consecutive panels `a_stride` / `b_stride` int16 apart, already offset to the first k-pair).
 void gemm_block(const int16_t* a, int64_t a_stride, int64_t mpanels, const int16_t* b, int64_t b_stride,
                 int64_t npanels, int64_t kpairs, int32_t* c, int64_t ldc, bool accumulate);
+// The same for one b panel (npanels = 1) that is made on the way: the first a panel's pass widens the
+// prepacked int8 panel b8 (pack_b_panel_i8's layout, offset to the first k-pair) into b (kpairs pairs),
+// which the other a panels then read.
+void gemm_block_widening(const int16_t* a, int64_t a_stride, int64_t mpanels, const int8_t* b8, int16_t* b,
+                         int64_t kpairs, int32_t* c, int64_t ldc, bool accumulate);
 // One output row of the fused epilogue: out_j = epilogue(acc_j, sa, sb_j, bias_j) in out_dtype.
 // bias (out_dtype, may be null) and sb point at column 0 of the row's range.
 void epilogue_row(const int32_t* acc, int64_t n, float sa, const float* sb, const void* bias, DType out_dtype,

@@ -20,7 +20,11 @@ void rms_quantize_row(const void*, DType, const void*, DType, int64_t, float, fl
                       int8_t*) { std::abort(); }
 void pack_b_panel(const int8_t*, int64_t, int64_t, int64_t, int16_t*) { std::abort(); }
 void pack_a_panel(const int8_t*, int64_t, int64_t, int64_t, int16_t*) { std::abort(); }
+void pack_b_panel_i8(const int8_t*, int64_t, int64_t, int64_t, int8_t*) { std::abort(); }
 void gemm_block(const int16_t*, int64_t, int64_t, const int16_t*, int64_t, int64_t, int64_t, int32_t*, int64_t, bool) {
+  std::abort();
+}
+void gemm_block_widening(const int16_t*, int64_t, int64_t, const int8_t*, int16_t*, int64_t, int32_t*, int64_t, bool) {
   std::abort();
 }
 void epilogue_row(const int32_t*, int64_t, float, const float*, const void*, DType, Epilogue, void*) { std::abort(); }

@@ -41,6 +41,12 @@ class CpuBackend : public Backend {
   void gemm_s8s8s32(ConstMatrix a, ConstMatrix b, MutMatrix acc) override;
   void gemm_w8a8(ConstMatrix a, ConstMatrix b, const float* scale_a, const float* scale_b, ConstVector bias,
                  Epilogue epilogue, MutMatrix out) override;
+  // A weight packed by a CpuBackend of either ISA is read by both (the portable path restores b's rows
+  // from the AVX2 path's panels); one packed by another backend class is refused.
+  std::unique_ptr<PackedGemmWeight> pack_gemm_weight(ConstMatrix b) override;
+  void gemm_s8s8s32_packed(ConstMatrix a, const PackedGemmWeight& b, MutMatrix acc) override;
+  void gemm_w8a8_packed(ConstMatrix a, const PackedGemmWeight& b, const float* scale_a, const float* scale_b,
+                        ConstVector bias, Epilogue epilogue, MutMatrix out) override;
 
   CpuIsa isa() const { return isa_; }  // never CpuIsa::best
   int threads() const { return threads_; }

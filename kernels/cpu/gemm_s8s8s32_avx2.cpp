@@ -1,5 +1,5 @@
 // The AVX2 int8 GEMM pieces (GotoBLAS structure, driven by gemm_s8s8s32.cpp): int8 -> int16 panel
-// packing, a 6x16 microkernel on vpmaddwd, and the fused epilogue (vLLM's: one vfmadd).
+// packing, a 4x16 microkernel on vpmaddwd, and the fused epilogue (vLLM's: one vfmadd).
 //
 // vpmaddwd multiplies sign-extended int16 pairs and adds each pair into an int32 exactly
 // (|a0*b0 + a1*b1| <= 2 * 128 * 128), so the accumulators are exact while K * 128 * 128 < 2^31.
@@ -51,8 +51,36 @@ int64_t pack_eight_rows(const int8_t* src, int64_t ld, int64_t k, int width, int
   return kk / 2;  // pairs done
 }
 
+// A panel of exactly four full rows (a's panels, kGemmMr = 4), 16 k at a time: the same widening, then a
+// 4x8 transpose of the 32-bit pairs (each 128-bit lane holds four rows of one pair).
+int64_t pack_four_rows(const int8_t* src, int64_t ld, int64_t k, int16_t* dst) {
+  int64_t kk = 0;
+  for (; kk + 16 <= k; kk += 16) {
+    __m256i r[4];
+    for (int n = 0; n < 4; ++n)
+      r[n] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + n * ld + kk)));
+    const __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]), t1 = _mm256_unpackhi_epi32(r[0], r[1]);
+    const __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]), t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+    const __m256i u0 = _mm256_unpacklo_epi64(t0, t2);  // pairs 0 | 4
+    const __m256i u1 = _mm256_unpackhi_epi64(t0, t2);  // pairs 1 | 5
+    const __m256i u2 = _mm256_unpacklo_epi64(t1, t3);  // pairs 2 | 6
+    const __m256i u3 = _mm256_unpackhi_epi64(t1, t3);  // pairs 3 | 7
+    auto* out = reinterpret_cast<__m256i*>(dst + (kk / 2) * 4 * 2);
+    _mm256_storeu_si256(out + 0, _mm256_permute2x128_si256(u0, u1, 0x20));  // pairs 0, 1
+    _mm256_storeu_si256(out + 1, _mm256_permute2x128_si256(u2, u3, 0x20));  // pairs 2, 3
+    _mm256_storeu_si256(out + 2, _mm256_permute2x128_si256(u0, u1, 0x31));  // pairs 4, 5
+    _mm256_storeu_si256(out + 3, _mm256_permute2x128_si256(u2, u3, 0x31));  // pairs 6, 7
+  }
+  return kk / 2;  // pairs done
+}
+
 void pack_panel(const int8_t* src, int64_t ld, int64_t count, int64_t k, int width, int16_t* dst) {
   const int64_t pairs = (k + 1) / 2;
+  if (width == 4) {
+    const int64_t done = count == 4 ? pack_four_rows(src, ld, k, dst) : 0;
+    pack_scalar(src, ld, count, k, width, 0, 4, done, pairs, dst);
+    return;
+  }
   for (int64_t row0 = 0; row0 < width; row0 += 8) {
     const int64_t row1 = row0 + 8 < width ? row0 + 8 : width;
     int64_t done = 0;
@@ -67,38 +95,82 @@ inline __m256i broadcast_pair(const int16_t* p) {
   return _mm256_set1_epi32(v);
 }
 
-// c[6][16] (+)= a-panel · b-panel over kpairs pairs.
-void microkernel(int64_t kpairs, const int16_t* a, const int16_t* b, int32_t* c, int64_t ldc, bool accumulate) {
+// The four rows of one pair (asm text): each row's a pair broadcast, times both b vectors, added into
+// its two accumulators.
+#define SMOOTHCHECK_GEMM_FOUR_ROWS                                                                           \
+  "vpbroadcastd (%[a]), %[av]\n\t"                                                                          \
+  "vpmaddwd %[b0], %[av], %[t0]\n\t"                                                                        \
+  "vpmaddwd %[b1], %[av], %[t1]\n\t"                                                                        \
+  "vpaddd %[t0], %[c00], %[c00]\n\t"                                                                        \
+  "vpaddd %[t1], %[c01], %[c01]\n\t"                                                                        \
+  "vpbroadcastd 4(%[a]), %[av]\n\t"                                                                         \
+  "vpmaddwd %[b0], %[av], %[t0]\n\t"                                                                        \
+  "vpmaddwd %[b1], %[av], %[t1]\n\t"                                                                        \
+  "vpaddd %[t0], %[c10], %[c10]\n\t"                                                                        \
+  "vpaddd %[t1], %[c11], %[c11]\n\t"                                                                        \
+  "vpbroadcastd 8(%[a]), %[av]\n\t"                                                                         \
+  "vpmaddwd %[b0], %[av], %[t0]\n\t"                                                                        \
+  "vpmaddwd %[b1], %[av], %[t1]\n\t"                                                                        \
+  "vpaddd %[t0], %[c20], %[c20]\n\t"                                                                        \
+  "vpaddd %[t1], %[c21], %[c21]\n\t"                                                                        \
+  "vpbroadcastd 12(%[a]), %[av]\n\t"                                                                        \
+  "vpmaddwd %[b0], %[av], %[t0]\n\t"                                                                        \
+  "vpmaddwd %[b1], %[av], %[t1]\n\t"                                                                        \
+  "vpaddd %[t0], %[c30], %[c30]\n\t"                                                                        \
+  "vpaddd %[t1], %[c31], %[c31]\n\t"
+#define SMOOTHCHECK_GEMM_OPERANDS                                                                             \
+  [c00] "+x"(c00), [c01] "+x"(c01), [c10] "+x"(c10), [c11] "+x"(c11), [c20] "+x"(c20), [c21] "+x"(c21),     \
+      [c30] "+x"(c30), [c31] "+x"(c31), [b0] "=&x"(b0), [b1] "=&x"(b1), [av] "=&x"(av), [t0] "=&x"(t0),      \
+      [t1] "=&x"(t1), [a] "+r"(a), [n] "+r"(kpairs)
+
+// c[4][16] (+)= a-panel · b-panel over kpairs >= 1 pairs. Per pair: the two b vectors (16 columns of
+// int16 pairs) loaded once, each row's a pair broadcast, and per row and vector one vpmaddwd and one vpaddd
+// into its accumulator: 8 of each for 2 + 4 loads. The pair loop is inline asm because GCC 12,
+// given intrinsics for it, keeps the sums in other registers and copies them back into the accumulators
+// each pair (8 vmovdqa per 8 vpmaddwd; objdump), which costs issue slots the multiplies need. The
+// accumulators are plain operands: the compiler initialises them and stores them as it likes.
+// Widening: b is not read but made, pair by pair, from the prepacked int8 panel `b8` (vpmovsxbw: the int16
+// panel layout is the int8 one, element for element) and written to b for the block's other a panels,
+// so that no separate pass waits on b8's lines from memory while the multipliers idle.
+template <bool Widening>
+void microkernel(int64_t kpairs, const int16_t* a, const int16_t* b, const int8_t* b8, int32_t* c, int64_t ldc,
+                 bool accumulate) {
+  static_assert(kGemmMr == 4 && kGemmNr == 16, "the pair loop below is written out for a 4 x 16 microtile");
   __m256i c00 = _mm256_setzero_si256(), c01 = _mm256_setzero_si256(), c10 = _mm256_setzero_si256(),
           c11 = _mm256_setzero_si256(), c20 = _mm256_setzero_si256(), c21 = _mm256_setzero_si256(),
-          c30 = _mm256_setzero_si256(), c31 = _mm256_setzero_si256(), c40 = _mm256_setzero_si256(),
-          c41 = _mm256_setzero_si256(), c50 = _mm256_setzero_si256(), c51 = _mm256_setzero_si256();
-  for (int64_t p = 0; p < kpairs; ++p) {
-    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
-    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 16));
-    __m256i av = broadcast_pair(a + 0);
-    c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(av, b0));
-    c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(av, b1));
-    av = broadcast_pair(a + 2);
-    c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(av, b0));
-    c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(av, b1));
-    av = broadcast_pair(a + 4);
-    c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(av, b0));
-    c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(av, b1));
-    av = broadcast_pair(a + 6);
-    c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(av, b0));
-    c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(av, b1));
-    av = broadcast_pair(a + 8);
-    c40 = _mm256_add_epi32(c40, _mm256_madd_epi16(av, b0));
-    c41 = _mm256_add_epi32(c41, _mm256_madd_epi16(av, b1));
-    av = broadcast_pair(a + 10);
-    c50 = _mm256_add_epi32(c50, _mm256_madd_epi16(av, b0));
-    c51 = _mm256_add_epi32(c51, _mm256_madd_epi16(av, b1));
-    a += 2 * kGemmMr;
-    b += 2 * kGemmNr;
+          c30 = _mm256_setzero_si256(), c31 = _mm256_setzero_si256();
+  __m256i b0, b1, av, t0, t1;
+  if constexpr (Widening) {
+    int16_t* out = const_cast<int16_t*>(b);
+    asm("1:\n\t"
+        "vpmovsxbw (%[b8]), %[b0]\n\t"
+        "vpmovsxbw 16(%[b8]), %[b1]\n\t"
+        "vmovdqu %[b0], (%[out])\n\t"
+        "vmovdqu %[b1], 32(%[out])\n\t"
+        SMOOTHCHECK_GEMM_FOUR_ROWS
+        "add $16, %[a]\n\t"
+        "add $32, %[b8]\n\t"
+        "add $64, %[out]\n\t"
+        "dec %[n]\n\t"
+        "jnz 1b"
+        : SMOOTHCHECK_GEMM_OPERANDS, [b8] "+r"(b8), [out] "+r"(out)
+        :
+        : "memory", "cc");
+  } else {
+    asm("1:\n\t"
+        "vmovdqu (%[b]), %[b0]\n\t"
+        "vmovdqu 32(%[b]), %[b1]\n\t"
+        SMOOTHCHECK_GEMM_FOUR_ROWS
+        "add $16, %[a]\n\t"
+        "add $64, %[b]\n\t"
+        "dec %[n]\n\t"
+        "jnz 1b"
+        : SMOOTHCHECK_GEMM_OPERANDS, [b] "+r"(b)
+        :
+        : "memory", "cc");
   }
-  const __m256i rows[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-  for (int i = 0; i < 6; ++i)
+  const __m256i rows[kGemmMr][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+  for (int i = 0; i < kGemmMr; ++i)
     for (int h = 0; h < 2; ++h) {
       auto* dst = reinterpret_cast<__m256i*>(c + i * ldc + 8 * h);
       __m256i v = rows[i][h];
@@ -106,6 +178,8 @@ void microkernel(int64_t kpairs, const int16_t* a, const int16_t* b, int32_t* c,
       _mm256_storeu_si256(dst, v);
     }
 }
+#undef SMOOTHCHECK_GEMM_FOUR_ROWS
+#undef SMOOTHCHECK_GEMM_OPERANDS
 
 template <class IO>
 void epilogue(const int32_t* acc, int64_t n, float sa, const float* sb, const typename IO::storage* bias,
@@ -146,14 +220,41 @@ void pack_a_panel(const int8_t* a, int64_t lda, int64_t count, int64_t k, int16_
   pack_panel(a, lda, count, k, kGemmMr, dst);
 }
 
+void pack_b_panel_i8(const int8_t* b, int64_t ldb, int64_t count, int64_t k, int8_t* dst) {
+  // Through the int16 packing, a slice of kSlicePairs pairs at a time (16 KiB on the stack), then each
+  // pair's 32 values narrowed back: they are int8 values, so the saturating pack is exact.
+  constexpr int64_t kSlicePairs = 256;
+  alignas(32) int16_t slice[kSlicePairs * 2 * kGemmNr];
+  const int64_t pairs = (k + 1) / 2;
+  for (int64_t p0 = 0; p0 < pairs; p0 += kSlicePairs) {
+    const int64_t np = pairs - p0 < kSlicePairs ? pairs - p0 : kSlicePairs;
+    const int64_t k0 = 2 * p0, kk = k - k0 < 2 * np ? k - k0 : 2 * np;
+    pack_panel(b + k0, ldb, count, kk, kGemmNr, slice);
+    for (int64_t p = 0; p < np; ++p) {
+      const __m256i lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(slice + p * 2 * kGemmNr));
+      const __m256i hi = _mm256_load_si256(reinterpret_cast<const __m256i*>(slice + p * 2 * kGemmNr + 16));
+      // packs works within 128-bit lanes: [lo 0-7, hi 0-7 | lo 8-15, hi 8-15]; the permute restores order.
+      const __m256i bytes = _mm256_permute4x64_epi64(_mm256_packs_epi16(lo, hi), 0xD8);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + (p0 + p) * 2 * kGemmNr), bytes);
+    }
+  }
+}
+
 void gemm_block(const int16_t* a, int64_t a_stride, int64_t mpanels, const int16_t* b, int64_t b_stride,
                 int64_t npanels, int64_t kpairs, int32_t* c, int64_t ldc, bool accumulate) {
   // The b panel slice (kpairs x 16 pairs, <= 8 KiB) stays in L1 while every a panel of the block
   // streams past it from L2.
   for (int64_t jr = 0; jr < npanels; ++jr)
     for (int64_t ir = 0; ir < mpanels; ++ir)
-      microkernel(kpairs, a + ir * a_stride, b + jr * b_stride, c + ir * kGemmMr * ldc + jr * kGemmNr, ldc,
-                  accumulate);
+      microkernel<false>(kpairs, a + ir * a_stride, b + jr * b_stride, nullptr, c + ir * kGemmMr * ldc + jr * kGemmNr,
+                         ldc, accumulate);
+}
+
+void gemm_block_widening(const int16_t* a, int64_t a_stride, int64_t mpanels, const int8_t* b8, int16_t* b,
+                         int64_t kpairs, int32_t* c, int64_t ldc, bool accumulate) {
+  microkernel<true>(kpairs, a, b, b8, c, ldc, accumulate);
+  for (int64_t ir = 1; ir < mpanels; ++ir)
+    microkernel<false>(kpairs, a + ir * a_stride, b, nullptr, c + ir * kGemmMr * ldc, ldc, accumulate);
 }
 
 void epilogue_row(const int32_t* acc, int64_t n, float sa, const float* sb, const void* bias, DType out_dtype,
