@@ -55,8 +55,9 @@ at::Tensor as_tensor(const FloatMatrix& m) {
 // run it on the float model's input to the group.
 // `float_outputs`: each fc's float output on x, which no α changes (computed once per group).
 SweepPoint measure(kernels::Backend& backend, const SmoothingGroup& g, const FloatWeights& original,
-                   const at::Tensor& x, const std::map<std::string, at::Tensor>& float_outputs, const CalibrationStats& stats, const QuantizationConfig& qc, SmoothMode mode,
-                   DType arithmetic, float alpha, std::vector<float>* s_out = nullptr) {
+                   const at::Tensor& x, const std::map<std::string, at::Tensor>& float_outputs,
+                   const CalibrationStats& stats, const QuantizationConfig& qc, SmoothMode mode, DType arithmetic,
+                   float alpha, std::vector<float>* s_out = nullptr) {
   FloatWeights w = original;
   std::map<std::string, std::vector<float>> s;
   if (alpha >= 0) {

@@ -31,8 +31,9 @@ std::vector<tokenizer::TextChunk> bert_corpus_chunks(const checkpoint::ModelDir&
                                                      const BertCorpusOptions& o);
 
 // The calibration set's forward passes: the first o.samples chunks, one batch each, every quantised
-// linear's input handed to `on_linear_input` as the model's hook sees it (models/bert.h). Throws std::invalid_argument when o.samples exceeds half the corpus: the other half is
-// held out (verify, sweep's whole-model figures).
+// linear's input handed to `on_linear_input` as the model's hook sees it (models/bert.h). Throws
+// std::invalid_argument when o.samples exceeds half the corpus: the other half is held out (verify,
+// sweep's whole-model figures).
 struct BertCalibrationPass {
   int64_t tokens = 0;             // passed through the model
   std::size_t corpus_chunks = 0;  // in the whole corpus

@@ -108,7 +108,8 @@ class BertFamily final : public ModelFamily {
     if (!o.corpus.empty()) co.files = o.corpus;
     const std::vector<tokenizer::TextChunk> chunks = bert_corpus_chunks(dir(), config_, co);
     // From the end, at most half the corpus: calibration takes its first half at most.
-    const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(std::max<int64_t>(o.sequences, 0)), chunks.size() / 2);
+    const std::size_t wanted = static_cast<std::size_t>(std::max<int64_t>(o.sequences, 0));
+    const std::size_t n = std::min(wanted, chunks.size() / 2);
     if (n == 0) throw std::invalid_argument("held-out text: the corpus has too few chunks to hold any out");
     std::vector<std::vector<int64_t>> out;
     for (std::size_t i = chunks.size() - n; i < chunks.size(); ++i) out.push_back(chunks[i].ids);
@@ -125,8 +126,9 @@ class BertFamily final : public ModelFamily {
       W8A8Linears int8;
       std::map<std::string, at::Tensor> float_weights;
     };
-    auto loaded = std::make_shared<Loaded>(Loaded{models::BertModel(quantized, config_, DType::f32, /*load_linear_weights=*/false),
-                                                  W8A8Linears(quantized, linears(), qc, backend), {}});
+    auto loaded = std::make_shared<Loaded>(
+        Loaded{models::BertModel(quantized, config_, DType::f32, /*load_linear_weights=*/false),
+               W8A8Linears(quantized, linears(), qc, backend), {}});
     for (const QuantizedLinear& l : linears())
       loaded->float_weights[l.name] = checkpoint().tensor(l.name + ".weight").to(at::kFloat).contiguous();
     return [loaded](const std::set<std::string>& int8_linears) -> Forward {
