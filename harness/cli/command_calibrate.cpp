@@ -36,7 +36,7 @@ running min, mean and absmean as the mean of per-sequence means. Writes safetens
   --out STATS    the statistics file to write (atomically; refused if it exists, unless --force)
   --samples N    sequences (default 16; BERT: chunks, at most half the corpus); each is one batch
   --seq-len L    tokens per sequence including BOS (default 128, at most max_position_embeddings);
-                 LLaMA sampling costs O(N · L²) forward work (no KV cache)
+                 LLaMA sampling runs one forward step per token, from a key/value cache
   --seed S       LLaMA sampling seed (default 0)
   --corpus FILE  BERT: a UTF-8 text file to calibrate on instead of the licence texts (repeatable)
   --tokens FILE  LLaMA: calibrate on these token ids instead of sampling (JSON {"sequences": [[id, ...],

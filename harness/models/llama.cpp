@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -79,11 +81,12 @@ LlamaModel::LlamaModel(const checkpoint::Checkpoint& w, const checkpoint::LlamaC
   }
 }
 
-at::Tensor LlamaModel::forward(const std::vector<std::int64_t>& tokens, const LlamaHooks& hooks) const {
-  return forward(at::tensor(tokens, at::kLong), hooks);
+at::Tensor LlamaModel::forward(const std::vector<std::int64_t>& tokens, const LlamaHooks& hooks,
+                               LlamaKvCache* cache) const {
+  return forward(at::tensor(tokens, at::kLong), hooks, cache);
 }
 
-at::Tensor LlamaModel::forward(const at::Tensor& tokens_in, const LlamaHooks& hooks) const {
+at::Tensor LlamaModel::forward(const at::Tensor& tokens_in, const LlamaHooks& hooks, LlamaKvCache* cache) const {
   c10::InferenceMode guard;
   if (tokens_in.dim() != 1 && tokens_in.dim() != 2)
     throw std::invalid_argument("LlamaModel::forward: tokens must be [T] or [B, T], got " +
@@ -96,9 +99,16 @@ at::Tensor LlamaModel::forward(const at::Tensor& tokens_in, const LlamaHooks& ho
   const std::int64_t D = config_.hidden_size, H = config_.num_attention_heads, KVH = config_.num_key_value_heads,
                      HD = config_.head_dim();
   if (T == 0) throw std::invalid_argument("LlamaModel::forward: empty token sequence");
-  if (T > config_.max_position_embeddings)
-    throw std::invalid_argument("LlamaModel::forward: " + std::to_string(T) + " tokens exceed max_position_embeddings " +
-                                std::to_string(config_.max_position_embeddings));
+  // P: the positions already seen (the cache's), so these tokens sit at P..P+T-1.
+  const std::int64_t P = cache ? cache->positions() : 0;
+  if (cache && P > 0 && (cache->batch() != B || cache->layers() != layers_.size()))
+    throw std::invalid_argument("LlamaModel::forward: the key/value cache holds " + std::to_string(cache->batch()) +
+                                " sequences of " + std::to_string(cache->layers()) + " layers, the call " +
+                                std::to_string(B) + " of " + std::to_string(layers_.size()));
+  if (P + T > config_.max_position_embeddings)
+    throw std::invalid_argument("LlamaModel::forward: " + std::to_string(T) + " tokens" +
+                                (P > 0 ? " after " + std::to_string(P) + " cached positions" : std::string()) +
+                                " exceed max_position_embeddings " + std::to_string(config_.max_position_embeddings));
   const auto lo = tokens.min().item<std::int64_t>(), hi = tokens.max().item<std::int64_t>();
   if (lo < 0 || hi >= config_.vocab_size)
     throw std::invalid_argument("LlamaModel::forward: token id " + std::to_string(lo < 0 ? lo : hi) +
@@ -112,11 +122,13 @@ at::Tensor LlamaModel::forward(const at::Tensor& tokens_in, const LlamaHooks& ho
   // angle = position * inv_freq, duplicated over the two halves that rotate_half pairs up.
   const at::Tensor inv_freq =
       1.0 / at::pow(config_.rope_theta, at::arange(0, HD, 2, at::kLong).to(compute_) / static_cast<double>(HD));
-  const at::Tensor angles = at::outer(at::arange(T, at::kLong).to(compute_), inv_freq);  // [T, HD/2]
-  const at::Tensor emb = at::cat({angles, angles}, -1);                                    // [T, HD]
+  const at::Tensor angles = at::outer(at::arange(P, P + T, at::kLong).to(compute_), inv_freq);  // [T, HD/2]
+  const at::Tensor emb = at::cat({angles, angles}, -1);                                           // [T, HD]
   const at::Tensor cos = emb.cos(), sin = emb.sin();
-  const at::Tensor causal = at::ones({T, T}, at::kBool).triu(1);  // true above the diagonal: masked
+  // Query i (at position P + i) sees keys 0..P + i: true (masked) from diagonal P + 1 on.
+  const at::Tensor causal = at::ones({T, P + T}, at::kBool).triu(P + 1);
   const double scale = 1.0 / std::sqrt(static_cast<double>(HD));
+  std::vector<at::Tensor> cached_keys, cached_values;  // every layer's, handed to the cache at the end
 
   at::Tensor x = embed_tokens_.index_select(0, tokens.view({-1})).view({B, T, D});
   for (std::size_t l = 0; l < layers_.size(); ++l) {
@@ -132,13 +144,21 @@ at::Tensor LlamaModel::forward(const at::Tensor& tokens_in, const LlamaHooks& ho
     at::Tensor v = at::linear(h, L.v_proj).view({B, T, KVH, HD}).transpose(1, 2);
     q = q * cos + rotate_half(q) * sin;
     k = k * cos + rotate_half(k) * sin;
+    if (cache) {
+      if (P > 0) {
+        k = at::cat({cache->keys(l), k}, 2);
+        v = at::cat({cache->values(l), v}, 2);
+      }
+      cached_keys.push_back(k);
+      cached_values.push_back(v);
+    }
     // Grouped-query attention: query head j reads kv head j / (H / KVH), as transformers' repeat_kv
     // and llama.c's kv_mul do.
     if (KVH != H) {
       k = k.repeat_interleave(H / KVH, 1);
       v = v.repeat_interleave(H / KVH, 1);
     }
-    at::Tensor scores = at::matmul(q, k.transpose(-2, -1)) * scale;  // [B, H, T, T]
+    at::Tensor scores = at::matmul(q, k.transpose(-2, -1)) * scale;  // [B, H, T, P + T]
     scores = scores.masked_fill(causal, -std::numeric_limits<float>::infinity());
     const at::Tensor attn = at::matmul(at::softmax(scores, -1), v).transpose(1, 2).reshape({B, T, D});
     hook(p + "self_attn.o_proj", attn);
@@ -154,6 +174,7 @@ at::Tensor LlamaModel::forward(const at::Tensor& tokens_in, const LlamaHooks& ho
   x = rms_norm(x, norm_, config_.rms_norm_eps);
   hook("lm_head", x);
   at::Tensor logits = at::linear(x, lm_head_);
+  if (cache) cache->assign(std::move(cached_keys), std::move(cached_values), B, P + T);
   return batched ? logits : logits.squeeze(0);
 }
 

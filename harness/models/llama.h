@@ -20,6 +20,7 @@
 
 #include "harness/checkpoint/checkpoint.h"
 #include "harness/checkpoint/llama_config.h"
+#include "harness/models/llama_kv_cache.h"
 #include "kernels/options.h"
 
 namespace smoothcheck::models {
@@ -52,8 +53,15 @@ class LlamaModel {
   // tokens: integer ids, [T] or [B, T] (equal lengths, no padding mask), positions 0..T-1.
   // Returns logits (in the compute dtype) [T, vocab] or [B, T, vocab]. Throws std::invalid_argument for an id
   // outside [0, vocab_size) or T > max_position_embeddings.
-  at::Tensor forward(const at::Tensor& tokens, const LlamaHooks& hooks = {}) const;
-  at::Tensor forward(const std::vector<std::int64_t>& tokens, const LlamaHooks& hooks = {}) const;
+  //
+  // With a cache, the tokens continue the sequences it holds: they sit at positions P..P+T-1 (P =
+  // cache->positions()), attend to the cached keys and values as well as to each other (causally), and
+  // their own keys and values are appended. Logits and hooks are those of the new tokens only. An
+  // empty cache takes the batch of its first call; later calls must have that batch (one sequence per
+  // row), and P + T may not exceed max_position_embeddings.
+  at::Tensor forward(const at::Tensor& tokens, const LlamaHooks& hooks = {}, LlamaKvCache* cache = nullptr) const;
+  at::Tensor forward(const std::vector<std::int64_t>& tokens, const LlamaHooks& hooks = {},
+                     LlamaKvCache* cache = nullptr) const;
 
   // The 7 per-layer linears in forward order, then "lm_head": the names hooks are called with.
   static std::vector<std::string> linear_names(const checkpoint::LlamaConfig& config);

@@ -23,12 +23,14 @@ std::vector<std::vector<int64_t>> sample_sequences(const models::LlamaModel& mod
   std::mt19937_64 rng(o.seed);
   std::vector<std::vector<int64_t>> seqs(static_cast<std::size_t>(o.sequences), std::vector<int64_t>{o.bos});
   const int64_t steps = o.length - 1;
+  // Each step feeds only the tokens drawn last; the cache holds the keys and values of the prefix.
+  models::LlamaKvCache cache;
   for (int64_t step = 0; step < steps; ++step) {
-    std::vector<int64_t> flat;
-    for (const auto& s : seqs) flat.insert(flat.end(), s.begin(), s.end());
-    const at::Tensor tokens = at::tensor(flat, at::kLong).view({o.sequences, step + 1});
-    // The last position's logits, in float64 so that the CDF does not lose small probabilities.
-    const at::Tensor last = model.forward(tokens).select(1, step).to(at::kDouble);
+    std::vector<int64_t> newest;
+    for (const auto& s : seqs) newest.push_back(s.back());
+    const at::Tensor tokens = at::tensor(newest, at::kLong).view({o.sequences, 1});
+    // The new position's logits, in float64 so that the CDF does not lose small probabilities.
+    const at::Tensor last = model.forward(tokens, {}, &cache).select(1, 0).to(at::kDouble);
     const at::Tensor probs = at::softmax(last / o.temperature, -1).contiguous();
     const double* p = probs.data_ptr<double>();
     const int64_t V = probs.size(1);

@@ -27,7 +27,8 @@ using ProgressFn = std::function<void(int64_t done, int64_t total)>;
 
 // [sequences][length] token ids: position 0 is BOS, every later token is drawn from softmax(logits /
 // temperature) of the model's f32 forward pass over the prefix, all sequences in one batch. Uniforms
-// come from std::mt19937_64(seed), 53 bits each, inverted through the CDF in float64.
+// come from std::mt19937_64(seed), 53 bits each, inverted through the CDF in float64. The prefix's keys
+// and values are cached (llama_kv_cache.h): each step runs the model over one token per sequence.
 std::vector<std::vector<int64_t>> sample_sequences(const models::LlamaModel& model, const SamplingOptions& o,
                                                    const ProgressFn& progress = {});
 
