@@ -142,7 +142,8 @@ double round_quotient_to_dtype(double a, double b, DType dtype) {
 
 double round_via_f32(double exact, DType t) { return round_to_dtype(round_to_dtype(exact, DType::f32), t); }
 double quotient_via_f32(double a, double b, DType t) {
-  return round_to_dtype(round_quotient_to_dtype(a, b, DType::f32), t);
+  const double in_f32 = round_quotient_to_dtype(a, b, DType::f32);
+  return t == DType::f32 ? in_f32 : round_to_dtype(in_f32, t);  // an f32 is its own f32 rounding
 }
 
 double round_sum_to_dtype(double a, double b, DType dtype) {

@@ -31,7 +31,17 @@ struct RederivedWeights {
   int64_t first_wrong_row = -1, first_wrong_col = -1;
   int first_wrong_stored = 0, first_wrong_recipe = 0;
   double first_wrong_value = 0;  // the recipe's unrounded w·s/scale there
+  // Rows confirmed by the vectorised path (rederived_weights_avx2.h) and rows the reference re-derived
+  // (all of them where that path does not apply; a sample and every row it could not confirm where it
+  // does).
+  int64_t rows_vectorized = 0;
+  int64_t rows_by_reference = 0;
 };
+
+// vectorized_where_available: rows of an lmdeploy export in f16/bf16 go through the AVX2 path first
+// (the reference decides every row it cannot confirm); reference: every row through the reference (the
+// tests' baseline for the path).
+enum class RederivationPath { vectorized_where_available, reference };
 
 // original [O, C] float32; codes int8 [O, C] and scale float32 (O values) as stored; s [C] the
 // migration scale its columns were multiplied by; rowdiv [O] the fused fc->fc divisor of its rows, or
@@ -49,6 +59,7 @@ struct RederivedWeights {
 // float32 it widens both tolerances by that many roundings.
 RederivedWeights rederive_weights(const FloatMatrix& original, const at::Tensor& codes, const at::Tensor& scale,
                                   const std::vector<float>& s, const std::vector<float>* rowdiv, WeightQuant variant,
-                                  DType arithmetic, double s_error_u = 0);
+                                  DType arithmetic, double s_error_u = 0,
+                                  RederivationPath path = RederivationPath::vectorized_where_available);
 
 }  // namespace smoothcheck::pipeline

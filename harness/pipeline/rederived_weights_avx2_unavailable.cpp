@@ -1,0 +1,15 @@
+// Builds for CPUs other than x86-64: no vectorised re-derivation, every row goes to the reference.
+#include <stdexcept>
+
+#include "harness/pipeline/rederived_weights_avx2.h"
+
+namespace smoothcheck::pipeline {
+
+bool vectorized_rederivation_available(WeightQuant, DType) { return false; }
+
+bool row_matches_lmdeploy_recipe(const float*, const float*, bool, float, DType, const int8_t*, float, int64_t,
+                                 float*) {
+  throw std::logic_error("row_matches_lmdeploy_recipe: not built for this CPU");
+}
+
+}  // namespace smoothcheck::pipeline
