@@ -58,10 +58,33 @@ bool f32_row_finite(const ConstMatrix& m, int64_t r) {
   return bad == 0;
 }
 
+// The same for f16 and bf16 rows (exponent bits 0x7c00 and 0x7f80): a 1.1B model's weights are half
+// precision, and quantize checks each of them as a kernel input.
+bool half_row_finite(const ConstMatrix& m, int64_t r, uint16_t exponent) {
+  const auto* p = static_cast<const uint8_t*>(m.data) + std::size_t(r * m.row_stride) * sizeof(uint16_t);
+  uint32_t bad = 0;
+  for (int64_t c = 0; c < m.cols; ++c) {
+    uint16_t bits;
+    std::memcpy(&bits, p + std::size_t(c) * sizeof(uint16_t), sizeof bits);
+    bad |= static_cast<uint32_t>((bits & exponent) == exponent);
+  }
+  return bad == 0;
+}
+
+// Whether row r is known finite by a bit test (f32, f16, bf16); false means "scan it element by element".
+bool row_finite_by_bits(const ConstMatrix& m, int64_t r) {
+  switch (m.dtype) {
+    case DType::f32: return f32_row_finite(m, r);
+    case DType::f16: return half_row_finite(m, r, 0x7c00);
+    case DType::bf16: return half_row_finite(m, r, 0x7f80);
+    default: return false;
+  }
+}
+
 void require_finite(const char* op, const char* tensor, const ConstMatrix& m) {
   if (m.dtype == DType::i8 || m.dtype == DType::i32) return;
   for (int64_t r = 0; r < m.rows; ++r)
-    for (int64_t c = m.dtype == DType::f32 && f32_row_finite(m, r) ? m.cols : 0; c < m.cols; ++c) {
+    for (int64_t c = row_finite_by_bits(m, r) ? m.cols : 0; c < m.cols; ++c) {
       const double v = element(m, r, c);
       if (!std::isfinite(v)) {
         std::ostringstream os;
@@ -101,7 +124,7 @@ void require_values(const char* op, const char* tensor, FloatSpan v, double lowe
 // What no kernel may hand on silently.
 void require_finite_output(const char* op, const char* tensor, const ConstMatrix& m) {
   for (int64_t r = 0; r < m.rows; ++r)
-    for (int64_t c = m.dtype == DType::f32 && f32_row_finite(m, r) ? m.cols : 0; c < m.cols; ++c)
+    for (int64_t c = row_finite_by_bits(m, r) ? m.cols : 0; c < m.cols; ++c)
       if (!std::isfinite(element(m, r, c)))
         throw std::range_error(std::string(op) + ": output " + tensor + " has a non-finite value at [" +
                                std::to_string(r) + ", " + std::to_string(c) + "] (e.g. overflow of " +

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "harness/checked_ops.h"
+#include "harness/pipeline/dtype_rounding.h"
 #include "kernels/numerics.h"
 
 namespace smoothcheck::pipeline {
@@ -21,11 +22,7 @@ FloatSpan span(const std::vector<float>& v) { return {v.data(), static_cast<int6
 
 // Each value rounded to `t` (nothing to do for f32): the in-place operations of the public tools
 // store every result in the model's dtype.
-void round_to(float* p, std::size_t n, DType t) {
-  if (t == DType::f32) return;
-  for (std::size_t i = 0; i < n; ++i) p[i] = numerics::round_to(p[i], t);
-}
-void round_to(std::vector<float>& v, DType t) { round_to(v.data(), v.size(), t); }
+void round_to(std::vector<float>& v, DType t) { round_each_to(v.data(), v.size(), t); }
 
 // numerics.md §1/§3: the paper and lmdeploy smooth by absmax, llm-compressor by the range max - min,
 // in the arithmetic dtype: lmdeploy and the authors cast act_scales to it, llm-compressor's observer

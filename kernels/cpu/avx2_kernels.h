@@ -22,9 +22,10 @@ void channel_stats_block(const void* x, DType t, int64_t rows, int64_t row_strid
 // ---- weight_stat --------------------------------------------------------------------------------
 // absmax[j] = max(absmax[j], |w[r, j]|) over the rows, columns [0, n).
 void column_absmax_block(const void* w, DType t, int64_t rows, int64_t row_stride, int64_t n, float* absmax);
-// acc[j] += double(|w_j| / amax[(c0 + j) / group]) for j in [0, n), w pointing at column c0.
+// acc[j] += double(|w_j| / amax[(c0 + j) / group]) for j in [0, n), w pointing at column c0, each
+// quotient rounded to `arithmetic` (f32: as it is).
 void accumulate_normalized(const void* w, DType t, int64_t c0, int64_t n, const float* amax, int64_t group,
-                           double* acc);
+                           DType arithmetic, double* acc);
 
 // ---- apply_smoothing ----------------------------------------------------------------------------
 void scale_row(void* row, DType t, const float* s, int64_t n);  // row_j = dtype(row_j * s_j)

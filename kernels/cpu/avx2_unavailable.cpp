@@ -8,7 +8,7 @@ namespace smoothcheck::kernels::cpu::avx2 {
 
 void channel_stats_block(const void*, DType, int64_t, int64_t, int64_t, float*, float*, float*, double*, double*) { std::abort(); }
 void column_absmax_block(const void*, DType, int64_t, int64_t, int64_t, float*) { std::abort(); }
-void accumulate_normalized(const void*, DType, int64_t, int64_t, const float*, int64_t, double*) { std::abort(); }
+void accumulate_normalized(const void*, DType, int64_t, int64_t, const float*, int64_t, DType, double*) { std::abort(); }
 void scale_row(void*, DType, const float*, int64_t) { std::abort(); }
 void divide_row(void*, DType, float, int64_t) { std::abort(); }
 float absmax_row(const void*, DType, const float*, int64_t) { std::abort(); }

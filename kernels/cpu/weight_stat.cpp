@@ -124,8 +124,8 @@ void CpuBackend::weight_stat(const ConstMatrix* fcs, int fc_count, Recipe recipe
         for (int64_t r = 0; r < fc.rows; ++r, ++g) {
           const void* base = static_cast<const char*>(cpu::row_ptr(fc, r)) + c0 * int64_t(dtype_size(fc.dtype));
           const float* row_amax = &amax[std::size_t(g * groups)];
-          if (use_avx2() && arithmetic == DType::f32) {
-            cpu::avx2::accumulate_normalized(base, fc.dtype, c0, n, row_amax, group, &acc[c0]);
+          if (use_avx2()) {
+            cpu::avx2::accumulate_normalized(base, fc.dtype, c0, n, row_amax, group, arithmetic, &acc[c0]);
           } else {
             cpu::visit_float_dtype(fc.dtype, [&](auto io) {
               accumulate_normalized<decltype(io)>(base, c0, n, row_amax, group, arithmetic, &acc[c0]);

@@ -16,7 +16,8 @@ void column_absmax(const void* w, int64_t rows, int64_t row_stride, int64_t n, f
   }
 }
 
-template <class IO>
+// Arith: the arithmetic dtype's Io, whose round_trip rounds each quotient to it (identity for f32).
+template <class IO, class Arith>
 void accumulate(const void* w, int64_t c0, int64_t n, const float* amax, int64_t group, double* acc) {
   const auto* row = static_cast<const typename IO::storage*>(w);
   int64_t j = 0;
@@ -27,7 +28,7 @@ void accumulate(const void* w, int64_t c0, int64_t n, const float* amax, int64_t
     const __m256 d = _mm256_set1_ps(amax[(c0 + j) / group]);
     for (; j < seg_end; j += 8) {
       const int64_t k = seg_end - j < 8 ? seg_end - j : 8;
-      __m256 q = _mm256_div_ps(abs_ps(k == 8 ? IO::load(row + j) : load_partial<IO>(row + j, k)), d);
+      __m256 q = Arith::round_trip(_mm256_div_ps(abs_ps(k == 8 ? IO::load(row + j) : load_partial<IO>(row + j, k)), d));
       alignas(32) double lanes[8];
       _mm256_store_pd(lanes, _mm256_cvtps_pd(_mm256_castps256_ps128(q)));
       _mm256_store_pd(lanes + 4, _mm256_cvtps_pd(_mm256_extractf128_ps(q, 1)));
@@ -49,8 +50,10 @@ void column_absmax_block(const void* w, DType t, int64_t rows, int64_t row_strid
 }
 
 void accumulate_normalized(const void* w, DType t, int64_t c0, int64_t n, const float* amax, int64_t group,
-                           double* acc) {
-  visit_float(t, [&](auto io) { accumulate<decltype(io)>(w, c0, n, amax, group, acc); });
+                           DType arithmetic, double* acc) {
+  visit_float(t, [&](auto io) {
+    visit_float(arithmetic, [&](auto arith) { accumulate<decltype(io), decltype(arith)>(w, c0, n, amax, group, acc); });
+  });
 }
 
 }  // namespace smoothcheck::kernels::cpu::avx2

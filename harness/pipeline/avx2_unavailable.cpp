@@ -1,6 +1,8 @@
-// Builds for CPUs other than x86-64: no vectorised re-derivation, every row goes to the reference.
+// Builds for CPUs other than x86-64: no vectorised re-derivation (every row goes to the reference) and
+// no vectorised dtype rounding (dtype_rounding.cpp never calls it: cpu_supports_avx2() is false).
 #include <stdexcept>
 
+#include "harness/pipeline/dtype_rounding.h"
 #include "harness/pipeline/rederived_weights_avx2.h"
 
 namespace smoothcheck::pipeline {
@@ -10,6 +12,10 @@ bool vectorized_rederivation_available(WeightQuant, DType) { return false; }
 bool row_matches_lmdeploy_recipe(const float*, const float*, bool, float, DType, const int8_t*, float, int64_t,
                                  float*) {
   throw std::logic_error("row_matches_lmdeploy_recipe: not built for this CPU");
+}
+
+void round_each_to_avx2(float*, std::size_t, DType) {
+  throw std::logic_error("round_each_to_avx2: not built for this CPU");
 }
 
 }  // namespace smoothcheck::pipeline
