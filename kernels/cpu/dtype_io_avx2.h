@@ -81,6 +81,14 @@ void store_partial(typename IO::storage* p, __m256 v, int64_t n) {
   std::memcpy(p, buf, std::size_t(n) * sizeof buf[0]);
 }
 
+// Software prefetch of kBytes bytes from p, one per 64-byte line: a row loop that works on cached data
+// (a second pass over a row buffer) asks for the next row meanwhile, so that the memory system is not
+// idle while it computes and the next row's first pass finds its lines in cache.
+template <int kBytes>
+inline void prefetch_lines(const void* p) {
+  for (int b = 0; b < kBytes; b += 64) _mm_prefetch(static_cast<const char*>(p) + b, _MM_HINT_T0);
+}
+
 inline __m256 abs_ps(__m256 v) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v); }
 // The largest of the 8 lanes (max is exact, so the reduction order does not matter).
 inline float horizontal_max(__m256 m) {

@@ -66,11 +66,24 @@ __m256i pack32(__m256i a, __m256i b, __m256i c, __m256i d) {
   return _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
+// The next row a row loop will read, prefetched a group of 32 elements at a time while the current
+// row's code pass runs from cache (dtype_io_avx2.h prefetch_lines says why). p null: nothing to fetch.
+struct NextRow {
+  const char* p = nullptr;
+  int64_t element_bytes = 0;
+  void fetch_group(int64_t j) const {  // elements [j, j + 32): one or two 64-byte lines
+    if (!p) return;
+    const char* at = p + j * element_bytes;
+    for (int64_t b = 0; b < 32 * element_bytes; b += 64) _mm_prefetch(at + b, _MM_HINT_T0);
+  }
+};
+
 // q[0, n) = codes of the values src.full(j) (eight at j) / src.partial(j, k) (the last k < 8).
 template <class Math, class Source>
-void quantize_span(const Math& math, const Source& src, int64_t n, int8_t* q) {
+void quantize_span(const Math& math, const Source& src, int64_t n, int8_t* q, const NextRow& next = {}) {
   int64_t j = 0;
   for (; j + 32 <= n; j += 32) {
+    next.fetch_group(j);
     const __m256i codes = pack32<Math::clamp>(math.lanes(src.full(j)), math.lanes(src.full(j + 8)),
                                               math.lanes(src.full(j + 16)), math.lanes(src.full(j + 24)));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + j), codes);

@@ -6,13 +6,15 @@
 namespace smoothcheck::kernels::cpu::avx2 {
 
 void quantize_row(const void* x, DType t, const float* recip, int64_t n, float scale, float inv_scale,
-                  const ActQuantOptions& o, int8_t* q) {
+                  const ActQuantOptions& o, int8_t* q, const void* next, DType next_t) {
+  // (not dtype_size: an inline function of the portable headers must not get an AVX2 copy here)
+  const NextRow ahead{static_cast<const char*>(next), next_t == DType::f32 ? 4 : 2};
   visit_float(t, [&](auto io) {
     using IO = decltype(io);
     const auto* row = static_cast<const typename IO::storage*>(x);
     with_code_math(o, scale, inv_scale, [&](const auto& math) {
-      if (recip) quantize_span(math, RowSource<IO, true>{row, recip}, n, q);
-      else quantize_span(math, RowSource<IO, false>{row, nullptr}, n, q);
+      if (recip) quantize_span(math, RowSource<IO, true>{row, recip}, n, q, ahead);
+      else quantize_span(math, RowSource<IO, false>{row, nullptr}, n, q, ahead);
     });
   });
 }
