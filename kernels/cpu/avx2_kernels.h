@@ -47,8 +47,10 @@ void weight_code_row(const void* w, DType t, int64_t n, float scale, WeightQuant
 // The kRmsLanes (32) partial sums of x_j^2 (fma), element j in lane j % 32, before the halving tree.
 void rms_lanes(const void* x, DType t, int64_t n, float* lanes);
 // y_j = dtype(w_j * (x_j * inv)) as f32 into y[0, n); returns max_j |y_j|. The codes are then
-// quantize_row(y, DType::f32, nullptr, ...).
-float rms_normalize_row(const void* x, DType t, const void* w, DType wt, int64_t n, float inv, float* y);
+// quantize_row(y, DType::f32, nullptr, ...). next: the row to be read after this one (prefetched while
+// this one is normalised), or null.
+float rms_normalize_row(const void* x, DType t, const void* w, DType wt, int64_t n, float inv, float* y,
+                        const void* next);
 
 // ---- gemm_s8s8s32 -------------------------------------------------------------------------------
 constexpr int kGemmMr = 4;   // rows of the microkernel tile

@@ -18,6 +18,7 @@ void quantize_row(const void*, DType, const float*, int64_t, float, float, const
 }
 void weight_code_row(const void*, DType, int64_t, float, WeightQuant, DType, int8_t*) { std::abort(); }
 void rms_lanes(const void*, DType, int64_t, float*) { std::abort(); }
+float rms_normalize_row(const void*, DType, const void*, DType, int64_t, float, float*, const void*) { std::abort(); }
 float rms_absmax(const void*, DType, const void*, DType, int64_t, float) { std::abort(); }
 void rms_quantize_row(const void*, DType, const void*, DType, int64_t, float, float, float, const ActQuantOptions&,
                       int8_t*) { std::abort(); }
