@@ -68,9 +68,10 @@ struct Io<DType::bf16> {
     return _mm256_castsi256_ps(_mm256_blendv_epi8(rounded, quiet, is_nan));
   }
   // round_trip without the NaN rule: 5 integer operations instead of 10. Equal to round_trip in every
-  // lane that is not NaN; a NaN lane comes out as a NaN or, when its low 16 bits carry into the sign
-  // bit, as a signed zero (never an infinity or another number). Only for a caller whose outputs
-  // cannot tell those apart (rmsnorm_quantize_avx2.cpp says why its cannot).
+  // lane that is not NaN. A quiet NaN lane (every NaN an arithmetic instruction returns) comes out as a
+  // NaN, or as a signed zero when the rounding carry runs through bits 16-30 into the sign bit; never
+  // an infinity or a number (a signalling NaN could become an infinity). Only for a caller whose
+  // outputs cannot tell those apart (rmsnorm_quantize_avx2.cpp says why its cannot).
   static __m256 round_trip_unchecked(__m256 v) {
     const __m256i u = _mm256_castps_si256(v);
     const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));

@@ -61,7 +61,7 @@ float normalize_exact(const typename XIO::storage* x, const typename WIO::storag
 // The same codes and absmax, faster: whole 32-element groups round with XIO::round_trip_unchecked
 // (bf16: 5 integer operations instead of round_trip's 10), the rest of the row (< 32 elements) with
 // round_trip. The two differ only in a NaN lane, where the unchecked form gives a NaN or a signed zero
-// (a NaN whose low 16 bits carry into the sign bit: never an infinity or another number), and y is
+// (the product comes from vmulps, so the NaN is quiet: never an infinity or a number), and y is
 // only ever read for max |y| and for the codes: the maximum skips a NaN lane (maxps returns its other
 // operand, as the scalar `a > m ? a : m` does) and a zero never raises it, and numerics.h
 // quantize_value codes both a NaN and a zero as 0 under every option (store_int8: NaN -> 0 with
