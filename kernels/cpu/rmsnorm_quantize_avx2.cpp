@@ -2,6 +2,8 @@
 // (element j in lane j % 32, fma in increasing j); zero-padded tails add fma(0, 0, lane) = lane.
 // The normalised row y is computed once, into a row buffer, and quantised from there by
 // quantize_row: the same y values the scalar path recomputes in its code pass.
+#include <type_traits>
+
 #include "kernels/cpu/avx2_kernels.h"
 #include "kernels/cpu/dtype_io_avx2.h"
 
@@ -19,6 +21,25 @@ template <class IO>
 void lanes32(const typename IO::storage* x, int64_t n, float* lanes) {
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
   int64_t j = 0;
+  if constexpr (std::is_same_v<IO, Io<DType::bf16>>) {
+    // The unpacks' widening (one operation less per 8 elements) puts lanes {0-3, 8-11} in acc[0],
+    // {4-7, 12-15} in acc[1], {16-19, 24-27} in acc[2], {20-23, 28-31} in acc[3]: every canonical lane
+    // still has its own accumulator and its elements in increasing j. They are put back in place
+    // before the tail.
+    for (; j + 32 <= n; j += 32) {
+      __m256 v[4];
+      widen16_bf16_unordered(x + j, &v[0], &v[1]);
+      widen16_bf16_unordered(x + j + 16, &v[2], &v[3]);
+      for (int k = 0; k < 4; ++k) acc[k] = _mm256_fmadd_ps(v[k], v[k], acc[k]);
+    }
+    float ordered[32];
+    for (int k = 0; k < 4; ++k) {
+      const int lo = 16 * (k / 2) + 4 * (k % 2);  // acc[k]'s lanes 0-3 are canonical lo..lo+3, 4-7 lo+8..lo+11
+      _mm_storeu_ps(ordered + lo, _mm256_castps256_ps128(acc[k]));
+      _mm_storeu_ps(ordered + lo + 8, _mm256_extractf128_ps(acc[k], 1));
+    }
+    for (int k = 0; k < 4; ++k) acc[k] = _mm256_loadu_ps(ordered + 8 * k);
+  }
   for (; j + 32 <= n; j += 32)
     for (int k = 0; k < 4; ++k) {
       __m256 v = IO::load(x + j + 8 * k);
