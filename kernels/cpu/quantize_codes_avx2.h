@@ -72,7 +72,8 @@ __m256i pack32(__m256i a, __m256i b, __m256i c, __m256i d) {
 // The next row a row loop will read, prefetched while the current row's code pass runs from cache
 // (dtype_io_avx2.h prefetch_lines says why): two lines per group of 32 elements, from a pointer that
 // advances by the group's size in the next row's dtype (64 bytes for bf16/f16, where the second line
-// is the next group's, fetched a group early; 128 for f32). 3 instructions a group, no branch.
+// is the next group's, fetched a group early, and for the last group a line past the row: a prefetch
+// never faults; 128 for f32). 3 instructions a group, no branch.
 class NextRow {
  public:
   NextRow(const void* next, int64_t element_bytes)
