@@ -12,7 +12,8 @@ import re
 import statistics
 import sys
 
-BANDWIDTH_GOAL = 0.70
+# Issue 18 raised the bandwidth-bound kernels' goal from issue 6's 0.70 to 0.75 of copy bandwidth.
+BANDWIDTH_GOAL = 0.75
 INT8_GOAL = 0.5
 F32_GOAL = 2.0
 # Issue 18: the exact GEMM over this machine's vpmaddwd ceiling (vpmaddwd_ceiling.h), measured beside

@@ -1,3 +1,5 @@
+#include <type_traits>
+
 #include "kernels/cpu/avx2_kernels.h"
 #include "kernels/cpu/dtype_io_avx2.h"
 
@@ -8,6 +10,15 @@ template <class IO>
 float absmax(const typename IO::storage* x, const float* recip, int64_t n) {
   __m256 m0 = _mm256_setzero_ps(), m1 = _mm256_setzero_ps();
   int64_t j = 0;
+  if constexpr (std::is_same_v<IO, Io<DType::bf16>>) {
+    if (!recip)  // the maximum does not depend on the order: the unpacks' widening, one operation less per 8
+      for (; j + 16 <= n; j += 16) {
+        __m256 lo, hi;
+        widen16_bf16_unordered(x + j, &lo, &hi);
+        m0 = _mm256_max_ps(abs_ps(lo), m0);
+        m1 = _mm256_max_ps(abs_ps(hi), m1);
+      }
+  }
   for (; j + 16 <= n; j += 16) {
     __m256 v0 = IO::load(x + j), v1 = IO::load(x + j + 8);
     if (recip) {

@@ -36,9 +36,10 @@ void divide_row(void* row, DType t, float s, int64_t n);        // row_j = dtype
 float absmax_row(const void* x, DType t, const float* recip, int64_t n);
 // y_j = x_j * recip_j as f32 into y[0, n) (the migration step, done once per row); returns max_j |y_j|.
 float scaled_absmax_row(const void* x, DType t, const float* recip, int64_t n, float* y);
-// q_j = quantize_value(x_j * recip_j, {scale, inv_scale}, o); scale != 0.
+// q_j = quantize_value(x_j * recip_j, {scale, inv_scale}, o); scale != 0. next: the row (of dtype
+// next_t, n elements) the caller reads after this one, prefetched meanwhile; or null.
 void quantize_row(const void* x, DType t, const float* recip, int64_t n, float scale, float inv_scale,
-                  const ActQuantOptions& o, int8_t* q);
+                  const ActQuantOptions& o, int8_t* q, const void* next = nullptr, DType next_t = DType::f32);
 // q_j = weight_code(w_j, scale, variant, arithmetic); scale != 0.
 void weight_code_row(const void* w, DType t, int64_t n, float scale, WeightQuant variant, DType arithmetic,
                      int8_t* q);
@@ -47,8 +48,10 @@ void weight_code_row(const void* w, DType t, int64_t n, float scale, WeightQuant
 // The kRmsLanes (32) partial sums of x_j^2 (fma), element j in lane j % 32, before the halving tree.
 void rms_lanes(const void* x, DType t, int64_t n, float* lanes);
 // y_j = dtype(w_j * (x_j * inv)) as f32 into y[0, n); returns max_j |y_j|. The codes are then
-// quantize_row(y, DType::f32, nullptr, ...).
-float rms_normalize_row(const void* x, DType t, const void* w, DType wt, int64_t n, float inv, float* y);
+// quantize_row(y, DType::f32, nullptr, ...). next: the row to be read after this one (prefetched while
+// this one is normalised), or null.
+float rms_normalize_row(const void* x, DType t, const void* w, DType wt, int64_t n, float inv, float* y,
+                        const void* next);
 
 // ---- gemm_s8s8s32 -------------------------------------------------------------------------------
 constexpr int kGemmMr = 4;   // rows of the microkernel tile

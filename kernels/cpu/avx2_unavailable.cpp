@@ -12,9 +12,13 @@ void accumulate_normalized(const void*, DType, int64_t, int64_t, const float*, i
 void scale_row(void*, DType, const float*, int64_t) { std::abort(); }
 void divide_row(void*, DType, float, int64_t) { std::abort(); }
 float absmax_row(const void*, DType, const float*, int64_t) { std::abort(); }
-void quantize_row(const void*, DType, const float*, int64_t, float, float, const ActQuantOptions&, int8_t*) { std::abort(); }
+void quantize_row(const void*, DType, const float*, int64_t, float, float, const ActQuantOptions&, int8_t*, const void*,
+                  DType) {
+  std::abort();
+}
 void weight_code_row(const void*, DType, int64_t, float, WeightQuant, DType, int8_t*) { std::abort(); }
 void rms_lanes(const void*, DType, int64_t, float*) { std::abort(); }
+float rms_normalize_row(const void*, DType, const void*, DType, int64_t, float, float*, const void*) { std::abort(); }
 float rms_absmax(const void*, DType, const void*, DType, int64_t, float) { std::abort(); }
 void rms_quantize_row(const void*, DType, const void*, DType, int64_t, float, float, float, const ActQuantOptions&,
                       int8_t*) { std::abort(); }

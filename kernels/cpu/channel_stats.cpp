@@ -1,6 +1,7 @@
 // numerics.md §1: per-channel absmax, min, max, sum and abssum over the tokens of one batch.
 // Threads own column ranges and walk every row in order, so each channel's sums are accumulated in
 // token order on either ISA. Sums accumulate in double and round to float once at the end.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -47,10 +48,16 @@ void CpuBackend::channel_stats(ConstMatrix x, ChannelStatsOut out) {
 
   // Threads own contiguous ranges of whole 8-channel strips and walk all rows over their range, so
   // each row is read as one contiguous run per thread (a narrow column block per pass would touch a
-  // new page on every row: TLB misses and no prefetch).
+  // new page on every row: TLB misses and no prefetch). Each range is at least a 4 KiB run of every
+  // row: with parallel_for's usual ~64 KiB grain a 4096-wide bf16 matrix was cut into 8 ranges of 1 KiB
+  // runs, and a 1 KiB run at an 8 KiB stride is too short for the hardware prefetcher to get ahead of
+  // (bf16 4096 x 4096 on 2 threads, idle machine, a minute apart: 12.9 GB/s with 1 KiB runs, 15.8 GB/s
+  // with 4 KiB runs).
   const int64_t strips = (cols + 7) / 8;
   const int64_t esize = int64_t(dtype_size(x.dtype));
-  cpu::parallel_for(strips, cpu::grain_for_bytes(x.rows * 8 * esize), threads(), [&](int64_t s0, int64_t s1) {
+  constexpr int64_t kMinRunBytes = 4096;
+  const int64_t grain = std::max(cpu::grain_for_bytes(x.rows * 8 * esize), kMinRunBytes / (8 * esize));
+  cpu::parallel_for(strips, grain, threads(), [&](int64_t s0, int64_t s1) {
     const int64_t c0 = s0 * 8, n = std::min(s1 * 8, cols) - c0;
     const void* base = static_cast<const char*>(x.data) + c0 * esize;
     if (use_avx2()) {

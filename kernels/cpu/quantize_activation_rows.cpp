@@ -47,7 +47,9 @@ void quantize_activation_rows(const ConstMatrix& x, const float* recip, const Ac
             tensor_scale ? numerics::row_scale_from_scale(*tensor_scale) : numerics::row_scale_from_absmax(absmax, o);
         if (row_scales) row_scales[r] = rs.scale;
         if (rs.scale == 0.0f) std::memset(codes, 0, std::size_t(x.cols));
-        else avx2::quantize_row(migrated.data(), DType::f32, nullptr, x.cols, rs.scale, rs.inv_scale, o, codes);
+        else
+          avx2::quantize_row(migrated.data(), DType::f32, nullptr, x.cols, rs.scale, rs.inv_scale, o, codes,
+                             r + 1 < r1 ? row_ptr(x, r + 1) : nullptr, x.dtype);
         continue;
       }
       numerics::RowScale rs = tensor_scale
@@ -57,7 +59,10 @@ void quantize_activation_rows(const ConstMatrix& x, const float* recip, const Ac
       if (rs.scale == 0.0f) {
         std::memset(codes, 0, std::size_t(x.cols));  // numerics::quantize_value of a zero scale
       } else if (use_avx2) {
-        avx2::quantize_row(row, x.dtype, recip, x.cols, rs.scale, rs.inv_scale, o, codes);
+        // Per token, this pass re-reads the row absmax_row has just read, from cache: the next row is
+        // prefetched meanwhile. Per tensor it is the row's only pass, and the stream prefetcher has it.
+        avx2::quantize_row(row, x.dtype, recip, x.cols, rs.scale, rs.inv_scale, o, codes,
+                           !tensor_scale && r + 1 < r1 ? row_ptr(x, r + 1) : nullptr, x.dtype);
       } else {
         visit_float_dtype(x.dtype, [&](auto io) {
           using IO = decltype(io);

@@ -51,8 +51,9 @@ void with_code_math(const ActQuantOptions& o, float scale, float inv_scale, Fn&&
   else rounding(std::integral_constant<ScaleMath, ScaleMath::reciprocal_multiply>{});
 }
 
-// 32 codes in order from four vectors of lanes (a holds elements 0-7, b 8-15, ...).
-template <Clamp kClamp>
+// 32 codes in order from four vectors of lanes (a holds elements 0-7, b 8-15, ...; with kUnpackOrder,
+// widen16_bf16_unordered's order: a 0-3 and 8-11, b 4-7 and 12-15, c 16-19 and 24-27, d 20-23 and 28-31).
+template <Clamp kClamp, bool kUnpackOrder = false>
 __m256i pack32(__m256i a, __m256i b, __m256i c, __m256i d) {
   __m256i bytes;
   if (kClamp == Clamp::saturate) {
@@ -62,17 +63,48 @@ __m256i pack32(__m256i a, __m256i b, __m256i c, __m256i d) {
   } else {
     bytes = _mm256_packus_epi16(_mm256_packus_epi32(a, b), _mm256_packus_epi32(c, d));
   }
-  // The packs work per 128-bit half: dwords come out as a0-3 b0-3 c0-3 d0-3 | a4-7 b4-7 c4-7 d4-7.
+  // The packs work per 128-bit half: dwords come out as a0-3 b0-3 c0-3 d0-3 | a4-7 b4-7 c4-7 d4-7 (lanes),
+  // which in the unpack order are elements 0-3 4-7 16-19 20-23 | 8-11 12-15 24-27 28-31.
+  if (kUnpackOrder) return _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7));
   return _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-// q[0, n) = codes of the values src.full(j) (eight at j) / src.partial(j, k) (the last k < 8).
-template <class Math, class Source>
-void quantize_span(const Math& math, const Source& src, int64_t n, int8_t* q) {
+// The next row a row loop will read, prefetched while the current row's code pass runs from cache
+// (dtype_io_avx2.h prefetch_lines says why): two lines per group of 32 elements, from a pointer that
+// advances by the group's size in the next row's dtype (64 bytes for bf16/f16, where the second line
+// is the next group's, fetched a group early, and for the last group a line past the row: a prefetch
+// never faults; 128 for f32). 3 instructions a group, no branch.
+class NextRow {
+ public:
+  NextRow(const void* next, int64_t element_bytes)
+      : p_(static_cast<const char*>(next)), step_(32 * element_bytes) {}
+  void fetch_group() {
+    _mm_prefetch(p_, _MM_HINT_T0);
+    _mm_prefetch(p_ + 64, _MM_HINT_T0);
+    p_ += step_;
+  }
+
+ private:
+  const char* p_;
+  int64_t step_;
+};
+
+// q[0, n) = codes of the values src.full(j) (eight at j) / src.partial(j, k) (the last k < 8);
+// kAhead: each group of 32 also prefetches from `next` (a loop without it carries no prefetch).
+template <bool kAhead = false, class Math, class Source>
+void quantize_span(const Math& math, const Source& src, int64_t n, int8_t* q, NextRow next = {nullptr, 0}) {
   int64_t j = 0;
   for (; j + 32 <= n; j += 32) {
-    const __m256i codes = pack32<Math::clamp>(math.lanes(src.full(j)), math.lanes(src.full(j + 8)),
-                                              math.lanes(src.full(j + 16)), math.lanes(src.full(j + 24)));
+    if (kAhead) next.fetch_group();
+    __m256i codes;
+    if constexpr (Source::kUnpackGroups) {
+      __m256 v[4];
+      src.group32(j, v);
+      codes = pack32<Math::clamp, true>(math.lanes(v[0]), math.lanes(v[1]), math.lanes(v[2]), math.lanes(v[3]));
+    } else {
+      codes = pack32<Math::clamp>(math.lanes(src.full(j)), math.lanes(src.full(j + 8)), math.lanes(src.full(j + 16)),
+                                  math.lanes(src.full(j + 24)));
+    }
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + j), codes);
   }
   for (; j + 8 <= n; j += 8) store8_int8(q + j, low_bytes(math.lanes(src.full(j))));
@@ -82,8 +114,15 @@ void quantize_span(const Math& math, const Source& src, int64_t n, int8_t* q) {
 // A row of floats as a Source: IO::load, optionally times a per-element f32 factor.
 template <class IO, bool kScaled>
 struct RowSource {
+  // An unscaled bf16 row gives its groups of 32 in the unpacks' order (each code depends on its own
+  // element only, and pack32 puts the bytes back in place): one operation less per 8 elements.
+  static constexpr bool kUnpackGroups = std::is_same_v<IO, Io<DType::bf16>> && !kScaled;
   const typename IO::storage* x;
   const float* factor;  // used when kScaled
+  void group32(int64_t j, __m256* v) const {
+    widen16_bf16_unordered(x + j, &v[0], &v[1]);
+    widen16_bf16_unordered(x + j + 16, &v[2], &v[3]);
+  }
   __m256 full(int64_t j) const {
     const __m256 v = IO::load(x + j);
     return kScaled ? _mm256_mul_ps(v, _mm256_loadu_ps(factor + j)) : v;

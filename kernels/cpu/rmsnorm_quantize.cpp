@@ -60,6 +60,19 @@ void CpuBackend::rmsnorm_quantize(ConstMatrix x, ConstVector norm_w, float eps, 
 
   const bool avx2 = use_avx2();
   const int64_t n = x.cols;
+  // The AVX2 path reads a 16-bit norm weight widened to f32 once per call (the widening is exact, so
+  // w_j is the same float either way) instead of widening it again for every row.
+  std::vector<float> w32;
+  if (avx2 && norm_w.dtype != DType::f32) {
+    w32.resize(std::size_t(n));
+    cpu::visit_float_dtype(norm_w.dtype, [&](auto io) {
+      using IO = decltype(io);
+      const auto* w = static_cast<const typename IO::storage*>(norm_w.data);
+      for (int64_t j = 0; j < n; ++j) w32[std::size_t(j)] = IO::load(w + j);
+    });
+  }
+  const void* w_avx2 = w32.empty() ? norm_w.data : w32.data();
+  const DType wt_avx2 = w32.empty() ? norm_w.dtype : DType::f32;
   cpu::parallel_for(x.rows, cpu::grain_for_bytes(n * 6), threads(), [&](int64_t r0, int64_t r1) {
     std::vector<float> y(avx2 ? std::size_t(n) : 0);  // the AVX2 path's normalised row
     for (int64_t r = r0; r < r1; ++r) {
@@ -69,7 +82,8 @@ void CpuBackend::rmsnorm_quantize(ConstMatrix x, ConstVector norm_w, float eps, 
         float lanes[numerics::kRmsLanes];
         cpu::avx2::rms_lanes(row, x.dtype, n, lanes);
         const float inv = numerics::rms_inverse(numerics::reduce_rms_lanes(lanes), n, eps);
-        const float absmax = cpu::avx2::rms_normalize_row(row, x.dtype, norm_w.data, norm_w.dtype, n, inv, y.data());
+        const void* next = r + 1 < r1 ? cpu::row_ptr(x, r + 1) : nullptr;
+        const float absmax = cpu::avx2::rms_normalize_row(row, x.dtype, w_avx2, wt_avx2, n, inv, y.data(), next);
         const numerics::RowScale rs = numerics::row_scale_from_absmax(absmax, o);
         scale[r] = rs.scale;
         if (rs.scale == 0.0f) std::memset(codes, 0, std::size_t(n));
