@@ -6,6 +6,7 @@
 #include <string>
 
 #include "harness/cli/commands.h"
+#include "harness/pipeline/huge_page_allocator.h"
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   // (reports/pipeline_scale.md).
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 #endif
+  smoothcheck::pipeline::use_huge_page_cpu_allocator();
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     print_usage(std::cout);
     return argc < 2 ? 2 : 0;

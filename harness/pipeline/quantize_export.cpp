@@ -104,7 +104,8 @@ ProducedTensor produced_tensor(DType dtype, std::vector<int64_t> shape, const T*
 // channel: <linear>.weight, .scale, .migration_scale and, in fused mode, the smoothed norms' .weight.
 std::map<std::string, ProducedTensor> produce_unit(kernels::Backend& backend, const checkpoint::Checkpoint& ckpt,
                                                    const SmoothingUnit& unit, const PreparedModel& p,
-                                                   const QuantizeOptions& o, FloatBufferPool& pool) {
+                                                   const QuantizeOptions& o, FloatBufferPool& pool,
+                                                   BufferPool<uint8_t>& code_buffers) {
   FloatWeights w = load_float_weights(ckpt, unit.linears, unit.norms, &pool);
   // In the model's dtype (SmoothingArithmetic::model_dtype) the smoothed weights hold values of that
   // dtype and are quantised as such, so that the quantisers that work in the weight's dtype
@@ -125,7 +126,7 @@ std::map<std::string, ProducedTensor> produce_unit(kernels::Backend& backend, co
   std::map<std::string, ProducedTensor> out;
   for (auto& [name, m] : w.linears) {
     ProducedTensor& q = out[name + ".weight"];
-    q = ProducedTensor{DType::i8, {m.rows, m.cols}, std::vector<uint8_t>(m.data.size())};
+    q = ProducedTensor{DType::i8, {m.rows, m.cols}, code_buffers.take(m.data.size())};
     std::vector<float> scale(static_cast<std::size_t>(m.rows));
     quantize_weight_rows(backend, m, o.weight_variant, arithmetic, reinterpret_cast<int8_t*>(q.bytes.data()),
                          scale.data());
@@ -187,10 +188,12 @@ int64_t stream_export(kernels::Backend& backend, const checkpoint::Checkpoint& m
   }
   std::map<std::string, ProducedTensor> produced;
   FloatBufferPool pool;
+  BufferPool<uint8_t> code_buffers;  // each written int8 weight's bytes, for the next unit's codes
   for (const ExportTensor& e : p.layout) {
     const auto unit = unit_of.find(e.name);
     if (unit == unit_of.end()) {
       pool = FloatBufferPool();  // past the layers (lm_head is next to come): a layer's memory is free again
+      code_buffers = BufferPool<uint8_t>();
       const at::Tensor t = model.tensor(e.name).contiguous();
       if (t.sizes().vec() != e.shape || checkpoint::from_scalar_type(t.scalar_type()) != e.dtype)
         layout_mismatch(model, e, t.sizes().vec(), std::string(t.dtype().name()));
@@ -201,13 +204,14 @@ int64_t stream_export(kernels::Backend& backend, const checkpoint::Checkpoint& m
     if (it == produced.end()) {
       // The layout keeps each layer's tensors together, so this happens once per unit; were a unit
       // revisited, it would be recomputed, identically, rather than kept.
-      produced = produce_unit(backend, model, p.units[unit->second], p, o, pool);
+      produced = produce_unit(backend, model, p.units[unit->second], p, o, pool, code_buffers);
       it = produced.find(e.name);
       if (it == produced.end()) throw std::logic_error(e.name + " is in the layout but its unit does not produce it");
     }
     if (it->second.shape != e.shape || it->second.dtype != e.dtype)
       layout_mismatch(model, e, it->second.shape, to_string(it->second.dtype));
     out.write(e.name, it->second.bytes.data(), it->second.bytes.size());
+    if (it->second.dtype == DType::i8) code_buffers.give(std::move(it->second.bytes));
     produced.erase(it);
   }
   for (const checkpoint::OpaqueTensor& t : p.opaque) out.write(t.name, t.bytes.data(), t.bytes.size());

@@ -1,0 +1,42 @@
+#include "harness/pipeline/huge_page_allocator.h"
+
+#include <cstdlib>
+#include <new>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+#include <c10/core/Allocator.h>
+#include <c10/core/CPUAllocator.h>
+
+namespace smoothcheck::pipeline {
+
+namespace {
+
+constexpr std::size_t kHugePage = std::size_t(2) << 20;
+constexpr std::size_t kTensorAlignment = 64;  // LibTorch's own (c10/core/alignment.h gAlignment)
+
+void release(void* p) { std::free(p); }
+
+struct HugePageCpuAllocator final : c10::Allocator {
+  c10::DataPtr allocate(std::size_t n) const override {
+    const bool huge = n >= kHugePage;
+    void* p = nullptr;
+    if (posix_memalign(&p, huge ? kHugePage : kTensorAlignment, n == 0 ? 1 : n) != 0) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (huge) madvise(p, n, MADV_HUGEPAGE);  // advice only: a kernel without THP ignores it
+#endif
+    return {p, p, &release, c10::Device(c10::DeviceType::CPU)};
+  }
+  c10::DeleterFnPtr raw_deleter() const override { return &release; }
+};
+
+}  // namespace
+
+void use_huge_page_cpu_allocator() {
+  static HugePageCpuAllocator allocator;
+  c10::SetCPUAllocator(&allocator, /*priority=*/1);
+}
+
+}  // namespace smoothcheck::pipeline
