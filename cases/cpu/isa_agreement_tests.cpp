@@ -158,6 +158,13 @@ TEST_F(IsaAgreement, WeightStatAndSmoothScale) {
           scalar_->weight_stat(fcs, 2, recipe, group, w0.data());
           avx2_->weight_stat(fcs, 2, recipe, group, w1.data());
           ASSERT_TRUE(same_bits(w0, w1));
+          // In the weights' own dtype too (smoothing in the model's dtype): each quotient rounded to it.
+          if (t != DType::f32) {
+            std::vector<float> in_dtype0(std::size_t(s.cols)), in_dtype1(std::size_t(s.cols));
+            scalar_->weight_stat(fcs, 2, recipe, group, in_dtype0.data(), t);
+            avx2_->weight_stat(fcs, 2, recipe, group, in_dtype1.data(), t);
+            ASSERT_TRUE(same_bits(in_dtype0, in_dtype1)) << "arithmetic " << to_string(t);
+          }
 
           std::vector<float> a = positive_vector(s.cols, rng, 0.0f, 30.0f), norm(std::size_t(s.cols), 1.0f);
           if (s.cols > 3) norm[2] = 0.0f;
