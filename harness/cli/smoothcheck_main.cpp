@@ -8,10 +8,6 @@
 #include "harness/cli/commands.h"
 #include "harness/pipeline/huge_page_allocator.h"
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
 namespace {
 
 void print_usage(std::ostream& out) {
@@ -29,15 +25,9 @@ void print_usage(std::ostream& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-#if defined(__GLIBC__)
-  // The pipeline holds one layer at a time in buffers of a few MB to 200 MB and frees them before the
-  // next layer. glibc raises its mmap threshold after the first such buffer is freed (up to 32 MiB), so
-  // later buffers below it come from the heap, which fragments and keeps its peak: quantize of the
-  // 1.1B checkpoint peaked at 786 MB that way and at 582 MB with a fixed threshold (which also turns
-  // the dynamic adjustment off), every buffer from 256 KiB up mapped and returned on free
-  // (reports/pipeline_scale.md).
-  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-#endif
+  // Large LibTorch tensors in transparent huge pages (huge_page_allocator.h). glibc's mmap threshold is
+  // left dynamic: fixing it low met quantize's RSS budget but made every large tensor a fresh mapping,
+  // faulted in again each time (sweep at 1.1B: 30 % slower); reports/pipeline_scale.md.
   smoothcheck::pipeline::use_huge_page_cpu_allocator();
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     print_usage(std::cout);
