@@ -1,13 +1,11 @@
 #include "harness/checked_ops.h"
 
-#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
 #include "kernels/argument_contract.h"
 #include "kernels/cpu/parallel_for.h"
@@ -89,7 +87,7 @@ bool row_finite_by_bits(const ConstMatrix& m, int64_t r) {
 // core: quantize checks each weight of a 1.1B model as a kernel input and output, and this scan was its
 // largest single-threaded step. The rows from there on are scanned one by one for the message.
 int64_t first_row_to_scan(const ConstMatrix& m) {
-  const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = kernels::cpu::all_cores();
   std::atomic<int64_t> first{m.rows};
   kernels::cpu::parallel_for(m.rows, kernels::cpu::grain_for_bytes(m.cols * int64_t(dtype_size(m.dtype))), threads,
                              [&](int64_t begin, int64_t end) {

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <map>
 #include <set>
-#include <thread>
 
 #include <ATen/ATen.h>
 
@@ -110,7 +109,7 @@ LinearCheck check_linear(const std::string& name, const FloatMatrix& orig, const
   std::vector<double> row_ratio(static_cast<std::size_t>(rows)), row_err(static_cast<std::size_t>(rows));
   // The project's pool, not at::parallel_for: ATen's OpenMP loop is a header template, serial in code
   // built without -fopenmp (all of smoothcheck), whatever at::get_num_threads() says.
-  kernels::cpu::parallel_for(rows, 16, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
+  kernels::cpu::parallel_for(rows, 16, kernels::cpu::all_cores(),
                              [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const double a = static_cast<double>(sp[r]) * (rowdiv ? (*rowdiv)[r] : 1.0);

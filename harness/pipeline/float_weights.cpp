@@ -1,8 +1,6 @@
 #include "harness/pipeline/float_weights.h"
 
-#include <algorithm>
 #include <stdexcept>
-#include <thread>
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -30,7 +28,7 @@ std::vector<float> load_f32(const checkpoint::Checkpoint& ckpt, const std::strin
   // thread here), and this conversion was a tenth of quantize's time on a 1.1B model.
   const at::Tensor from = t.reshape({-1}), to = at::from_blob(v.data(), {static_cast<int64_t>(n)}, at::kFloat);
   kernels::cpu::parallel_for(static_cast<int64_t>(n), int64_t(1) << 18,
-                             static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
+                             kernels::cpu::all_cores(),
                              [&](int64_t begin, int64_t end) {
                                // InferenceMode is per thread: a caller's (verify's) does not reach the
                                // pool's threads, and `to` is then an inference tensor.

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
-#include <thread>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -173,7 +172,7 @@ RederivedWeights rederive_weights(const FloatMatrix& original, const at::Tensor&
   // own result, merged in row order.
   const int64_t blocks = (rows + kRowsPerBlock - 1) / kRowsPerBlock;
   std::vector<RederivedWeights> per_block(static_cast<std::size_t>(blocks));
-  kernels::cpu::parallel_for(blocks, 1, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
+  kernels::cpu::parallel_for(blocks, 1, kernels::cpu::all_cores(),
                              [&](int64_t begin, int64_t end) {
     std::vector<float> work(static_cast<std::size_t>(vectorized ? cols : 0));
     for (int64_t b = begin; b < end; ++b) {

@@ -161,4 +161,6 @@ int64_t grain_for_bytes(int64_t bytes_per_item) {
   return std::max<int64_t>(1, kMinBytesPerThread / std::max<int64_t>(bytes_per_item, 1));
 }
 
+int all_cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
 }  // namespace smoothcheck::kernels::cpu

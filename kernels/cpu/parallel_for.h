@@ -18,4 +18,7 @@ void parallel_for(int64_t count, int64_t grain, int threads,
 // A grain, in items, that gives each range at least ~64 KiB of work of `bytes_per_item` bytes.
 int64_t grain_for_bytes(int64_t bytes_per_item);
 
+// Every core the machine reports (at least 1): the thread count of callers outside a backend.
+int all_cores();
+
 }  // namespace smoothcheck::kernels::cpu
