@@ -1,8 +1,10 @@
-// Builds for CPUs other than x86-64: no vectorised re-derivation (every row goes to the reference) and
+// Builds for CPUs other than x86-64: no vectorised re-derivation (every row goes to the reference), no
+// vectorised error scan (scan_row_error takes the scalar path: cpu_supports_avx2() is false), and
 // no vectorised dtype rounding (dtype_rounding.cpp never calls it: cpu_supports_avx2() is false).
 #include <stdexcept>
 
 #include "harness/pipeline/dtype_rounding.h"
+#include "harness/pipeline/linear_error_scan.h"
 #include "harness/pipeline/rederived_weights_avx2.h"
 
 namespace smoothcheck::pipeline {
@@ -12,6 +14,10 @@ bool vectorized_rederivation_available(WeightQuant, DType) { return false; }
 bool row_matches_lmdeploy_recipe(const float*, const float*, bool, float, DType, const int8_t*, float, int64_t,
                                  float*) {
   throw std::logic_error("row_matches_lmdeploy_recipe: not built for this CPU");
+}
+
+RowErrorScan scan_row_error_avx2(const float*, const int8_t*, const double*, const double*, double, int64_t) {
+  throw std::logic_error("scan_row_error_avx2: not built for this CPU");
 }
 
 void round_each_to_avx2(float*, std::size_t, DType) {

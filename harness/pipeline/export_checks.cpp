@@ -7,6 +7,7 @@
 
 #include <ATen/ATen.h>
 
+#include "harness/pipeline/linear_error_scan.h"
 #include "kernels/cpu/parallel_for.h"
 
 namespace smoothcheck::pipeline {
@@ -97,10 +98,10 @@ LinearCheck check_linear(const std::string& name, const FloatMatrix& orig, const
   const float* sp = scale.data_ptr<float>();
   const int64_t rows = orig.rows, cols = orig.cols;
   // A pass over a 1.1B model's weights must run at memory speed: the per-row maxima come from a
-  // division-free form of the same ratio (err / (step/2) with step = scale·rowdiv/s_j, computed as
-  // products with 1/s_j), rows in parallel; the worst row is then rescanned with the exact formula,
-  // which alone decides the reported ratio, its position and the pass/fail. A NaN or infinity anywhere
-  // (a non-finite scale or s) makes the row's ratio infinite instead of vanishing from a max.
+  // division-free form of the same ratio (linear_error_scan.h), rows in parallel; the worst row is then
+  // rescanned with the exact formula, which alone decides the reported ratio, its position and the
+  // pass/fail. A NaN or infinity anywhere (a non-finite scale or s) makes the row's ratio infinite
+  // instead of vanishing from a max.
   std::vector<double> inv_s(static_cast<std::size_t>(cols)), sd(static_cast<std::size_t>(cols));
   for (int64_t j = 0; j < cols; ++j) {
     sd[j] = s[j];
@@ -115,8 +116,8 @@ LinearCheck check_linear(const std::string& name, const FloatMatrix& orig, const
       const double a = static_cast<double>(sp[r]) * (rowdiv ? (*rowdiv)[r] : 1.0);
       const float* w = orig.data.data() + r * cols;
       const int8_t* qr = qp + r * cols;
-      double max_ratio = 0, max_err = 0, sum = 0;
       if (!(a > 0 && std::isfinite(a))) {  // a zero (all-zero row) or broken scale: the exact formula
+        double max_ratio = 0, max_err = 0;
         for (int64_t j = 0; j < cols; ++j) {
           double err = 0;
           const double ratio = element_ratio(w[j], qr[j], a, sd[j], &err);
@@ -127,16 +128,9 @@ LinearCheck check_linear(const std::string& name, const FloatMatrix& orig, const
         row_err[r] = max_err;
         continue;
       }
-      const double two_over_a = 2.0 / a;
-      for (int64_t j = 0; j < cols; ++j) {
-        const double err = std::fabs(static_cast<double>(w[j]) - static_cast<double>(qr[j]) * (a * inv_s[j]));
-        const double ratio = err * sd[j] * two_over_a;
-        max_ratio = std::max(max_ratio, ratio);
-        max_err = std::max(max_err, err);
-        sum += ratio;  // NaN and Inf survive a sum, not a max
-      }
-      row_ratio[r] = std::isfinite(sum) ? max_ratio : INFINITY;
-      row_err[r] = std::isfinite(sum) ? max_err : INFINITY;
+      const RowErrorScan scan = scan_row_error(w, qr, sd.data(), inv_s.data(), a, cols);
+      row_ratio[r] = scan.finite ? scan.max_ratio : INFINITY;
+      row_err[r] = scan.finite ? scan.max_error : INFINITY;
     }
   });
   int64_t worst = 0;
