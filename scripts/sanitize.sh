@@ -20,6 +20,9 @@
 #     the ordinary build runs the full counts and sizes.
 #   - LeakSanitizer ignores allocations made inside LibTorch (scripts/lsan_suppressions.txt): the
 #     system library is not instrumented and its unpickler leaks on rejected archives.
+#   - the test executables' own code is compiled at -O0 (the libraries under test at the preset's -O1):
+#     clang with ASan took twice as long on the large test units at -O1 (CMakeLists.txt,
+#     SMOOTHCHECK_TEST_CODE_AT_O0).
 #   - UBSan is fatal (-fno-sanitize-recover=all): a report fails the test instead of scrolling past.
 #   - allocator_may_return_null=1: a hostile size makes an allocation throw std::bad_alloc, as in the
 #     ordinary build, instead of ASan aborting; the tests then check the error smoothcheck reports.
