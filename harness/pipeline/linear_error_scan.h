@@ -27,6 +27,11 @@ RowErrorScan scan_row_error(const float* w, const int8_t* q, const double* s, co
 // True when this CPU has AVX2 (the vectorised path); scan_row_error falls back to the scalar one otherwise.
 bool vectorized_row_error_scan_available();
 
+// The scalar arithmetic on columns [begin, cols), folded into `into`: the scalar path, and the AVX2
+// path's tail.
+void accumulate_row_error_scalar(const float* w, const int8_t* q, const double* s, const double* inv_s, double a,
+                                 int64_t begin, int64_t cols, RowErrorScan& into);
+
 // The AVX2 path (linear_error_scan_avx2.cpp); call only when vectorized_row_error_scan_available().
 RowErrorScan scan_row_error_avx2(const float* w, const int8_t* q, const double* s, const double* inv_s, double a,
                                  int64_t cols);

@@ -29,8 +29,7 @@ double lane_max(__m256d v) {
 
 RowErrorScan scan_row_error_avx2(const float* w, const int8_t* q, const double* s, const double* inv_s, double a,
                                  int64_t cols) {
-  const double two_over_a = 2.0 / a;
-  const __m256d a4 = _mm256_set1_pd(a), two_over_a4 = _mm256_set1_pd(two_over_a);
+  const __m256d a4 = _mm256_set1_pd(a), two_over_a4 = _mm256_set1_pd(2.0 / a);
   const __m256d sign = _mm256_set1_pd(-0.0), infinity = _mm256_set1_pd(INFINITY);
   __m256d max_ratio = _mm256_setzero_pd(), max_error = _mm256_setzero_pd(), nonfinite = _mm256_setzero_pd();
   const int64_t body = cols / 4 * 4;
@@ -50,13 +49,7 @@ RowErrorScan scan_row_error_avx2(const float* w, const int8_t* q, const double* 
   out.max_ratio = lane_max(max_ratio);
   out.max_error = lane_max(max_error);
   out.finite = _mm256_movemask_pd(nonfinite) == 0;
-  for (int64_t j = body; j < cols; ++j) {  // the tail: the scalar path's arithmetic
-    const double err = std::fabs(static_cast<double>(w[j]) - static_cast<double>(q[j]) * (a * inv_s[j]));
-    const double ratio = err * s[j] * two_over_a;
-    out.max_ratio = std::max(out.max_ratio, ratio);
-    out.max_error = std::max(out.max_error, err);
-    out.finite = out.finite && std::isfinite(ratio);
-  }
+  accumulate_row_error_scalar(w, q, s, inv_s, a, body, cols, out);  // the tail
   return out;
 }
 
