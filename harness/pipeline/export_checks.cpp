@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -19,6 +20,12 @@ double unit_roundoff(DType t) {
     case DType::f64: return 0x1.0p-53;
     default: return 0x1.0p-24;
   }
+}
+
+bool same_bits(const at::Tensor& a, const at::Tensor& b) {
+  const at::Tensor ca = a.contiguous(), cb = b.contiguous();
+  return ca.scalar_type() == cb.scalar_type() && ca.sizes() == cb.sizes() &&
+         std::memcmp(ca.data_ptr(), cb.data_ptr(), ca.nbytes()) == 0;
 }
 
 std::vector<float> f32_vector(const at::Tensor& t) {

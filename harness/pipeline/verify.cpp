@@ -1,7 +1,6 @@
 #include "harness/pipeline/verify.h"
 
 #include <cmath>
-#include <cstring>
 #include <future>
 #include <map>
 #include <set>
@@ -62,15 +61,6 @@ void check_unit(const checkpoint::Checkpoint& orig, const checkpoint::Checkpoint
       }
     }
   pool.give(ow);
-}
-
-// Whether two tensors hold the same bytes in the same shape and dtype. Not at::equal: that compares
-// values (-0 equal to +0, a NaN unequal to itself), and at 1.1B it took 0.5 s on one core for the
-// embedding and the head.
-bool same_bits(const at::Tensor& a, const at::Tensor& b) {
-  const at::Tensor ca = a.contiguous(), cb = b.contiguous();
-  return ca.scalar_type() == cb.scalar_type() && ca.sizes() == cb.sizes() &&
-         std::memcmp(ca.data_ptr(), cb.data_ptr(), ca.nbytes()) == 0;
 }
 
 // Every tensor of the export that quantisation does not produce (embeddings, norms migration mode
