@@ -5,6 +5,7 @@
 // then decides, and both paths report the same), and exports smoothed through float32 first, a double
 // rounding that lands on a midpoint of the model's dtype (a vectorised path that rounded that way
 // would confirm them; it must not).
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -193,6 +194,21 @@ TEST(VectorizedRederivationScope, OnlyLmdeployInTheModelsHalfPrecision) {
                                               DType::bf16);
   EXPECT_EQ(r.rows_vectorized, 0);
   EXPECT_EQ(r.rows_by_reference, 40);
+}
+
+// also_on_rows (verify's error scan beside the re-derivation) sees every row exactly once, on either
+// path, the last block short (a row count that is no multiple of the block's).
+TEST(RederivationRowHook, SeesEveryRowOnce) {
+  Export e = make_export(301, 40, DType::f16, true, 6);
+  quantize(e, DType::f16);
+  for (RederivationPath path : {RederivationPath::vectorized_where_available, RederivationPath::reference}) {
+    std::vector<std::atomic<int>> seen(301);
+    rederive_weights(e.original, e.codes, e.scale, e.s, &e.rowdiv, WeightQuant::lmdeploy, DType::f16, 0, path,
+                     [&](int64_t first_row, int64_t rows) {
+                       for (int64_t r = first_row; r < first_row + rows; ++r) seen[static_cast<std::size_t>(r)]++;
+                     });
+    for (std::size_t r = 0; r < seen.size(); ++r) EXPECT_EQ(seen[r].load(), 1) << "row " << r;
+  }
 }
 
 }  // namespace

@@ -151,6 +151,23 @@ std::vector<Tamper> tampers() {
          w[5][9] = static_cast<int8_t>(c == 127 ? 126 : c + 1);
        },
        {}},
+      // A code off by three is past the §8 bound, in the first and in the last row: the weights check scans
+      // every row (in blocks, beside the re-derivation), the first and the last block included.
+      {"first_row_code_off_by_three", "weights", kO4,
+       [](Tensors& t, const fs::path&) {
+         at::Tensor w = t[std::string(kO4) + ".weight"];
+         const int8_t c = w[0][9].item<int8_t>();
+         w[0][9] = static_cast<int8_t>(c > 0 ? c - 3 : c + 3);
+       },
+       {}},
+      {"last_row_code_off_by_three", "weights", kO4,
+       [](Tensors& t, const fs::path&) {
+         at::Tensor w = t[std::string(kO4) + ".weight"];
+         const int64_t last = w.size(0) - 1;
+         const int8_t c = w[last][2].item<int8_t>();
+         w[last][2] = static_cast<int8_t>(c > 0 ? c - 3 : c + 3);
+       },
+       {}},
       // Tensors quantisation does not produce must be the original's, bit for bit: a norm the export's mode
       // leaves alone (or, fused, one that is not the original divided by s) and the embedding.
       {"layer_norm_scaled", "unquantised", "model.layers.2.post_attention_layernorm.weight",

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <utility>
 
 #include <ATen/ATen.h>
 
@@ -97,62 +98,68 @@ double element_ratio(double w, int8_t q, double scale_rd, double s, double* err_
 
 }  // namespace
 
-LinearCheck check_linear(const std::string& name, const FloatMatrix& orig, const at::Tensor& q, const at::Tensor& scale,
-                         const std::vector<float>& s, const std::vector<float>* rowdiv) {
-  LinearCheck c;
-  c.name = name;
-  const int8_t* qp = q.data_ptr<int8_t>();
-  const float* sp = scale.data_ptr<float>();
-  const int64_t rows = orig.rows, cols = orig.cols;
-  // A pass over a 1.1B model's weights must run at memory speed: the per-row maxima come from a
-  // division-free form of the same ratio (linear_error_scan.h), rows in parallel; the worst row is then
-  // rescanned with the exact formula, which alone decides the reported ratio, its position and the
-  // pass/fail. A NaN or infinity anywhere (a non-finite scale or s) makes the row's ratio infinite
-  // instead of vanishing from a max.
-  std::vector<double> inv_s(static_cast<std::size_t>(cols)), sd(static_cast<std::size_t>(cols));
-  for (int64_t j = 0; j < cols; ++j) {
-    sd[j] = s[j];
-    inv_s[j] = 1.0 / sd[j];
-  }
-  std::vector<double> row_ratio(static_cast<std::size_t>(rows)), row_err(static_cast<std::size_t>(rows));
-  // The project's pool, not at::parallel_for: ATen's OpenMP loop is a header template, serial in code
-  // built without -fopenmp (all of smoothcheck), whatever at::get_num_threads() says.
-  kernels::cpu::parallel_for(rows, 16, kernels::cpu::all_cores(),
-                             [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const double a = static_cast<double>(sp[r]) * (rowdiv ? (*rowdiv)[r] : 1.0);
-      const float* w = orig.data.data() + r * cols;
-      const int8_t* qr = qp + r * cols;
-      if (!(a > 0 && std::isfinite(a))) {  // a zero (all-zero row) or broken scale: the exact formula
-        double max_ratio = 0, max_err = 0;
-        for (int64_t j = 0; j < cols; ++j) {
-          double err = 0;
-          const double ratio = element_ratio(w[j], qr[j], a, sd[j], &err);
-          max_ratio = std::max(max_ratio, ratio == ratio ? ratio : INFINITY);
-          max_err = std::max(max_err, err == err ? err : INFINITY);
-        }
-        row_ratio[r] = max_ratio;
-        row_err[r] = max_err;
-        continue;
+LinearErrorCheck::LinearErrorCheck(std::string name, const FloatMatrix& original, const at::Tensor& q,
+                                   const at::Tensor& scale, const std::vector<float>& s,
+                                   const std::vector<float>* rowdiv)
+    : name_(std::move(name)),
+      original_(original),
+      codes_(q.data_ptr<int8_t>()),
+      scale_(scale.data_ptr<float>()),
+      s_(s),
+      rowdiv_(rowdiv),
+      s_f64_(s.begin(), s.end()),
+      inv_s_(s.size()),
+      row_ratio_(static_cast<std::size_t>(original.rows)),
+      row_err_(static_cast<std::size_t>(original.rows)) {
+  for (std::size_t j = 0; j < s_f64_.size(); ++j) inv_s_[j] = 1.0 / s_f64_[j];
+}
+
+// A pass over a 1.1B model's weights must run at memory speed: the per-row maxima come from a
+// division-free form of the same ratio (linear_error_scan.h); finish() then rescans the worst row with
+// the exact formula, which alone decides the reported ratio, its position and the pass/fail. A NaN or
+// infinity anywhere (a non-finite scale or s) makes the row's ratio infinite instead of vanishing from
+// a max.
+void LinearErrorCheck::scan_rows(int64_t begin, int64_t end) {
+  const int64_t cols = original_.cols;
+  for (int64_t r = begin; r < end; ++r) {
+    const double a = static_cast<double>(scale_[r]) * (rowdiv_ ? (*rowdiv_)[r] : 1.0);
+    const float* w = original_.data.data() + r * cols;
+    const int8_t* qr = codes_ + r * cols;
+    if (!(a > 0 && std::isfinite(a))) {  // a zero (all-zero row) or broken scale: the exact formula
+      double max_ratio = 0, max_err = 0;
+      for (int64_t j = 0; j < cols; ++j) {
+        double err = 0;
+        const double ratio = element_ratio(w[j], qr[j], a, s_f64_[j], &err);
+        max_ratio = std::max(max_ratio, ratio == ratio ? ratio : INFINITY);
+        max_err = std::max(max_err, err == err ? err : INFINITY);
       }
-      const RowErrorScan scan = scan_row_error(w, qr, sd.data(), inv_s.data(), a, cols);
-      row_ratio[r] = scan.finite ? scan.max_ratio : INFINITY;
-      row_err[r] = scan.finite ? scan.max_error : INFINITY;
+      row_ratio_[r] = max_ratio;
+      row_err_[r] = max_err;
+      continue;
     }
-  });
+    const RowErrorScan scan = scan_row_error(w, qr, s_f64_.data(), inv_s_.data(), a, cols);
+    row_ratio_[r] = scan.finite ? scan.max_ratio : INFINITY;
+    row_err_[r] = scan.finite ? scan.max_error : INFINITY;
+  }
+}
+
+LinearCheck LinearErrorCheck::finish() const {
+  LinearCheck c;
+  c.name = name_;
+  const int64_t rows = original_.rows, cols = original_.cols;
   int64_t worst = 0;
   for (int64_t r = 0; r < rows; ++r) {
-    if (row_ratio[r] > row_ratio[worst]) worst = r;
-    c.max_abs_error = std::max(c.max_abs_error, row_err[r]);
+    if (row_ratio_[r] > row_ratio_[worst]) worst = r;
+    c.max_abs_error = std::max(c.max_abs_error, row_err_[r]);
   }
   if (rows == 0 || cols == 0) return c;
-  const double rd = rowdiv ? (*rowdiv)[worst] : 1.0;
+  const double rd = rowdiv_ ? (*rowdiv_)[worst] : 1.0;
   c.worst_row = worst;
   c.max_error_over_bound = -1;
   for (int64_t j = 0; j < cols; ++j) {
     double err = 0;
-    double ratio = element_ratio(orig.data[worst * cols + j], qp[worst * cols + j], static_cast<double>(sp[worst]) * rd,
-                                 s[j], &err);
+    double ratio = element_ratio(original_.data[worst * cols + j], codes_[worst * cols + j],
+                                 static_cast<double>(scale_[worst]) * rd, s_[j], &err);
     if (!(ratio == ratio) || !(err == err)) ratio = INFINITY;
     if (ratio > c.max_error_over_bound) {
       c.max_error_over_bound = ratio;
@@ -160,8 +167,18 @@ LinearCheck check_linear(const std::string& name, const FloatMatrix& orig, const
     }
     c.max_abs_error = std::max(c.max_abs_error, std::isfinite(err) ? err : INFINITY);
   }
-  if (!std::isfinite(row_ratio[worst])) c.max_error_over_bound = INFINITY;
+  if (!std::isfinite(row_ratio_[worst])) c.max_error_over_bound = INFINITY;
   return c;
+}
+
+LinearCheck check_linear(const std::string& name, const FloatMatrix& orig, const at::Tensor& q, const at::Tensor& scale,
+                         const std::vector<float>& s, const std::vector<float>* rowdiv) {
+  LinearErrorCheck check(name, orig, q, scale, s, rowdiv);
+  // The project's pool, not at::parallel_for: ATen's OpenMP loop is a header template, serial in code
+  // built without -fopenmp (all of smoothcheck), whatever at::get_num_threads() says.
+  kernels::cpu::parallel_for(orig.rows, 16, kernels::cpu::all_cores(),
+                             [&](int64_t begin, int64_t end) { check.scan_rows(begin, end); });
+  return check.finish();
 }
 
 void check_smoothing_applied(const checkpoint::Checkpoint& quantized, const std::vector<std::string>& linears,

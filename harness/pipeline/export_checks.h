@@ -27,6 +27,27 @@ void check_layout(const checkpoint::Checkpoint& quantized, const std::vector<Exp
 LinearCheck check_linear(const std::string& name, const FloatMatrix& original, const at::Tensor& q,
                          const at::Tensor& scale, const std::vector<float>& s, const std::vector<float>* rowdiv);
 
+// check_linear in two steps, for a caller that visits the rows itself: scan_rows on every row once (any
+// order, disjoint ranges from any threads), then finish. check_quantized_linears scans each block of
+// rows right after the re-derivation has read it, while it is in cache. The tensors must outlive it.
+class LinearErrorCheck {
+ public:
+  LinearErrorCheck(std::string name, const FloatMatrix& original, const at::Tensor& q, const at::Tensor& scale,
+                   const std::vector<float>& s, const std::vector<float>* rowdiv);
+  void scan_rows(int64_t begin, int64_t end);
+  LinearCheck finish() const;
+
+ private:
+  std::string name_;
+  const FloatMatrix& original_;
+  const int8_t* codes_;
+  const float* scale_;
+  const std::vector<float>& s_;
+  const std::vector<float>* rowdiv_;
+  std::vector<double> s_f64_, inv_s_;       // s_j and 1/s_j in float64
+  std::vector<double> row_ratio_, row_err_;  // each row's screened maxima
+};
+
 // An export whose quantization_config says it was smoothed must carry some migration scale other than 1:
 // all ones is the unsmoothed model, i.e. smoothing silently not applied (every other check passes on
 // such an export, since it is self-consistent). Appends a failure when every scale of every linear is 1.

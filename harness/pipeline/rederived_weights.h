@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -57,9 +58,14 @@ enum class RederivationPath { vectorized_where_available, reference };
 // s_error_u: how far s itself may be from the one the export was made with, relative, in u32 (0 for a
 // stored s; an s recovered from a third-party checkpoint's norms is one of two adjacent floats: 2). In
 // float32 it widens both tolerances by that many roundings.
+//
+// also_on_rows, when given, is called with each block's first row and row count on the thread that
+// re-derived the block, right after it: a second check of the same rows (check_quantized_linears'
+// error scan) then reads them from the core's cache instead of memory.
 RederivedWeights rederive_weights(const FloatMatrix& original, const at::Tensor& codes, const at::Tensor& scale,
                                   const std::vector<float>& s, const std::vector<float>* rowdiv, WeightQuant variant,
                                   DType arithmetic, double s_error_u = 0,
-                                  RederivationPath path = RederivationPath::vectorized_where_available);
+                                  RederivationPath path = RederivationPath::vectorized_where_available,
+                                  const std::function<void(int64_t first_row, int64_t rows)>& also_on_rows = {});
 
 }  // namespace smoothcheck::pipeline
