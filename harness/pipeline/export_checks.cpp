@@ -10,7 +10,6 @@
 #include <ATen/ATen.h>
 
 #include "harness/pipeline/linear_error_scan.h"
-#include "kernels/cpu/parallel_for.h"
 
 namespace smoothcheck::pipeline {
 
@@ -105,7 +104,6 @@ LinearErrorCheck::LinearErrorCheck(std::string name, const FloatMatrix& original
       original_(original),
       codes_(q.data_ptr<int8_t>()),
       scale_(scale.data_ptr<float>()),
-      s_(s),
       rowdiv_(rowdiv),
       s_f64_(s.begin(), s.end()),
       inv_s_(s.size()),
@@ -159,7 +157,7 @@ LinearCheck LinearErrorCheck::finish() const {
   for (int64_t j = 0; j < cols; ++j) {
     double err = 0;
     double ratio = element_ratio(original_.data[worst * cols + j], codes_[worst * cols + j],
-                                 static_cast<double>(scale_[worst]) * rd, s_[j], &err);
+                                 static_cast<double>(scale_[worst]) * rd, s_f64_[j], &err);
     if (!(ratio == ratio) || !(err == err)) ratio = INFINITY;
     if (ratio > c.max_error_over_bound) {
       c.max_error_over_bound = ratio;
@@ -169,16 +167,6 @@ LinearCheck LinearErrorCheck::finish() const {
   }
   if (!std::isfinite(row_ratio_[worst])) c.max_error_over_bound = INFINITY;
   return c;
-}
-
-LinearCheck check_linear(const std::string& name, const FloatMatrix& orig, const at::Tensor& q, const at::Tensor& scale,
-                         const std::vector<float>& s, const std::vector<float>* rowdiv) {
-  LinearErrorCheck check(name, orig, q, scale, s, rowdiv);
-  // The project's pool, not at::parallel_for: ATen's OpenMP loop is a header template, serial in code
-  // built without -fopenmp (all of smoothcheck), whatever at::get_num_threads() says.
-  kernels::cpu::parallel_for(orig.rows, 16, kernels::cpu::all_cores(),
-                             [&](int64_t begin, int64_t end) { check.scan_rows(begin, end); });
-  return check.finish();
 }
 
 void check_smoothing_applied(const checkpoint::Checkpoint& quantized, const std::vector<std::string>& linears,

@@ -22,14 +22,11 @@ namespace smoothcheck::pipeline {
 void check_layout(const checkpoint::Checkpoint& quantized, const std::vector<ExportTensor>& expected,
                   const checkpoint::OpaqueTensors& expected_opaque, VerifyReport& r, bool index_required = true);
 
-// §8: |W - dequant| <= scale/2 per element of the smoothed weight; un-smoothing divides both by s_j and
-// multiplies both by the fused row divisor (nullptr: none).
-LinearCheck check_linear(const std::string& name, const FloatMatrix& original, const at::Tensor& q,
-                         const at::Tensor& scale, const std::vector<float>& s, const std::vector<float>* rowdiv);
-
-// check_linear in two steps, for a caller that visits the rows itself: scan_rows on every row once (any
-// order, disjoint ranges from any threads), then finish. check_quantized_linears scans each block of
-// rows right after the re-derivation has read it, while it is in cache. The tensors must outlive it.
+// §8 for one linear: |W - dequant| <= scale/2 per element of the smoothed weight; un-smoothing divides
+// both by s_j and multiplies both by the fused row divisor (nullptr: none). The caller visits the rows:
+// scan_rows on every row once (any order, disjoint ranges from any threads), then finish.
+// check_quantized_linears scans each block of rows right after the re-derivation has read it, while it
+// is in cache. The tensors must outlive it.
 class LinearErrorCheck {
  public:
   LinearErrorCheck(std::string name, const FloatMatrix& original, const at::Tensor& q, const at::Tensor& scale,
@@ -42,7 +39,6 @@ class LinearErrorCheck {
   const FloatMatrix& original_;
   const int8_t* codes_;
   const float* scale_;
-  const std::vector<float>& s_;
   const std::vector<float>* rowdiv_;
   std::vector<double> s_f64_, inv_s_;       // s_j and 1/s_j in float64
   std::vector<double> row_ratio_, row_err_;  // each row's screened maxima

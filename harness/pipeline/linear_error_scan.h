@@ -1,6 +1,6 @@
-// verify's screening pass over one row of a quantised linear (check_linear, export_checks.h): the
+// verify's screening pass over one row of a quantised linear (LinearErrorCheck, export_checks.h): the
 // largest error over numerics.md §8's bound in the row, in a division-free form, on every row of the
-// model. check_linear then rescans the worst row with the formula as written, which alone decides the
+// model. LinearErrorCheck::finish then rescans the worst row with the formula as written, which alone decides the
 // reported ratio and its position; this pass only has to find that row. Two paths, the same numbers:
 // the AVX2 one does each lane's arithmetic in the scalar one's order (no fused multiply-add), so both
 // give the same maxima bit for bit (cases/pipeline/linear_error_scan_cases.cpp).

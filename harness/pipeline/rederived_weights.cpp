@@ -169,7 +169,7 @@ RederivedWeights rederive_weights(const FloatMatrix& original, const at::Tensor&
                        stepwise ? 0.0 : (2 * k + 3) * kU32, weight_code_rule(variant)};
   const bool vectorized = path == RederivationPath::vectorized_where_available &&
                           vectorized_rederivation_available(variant, arithmetic);
-  // Rows are independent: blocks run on every core (the pool check_linear's scan uses), each into its
+  // Rows are independent: blocks run on every core (the project's pool), each into its
   // own result, merged in row order.
   const int64_t blocks = (rows + kRowsPerBlock - 1) / kRowsPerBlock;
   std::vector<RederivedWeights> per_block(static_cast<std::size_t>(blocks));

@@ -125,7 +125,7 @@ void check_quantized_linears(const checkpoint::Checkpoint& quantized, const Floa
     const at::Tensor sc = quantized.tensor(name + ".scale").contiguous();
     // The scales and codes from the stored s (itself checked against the statistics by
     // check_migration_scales when they are given), and the error scan of each block of rows right
-    // after the re-derivation has read it (check_linear's arithmetic, from the core's cache: verify at
+    // after the re-derivation has read it (LinearErrorCheck, from the core's cache: verify at
     // 1.1B spent 0.8 s of its 4.2 reading the rows a second time from memory).
     LinearErrorCheck error_check(name, m, q, sc, s, rowdiv);
     const RederivedWeights rederived =

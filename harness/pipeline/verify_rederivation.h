@@ -32,7 +32,7 @@ std::map<std::string, std::vector<float>> stored_migration_scales(const checkpoi
 std::map<std::string, std::string> fused_row_divisors(const std::vector<SmoothingGroup>& groups, SmoothMode mode);
 
 // Every linear's weight checks from its tensors, each read once: numerics.md §8's bound ("weights",
-// check_linear, failing above max_error_over_bound) and the re-derived weight_scale and codes, with the
+// LinearErrorCheck, failing above max_error_over_bound) and the re-derived weight_scale and codes, with the
 // stored s and the fused row divisors. `arithmetic` is the dtype smoothing rounded to (smoothing_dtype):
 // in bf16/f16 the bound also carries those roundings and the re-derivation models them exactly.
 // Appends each linear's LinearCheck and failures to r. s_error_u: rederive_weights'.
