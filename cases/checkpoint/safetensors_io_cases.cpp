@@ -1,7 +1,9 @@
 // safetensors written by smoothcheck read back bit for bit, single and sharded, with the layout
 // details other readers rely on (8-byte aligned data section, space padding, exact total_size).
+#include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -12,6 +14,8 @@
 #include "harness/checkpoint/model_dir.h"
 #include "harness/checkpoint/safetensors_reader.h"
 #include "harness/checkpoint/safetensors_writer.h"
+#include "harness/checkpoint/torch_bin.h"
+#include "harness/checkpoint/torch_dtype.h"
 
 namespace smoothcheck::checkpoint {
 namespace {
@@ -44,6 +48,24 @@ void expect_same(const Checkpoint& ckpt, const NamedTensors& tensors) {
   }
 }
 
+// mapped() holds each tensor's own bytes in place, and they read the same again after their pages are
+// dropped (the page cache gives them back: the mapping is private and read-only).
+void expect_mapped_same(const Checkpoint& ckpt, const NamedTensors& tensors) {
+  for (const auto& nt : tensors) {
+    const std::optional<MappedTensorBytes> m = ckpt.mapped(nt.name);
+    ASSERT_TRUE(m.has_value()) << nt.name;
+    const at::Tensor c = nt.tensor.contiguous();
+    const auto nbytes = static_cast<std::uint64_t>(c.numel() * c.element_size());
+    EXPECT_EQ(m->info.shape, c.sizes().vec()) << nt.name;
+    EXPECT_EQ(m->info.nbytes, nbytes) << nt.name;
+    EXPECT_EQ(to_scalar_type(m->info.dtype), c.scalar_type()) << nt.name;
+    if (nbytes == 0) continue;
+    EXPECT_EQ(std::memcmp(m->data, c.data_ptr(), nbytes), 0) << nt.name;
+    m->release(0, nbytes);
+    EXPECT_EQ(std::memcmp(m->data, c.data_ptr(), nbytes), 0) << nt.name << " after its pages were dropped";
+  }
+}
+
 std::uint64_t total_bytes(const NamedTensors& tensors) {
   std::uint64_t n = 0;
   for (const auto& nt : tensors) n += static_cast<std::uint64_t>(nt.tensor.numel() * nt.tensor.element_size());
@@ -73,6 +95,7 @@ TEST(SafetensorsIO, SingleFileRoundTrip) {
 
   expect_same(*open_checkpoint(file), tensors);
   expect_same(*open_checkpoint(dir.path()), tensors);  // found as dir/model.safetensors
+  expect_mapped_same(*open_checkpoint(file), tensors);
 }
 
 TEST(SafetensorsIO, ShardedRoundTripWithExactTotalSize) {
@@ -95,6 +118,7 @@ TEST(SafetensorsIO, ShardedRoundTripWithExactTotalSize) {
   EXPECT_EQ(ckpt->format(), CheckpointFormat::safetensors_sharded);
   EXPECT_EQ(ckpt->declared_total_size(), total_bytes(tensors));
   expect_same(*ckpt, tensors);
+  expect_mapped_same(*ckpt, tensors);
   // No shard holds more than the limit unless it holds a single tensor.
   for (const auto& shard : w.shards) {
     SafetensorsFile f(shard);
@@ -127,6 +151,34 @@ TEST(SafetensorsIO, OverwriteReplacesAtomically) {
   write_safetensors(file, {{"b", at::zeros({2}, at::kHalf)}});
   const auto ckpt = open_checkpoint(file);
   EXPECT_EQ(ckpt->tensor_names(), std::vector<std::string>{"b"});
+}
+
+// mapped() and mapped_of_shape() refuse what tensor() and tensor_of_shape() refuse, naming the file and
+// tensor; a format that decodes its tensors (.bin) maps none.
+TEST(SafetensorsIO, MappedBytesAreRefusedAsTensorsAre) {
+  testing::ScratchDir dir;
+  const auto file = dir / "model.safetensors";
+  write_safetensors(file, {{"w", at::ones({2, 3}, at::kHalf)}});
+  const auto ckpt = open_checkpoint(file);
+  try {
+    ckpt->mapped("absent");
+    FAIL() << "mapped an absent tensor";
+  } catch (const CheckpointError& e) {
+    EXPECT_EQ(e.tensor(), "absent");
+    EXPECT_NE(std::string(e.what()).find(file.string()), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(mapped_of_shape(*ckpt, "w", {2, 3}, "the test").has_value());
+  try {
+    mapped_of_shape(*ckpt, "w", {3, 2}, "the test");
+    FAIL() << "mapped a tensor of another shape";
+  } catch (const CheckpointError& e) {
+    EXPECT_EQ(e.tensor(), "w");
+    EXPECT_NE(std::string(e.what()).find("has shape [2, 3] but the test implies [3, 2]"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(mapped_of_shape(*ckpt, "absent", {1}, "the test"), CheckpointError);
+  const auto bin = dir / "pytorch_model.bin";
+  write_torch_bin(bin, {{"w", at::ones({2, 3}, at::kHalf)}});
+  EXPECT_FALSE(open_checkpoint(bin)->mapped("w").has_value());
 }
 
 }  // namespace

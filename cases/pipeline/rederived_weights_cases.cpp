@@ -167,6 +167,70 @@ TEST_P(VectorizedRederivation, DoesNotConfirmASmoothingRoundedThroughF32) {
   EXPECT_GT(fast.max_scale_error_u, 0) << "the double-rounded scale went unnoticed";
 }
 
+// The same product in a correct export: its f32 rounding lands on the dtype's midpoint, but the exact
+// product lies above it. A vectorised path that rounded through f32 would not confirm these rows, and
+// every row would go to the reference (no wrong verdict, but the speed lost unseen); rounding to odd
+// confirms them.
+TEST_P(VectorizedRederivation, ConfirmsAProductWhoseF32RoundingIsAMidpoint) {
+  const Shape& p = GetParam();
+  if (p.divisor) GTEST_SKIP() << "one shape per dtype is enough; the divisor does not change the product";
+  Export e = make_export(p.rows, p.cols, p.dtype, false, 6);
+  const int precision = p.dtype == DType::f16 ? 11 : 8;
+  const float w = static_cast<float>(1.0 + std::ldexp(1.0, -precision) + std::ldexp(1.0, -23));
+  const float s = static_cast<float>(1.0 - std::ldexp(1.0, -24));
+  ASSERT_NE(correctly_rounded(static_cast<double>(w) * s, p.dtype), through_f32(static_cast<double>(w) * s, p.dtype));
+  e.s[2] = s;
+  for (int64_t r = 20; r < 24; ++r) e.original.data[r * p.cols + 2] = w;
+  quantize(e, p.dtype);
+  const RederivedWeights fast = run(e, p.dtype, RederivationPath::vectorized_where_available);
+  expect_same_verdict(fast, run(e, p.dtype, RederivationPath::reference), "a product rounded to a midpoint in f32");
+  EXPECT_EQ(fast.wrong_codes, 0);
+  EXPECT_EQ(fast.rows_by_reference, 4 + 4) << "only the sampled blocks 0 and 64 belong to the reference";
+}
+
+// A weight whose quotient by the row's scale the reciprocal puts on the other side of a half than the
+// division does (found by search among the dtype's values): the vectorised path's division-free code
+// test must hand that lane to the division, and so confirm the reference's code and refuse the other.
+TEST_P(VectorizedRederivation, DecidesACodeNearAHalfByTheDivision) {
+  const Shape& p = GetParam();
+  if (p.divisor) GTEST_SKIP() << "one shape per dtype is enough; the code test does not see the divisor";
+  float absmax = 0, v = 0;
+  for (uint32_t a = 0; a < 0x10000 && absmax == 0; ++a) {
+    const float am = static_cast<float>(reference::round_to_dtype(0.5 + a / 131072.0, p.dtype));  // in [0.5, 1)
+    const float scale = am / 127.0f, reciprocal = 1.0f / scale;
+    for (uint32_t k = 1; k < 2048; ++k) {
+      const float x = static_cast<float>(reference::round_to_dtype(am * k / 2048.0, p.dtype));
+      if (std::nearbyint(x / scale) != std::nearbyint(x * reciprocal)) {
+        absmax = am;
+        v = x;
+        break;
+      }
+    }
+  }
+  ASSERT_NE(absmax, 0) << "no weight found whose code the reciprocal gets wrong";
+  Export e = make_export(p.rows, p.cols, p.dtype, false, 7);
+  // Row 40 (block 10, not sampled): its absmax and the weight, both with s = 1; the rest of the row is
+  // below the absmax (|w·s| < 0.08 · 4, the absmax at least 0.5).
+  e.s[0] = e.s[1] = 1.0f;
+  e.original.data[40 * p.cols + 0] = absmax;
+  e.original.data[40 * p.cols + 1] = v;
+  quantize(e, p.dtype);
+  const float scale = absmax / 127.0f;
+  ASSERT_EQ(e.scale.data_ptr<float>()[40], scale);
+  ASSERT_EQ(e.codes.data_ptr<int8_t>()[40 * p.cols + 1], static_cast<int8_t>(std::nearbyint(v / scale)));
+  RederivedWeights fast = run(e, p.dtype, RederivationPath::vectorized_where_available);
+  expect_same_verdict(fast, run(e, p.dtype, RederivationPath::reference), "a code near a half");
+  EXPECT_EQ(fast.wrong_codes, 0);
+  EXPECT_EQ(fast.rows_by_reference, 4 + 4) << "the reference's code, near a half, was not confirmed";
+  // The reciprocal's code instead: refused, and the reference names it.
+  e.codes.data_ptr<int8_t>()[40 * p.cols + 1] = static_cast<int8_t>(std::nearbyint(v * (1.0f / scale)));
+  fast = run(e, p.dtype, RederivationPath::vectorized_where_available);
+  expect_same_verdict(fast, run(e, p.dtype, RederivationPath::reference), "the reciprocal's code");
+  EXPECT_EQ(fast.wrong_codes, 1);
+  EXPECT_EQ(fast.first_wrong_row, 40);
+  EXPECT_EQ(fast.first_wrong_col, 1);
+}
+
 // Values the dtype cannot hold, and zero rows: the vectorised path leaves those rows to the reference.
 TEST_P(VectorizedRederivation, LeavesZeroAndOverflowingRowsToTheReference) {
   const Shape& p = GetParam();

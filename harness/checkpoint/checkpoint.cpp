@@ -41,6 +41,10 @@ at::Tensor read_into_tensor(const Source& src, const std::string& name, const Te
   return t;
 }
 
+MappedTensorBytes mapped_entry(const SafetensorsFile& f, const SafetensorsEntry& e) {
+  return MappedTensorBytes{e.info, f.bytes(e), &f.mapping(), f.file_offset(e)};
+}
+
 // What tensor() says of a name the file holds only as an opaque entry.
 [[noreturn]] void refuse_opaque(const std::filesystem::path& file, const SafetensorsOpaqueEntry& e) {
   throw CheckpointError(file, e.name,
@@ -61,6 +65,9 @@ class SafetensorsCheckpoint final : public Checkpoint {
   bool contains(const std::string& name) const override { return file_.find(name) != nullptr; }
   TensorInfo info(const std::string& name) const override { return entry(name).info; }
   at::Tensor tensor(const std::string& name) const override { return read_into_tensor(file_, name, entry(name).info); }
+  std::optional<MappedTensorBytes> mapped(const std::string& name) const override {
+    return mapped_entry(file_, entry(name));
+  }
   OpaqueTensors opaque_tensors() const override {
     OpaqueTensors v;
     for (const auto& e : file_.opaque_entries()) v.push_back(file_.opaque_tensor(e));
@@ -104,6 +111,9 @@ class ShardedSafetensorsCheckpoint final : public Checkpoint {
   TensorInfo info(const std::string& name) const override { return entry(name).info; }
   at::Tensor tensor(const std::string& name) const override {
     return read_into_tensor(shard_of(name), name, entry(name).info);
+  }
+  std::optional<MappedTensorBytes> mapped(const std::string& name) const override {
+    return mapped_entry(shard_of(name), entry(name));
   }
   OpaqueTensors opaque_tensors() const override {
     OpaqueTensors v;
@@ -249,15 +259,35 @@ class Llama2cCheckpoint final : public Checkpoint {
 
 }  // namespace
 
+namespace {
+
+void require_present(const Checkpoint& ckpt, const std::string& name, const std::string& required_by) {
+  if (!ckpt.contains(name)) throw CheckpointError(ckpt.location(), name, "required by " + required_by + " but absent");
+}
+
+void require_shape(const Checkpoint& ckpt, const std::string& name, const std::vector<std::int64_t>& stored,
+                   const std::vector<std::int64_t>& shape, const std::string& required_by) {
+  if (stored != shape)
+    throw CheckpointError(ckpt.location(), name,
+                          "has shape " + shape_string(stored) + " but " + required_by + " implies " + shape_string(shape));
+}
+
+}  // namespace
+
 at::Tensor tensor_of_shape(const Checkpoint& ckpt, const std::string& name, const std::vector<std::int64_t>& shape,
                            const std::string& required_by) {
-  if (!ckpt.contains(name)) throw CheckpointError(ckpt.location(), name, "required by " + required_by + " but absent");
+  require_present(ckpt, name, required_by);
   at::Tensor t = ckpt.tensor(name);
-  if (t.sizes().vec() != shape)
-    throw CheckpointError(ckpt.location(), name,
-                          "has shape " + shape_string(t.sizes().vec()) + " but " + required_by + " implies " +
-                              shape_string(shape));
+  require_shape(ckpt, name, t.sizes().vec(), shape, required_by);
   return t;
+}
+
+std::optional<MappedTensorBytes> mapped_of_shape(const Checkpoint& ckpt, const std::string& name,
+                                                 const std::vector<std::int64_t>& shape, const std::string& required_by) {
+  require_present(ckpt, name, required_by);
+  std::optional<MappedTensorBytes> m = ckpt.mapped(name);
+  if (m) require_shape(ckpt, name, m->info.shape, shape, required_by);
+  return m;
 }
 
 at::Tensor config_shaped_tensor(const Checkpoint& ckpt, const std::string& name, const std::vector<std::int64_t>& shape,

@@ -14,10 +14,25 @@
 #include <ATen/core/Tensor.h>
 
 #include "harness/checkpoint/llama_config.h"
+#include "harness/checkpoint/mapped_file.h"
 #include "harness/checkpoint/opaque_tensor.h"
 #include "harness/checkpoint/tensor_info.h"
 
 namespace smoothcheck::checkpoint {
+
+// A stored tensor's bytes where they lie in a mapped file (its dtype, little-endian, row-major, possibly
+// unaligned): read-only, valid while the checkpoint is open. A pass over a large tensor reads them in
+// place instead of copying the tensor out, and drops each range's pages once read.
+struct MappedTensorBytes {
+  TensorInfo info;
+  const std::uint8_t* data = nullptr;  // info.nbytes bytes
+  const MappedFile* file = nullptr;
+  std::uint64_t file_offset = 0;  // of data in file
+
+  // Drops this process's pages of bytes [offset, offset + n) of the tensor (MappedFile::release_pages:
+  // pages shared with a neighbouring range stay until a release covers them whole).
+  void release(std::uint64_t offset, std::uint64_t n) const { file->release_pages(file_offset + offset, n); }
+};
 
 enum class CheckpointFormat { safetensors, safetensors_sharded, torch_bin, torch_bin_sharded, llama2c };
 const char* to_string(CheckpointFormat f);
@@ -36,6 +51,9 @@ class Checkpoint {
   virtual TensorInfo info(const std::string& name) const = 0;
   // Throws CheckpointError naming the file and tensor when it is absent or of an unsupported dtype.
   virtual at::Tensor tensor(const std::string& name) const = 0;
+  // The tensor's bytes in place, where the format maps its files (safetensors, single or sharded), with
+  // tensor()'s errors; nullopt where reading means decoding (.bin, llama2.c) or a view computes the tensor.
+  virtual std::optional<MappedTensorBytes> mapped(const std::string& /*name*/) const { return std::nullopt; }
 
   // Tensors in the format's other dtypes (opaque_tensor.h: e.g. BERT's I64 position_ids), with their
   // bytes, for exports to carry over unchanged; not in tensor_names(), refused by tensor().
@@ -51,6 +69,10 @@ class Checkpoint {
 // implies (e.g. "the LLaMA config", "the quantised layout"); errors name the file and tensor and say so.
 at::Tensor tensor_of_shape(const Checkpoint& ckpt, const std::string& name, const std::vector<std::int64_t>& shape,
                            const std::string& required_by);
+// The same checks, for the tensor's bytes in place: nullopt where the format does not map them (then
+// read it with tensor_of_shape).
+std::optional<MappedTensorBytes> mapped_of_shape(const Checkpoint& ckpt, const std::string& name,
+                                                 const std::vector<std::int64_t>& shape, const std::string& required_by);
 // The same, converted to `compute` and contiguous: a model's weights in its compute dtype.
 at::Tensor config_shaped_tensor(const Checkpoint& ckpt, const std::string& name, const std::vector<std::int64_t>& shape,
                                 c10::ScalarType compute, const std::string& required_by);

@@ -55,6 +55,9 @@ class SafetensorsFile {
 
   // The stored bytes of one tensor (little-endian, row-major, possibly unaligned: copy them).
   const std::uint8_t* bytes(const SafetensorsEntry& e) const { return file_.data() + data_start_ + e.begin; }
+  // Where bytes(e) lies in the mapped file, for releasing its pages once read.
+  const MappedFile& mapping() const { return file_; }
+  std::uint64_t file_offset(const SafetensorsEntry& e) const { return data_start_ + e.begin; }
   // Copies the named tensor's bytes to dst (entry.info.nbytes bytes); throws when absent.
   void copy_to(const std::string& name, void* dst) const;
 

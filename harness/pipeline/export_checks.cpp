@@ -1,6 +1,7 @@
 #include "harness/pipeline/export_checks.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -10,6 +11,7 @@
 #include <ATen/ATen.h>
 
 #include "harness/pipeline/linear_error_scan.h"
+#include "kernels/cpu/parallel_for.h"
 
 namespace smoothcheck::pipeline {
 
@@ -26,6 +28,25 @@ bool same_bits(const at::Tensor& a, const at::Tensor& b) {
   const at::Tensor ca = a.contiguous(), cb = b.contiguous();
   return ca.scalar_type() == cb.scalar_type() && ca.sizes() == cb.sizes() &&
          std::memcmp(ca.data_ptr(), cb.data_ptr(), ca.nbytes()) == 0;
+}
+
+bool same_bits(const checkpoint::MappedTensorBytes& a, const checkpoint::MappedTensorBytes& b) {
+  if (a.info.dtype != b.info.dtype || a.info.shape != b.info.shape || a.info.nbytes != b.info.nbytes) return false;
+  constexpr int64_t kPiece = int64_t(1) << 20;
+  const int64_t pieces = (static_cast<int64_t>(a.info.nbytes) + kPiece - 1) / kPiece;
+  std::atomic<bool> differ{false};
+  kernels::cpu::parallel_for(pieces, 4, kernels::cpu::all_cores(), [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end && !differ.load(std::memory_order_relaxed); ++p) {
+      const auto at = static_cast<std::uint64_t>(p * kPiece);
+      const std::uint64_t n = std::min<std::uint64_t>(kPiece, a.info.nbytes - at);
+      if (std::memcmp(a.data + at, b.data + at, n) != 0) differ = true;
+      a.release(at, n);
+      b.release(at, n);
+    }
+  });
+  a.release(0, a.info.nbytes);
+  b.release(0, b.info.nbytes);
+  return !differ;
 }
 
 std::vector<float> f32_vector(const at::Tensor& t) {

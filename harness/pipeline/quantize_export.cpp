@@ -105,7 +105,7 @@ ProducedTensor produced_tensor(DType dtype, std::vector<int64_t> shape, const T*
 std::map<std::string, ProducedTensor> produce_unit(kernels::Backend& backend, const checkpoint::Checkpoint& ckpt,
                                                    const SmoothingUnit& unit, const PreparedModel& p,
                                                    const QuantizeOptions& o, FloatBufferPool& pool,
-                                                   BufferPool<uint8_t>& code_buffers) {
+                                                   BufferPool<uint8_t>& code_buffers, std::vector<uint16_t>& narrowed) {
   FloatWeights w = load_float_weights(ckpt, unit.linears, unit.norms, &pool);
   // In the model's dtype (SmoothingArithmetic::model_dtype) the smoothed weights hold values of that
   // dtype and are quantised as such, so that the quantisers that work in the weight's dtype
@@ -129,7 +129,7 @@ std::map<std::string, ProducedTensor> produce_unit(kernels::Backend& backend, co
     q = ProducedTensor{DType::i8, {m.rows, m.cols}, code_buffers.take(m.data.size())};
     std::vector<float> scale(static_cast<std::size_t>(m.rows));
     quantize_weight_rows(backend, m, o.weight_variant, arithmetic, reinterpret_cast<int8_t*>(q.bytes.data()),
-                         scale.data());
+                         scale.data(), &narrowed);
     pool.give(std::move(m.data));  // the float copy is done with: the next unit's load reuses it
     const DType scale_dtype = scale_tensor_dtype(o.format, p.dtype);
     if (scale_dtype == DType::f32) {
@@ -189,11 +189,13 @@ int64_t stream_export(kernels::Backend& backend, const checkpoint::Checkpoint& m
   std::map<std::string, ProducedTensor> produced;
   FloatBufferPool pool;
   BufferPool<uint8_t> code_buffers;  // each written int8 weight's bytes, for the next unit's codes
+  std::vector<uint16_t> narrowed;     // each linear's smoothed weights in a 16-bit model dtype, for the kernel
   for (const ExportTensor& e : p.layout) {
     const auto unit = unit_of.find(e.name);
     if (unit == unit_of.end()) {
       pool = FloatBufferPool();  // past the layers (lm_head is next to come): a layer's memory is free again
       code_buffers = BufferPool<uint8_t>();
+      narrowed = std::vector<uint16_t>();
       const at::Tensor t = model.tensor(e.name).contiguous();
       if (t.sizes().vec() != e.shape || checkpoint::from_scalar_type(t.scalar_type()) != e.dtype)
         layout_mismatch(model, e, t.sizes().vec(), std::string(t.dtype().name()));
@@ -204,7 +206,7 @@ int64_t stream_export(kernels::Backend& backend, const checkpoint::Checkpoint& m
     if (it == produced.end()) {
       // The layout keeps each layer's tensors together, so this happens once per unit; were a unit
       // revisited, it would be recomputed, identically, rather than kept.
-      produced = produce_unit(backend, model, p.units[unit->second], p, o, pool, code_buffers);
+      produced = produce_unit(backend, model, p.units[unit->second], p, o, pool, code_buffers, narrowed);
       it = produced.find(e.name);
       if (it == produced.end()) throw std::logic_error(e.name + " is in the layout but its unit does not produce it");
     }

@@ -1,10 +1,11 @@
 // verify's re-derivation of one row of an lmdeploy-quantised linear in a float16 or bfloat16 model, in
 // AVX2 (issue 18: verify at memory speed). It computes what reference::quantize_weight_stepwise computes
-// for that recipe, step by step with the same roundings, eight or four lanes at a time:
-//   w·s          the exact product (float64 holds it), rounded once to the model's dtype
+// for that recipe, step by step with the same roundings, eight lanes at a time:
+//   w·s          the exact product rounded once to the model's dtype (through f32 rounded to odd)
 //   ÷ d          (a fused fc -> fc row) correctly rounded in f32, then to the model's dtype
 //   scale        f32(absmax / 127)                          (lmdeploy QLinear.from_float, in float32)
-//   code         round-half-even(f32(w_s / scale)), saturated to int8
+//   code         round-half-even(f32(w_s / scale)), saturated to int8 (by the reciprocal where that
+//                provably gives the same code, else by the division)
 // and says only whether the stored scale and codes are exactly those. Anything else (a stored number
 // that differs, a row whose absmax is zero or not finite) goes back to the reference, which then decides
 // and words the failure: this path can confirm an export, never condemn one. rederived_weights.cpp

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <stdexcept>
+#include <vector>
 
 #include <ATen/ATen.h>
 
@@ -89,6 +92,18 @@ void check_weights(const std::string& name, const RederivedWeights& w, WeightQua
                          " of " + std::to_string(w.codes) + " codes differ");
 }
 
+// The stored codes in place where the export's format maps them: a 1.1B export's 1 GB of codes is
+// then never copied out, nor are fresh pages zeroed for the copies. Read-only (the tensor points into
+// the file's read-only mapping; nothing here writes codes); its pages are dropped when it is freed.
+at::Tensor stored_codes(const checkpoint::Checkpoint& quantized, const std::string& name) {
+  std::optional<checkpoint::MappedTensorBytes> m = quantized.mapped(name);
+  if (!m || m->info.dtype != DType::i8) return quantized.tensor(name).contiguous();
+  auto* data = const_cast<std::uint8_t*>(m->data);
+  const std::vector<int64_t> shape = m->info.shape;
+  return at::from_blob(data, shape, [bytes = std::move(*m)](void*) { bytes.release(0, bytes.info.nbytes); },
+                       at::TensorOptions().dtype(at::kChar));
+}
+
 }  // namespace
 
 std::map<std::string, std::vector<float>> stored_migration_scales(const checkpoint::Checkpoint& quantized,
@@ -121,7 +136,7 @@ void check_quantized_linears(const checkpoint::Checkpoint& quantized, const Floa
     const auto d = row_divisors.find(name);
     const std::vector<float>* rowdiv = d == row_divisors.end() ? nullptr : &stored_s.at(d->second);
     const std::vector<float>& s = stored_s.at(name);
-    const at::Tensor q = quantized.tensor(name + ".weight").contiguous();
+    const at::Tensor q = stored_codes(quantized, name + ".weight");
     const at::Tensor sc = quantized.tensor(name + ".scale").contiguous();
     // The scales and codes from the stored s (itself checked against the statistics by
     // check_migration_scales when they are given), and the error scan of each block of rows right
