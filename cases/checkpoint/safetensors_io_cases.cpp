@@ -1,5 +1,6 @@
 // safetensors written by smoothcheck read back bit for bit, single and sharded, with the layout
 // details other readers rely on (8-byte aligned data section, space padding, exact total_size).
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoint_test_support.h"
+#include "harness/checkpoint/atomic_file.h"
 #include "harness/checkpoint/checkpoint_error.h"
 #include "harness/checkpoint/model_dir.h"
 #include "harness/checkpoint/safetensors_reader.h"
@@ -179,6 +181,27 @@ TEST(SafetensorsIO, MappedBytesAreRefusedAsTensorsAre) {
   const auto bin = dir / "pytorch_model.bin";
   write_torch_bin(bin, {{"w", at::ones({2, 3}, at::kHalf)}});
   EXPECT_FALSE(open_checkpoint(bin)->mapped("w").has_value());
+}
+
+// The atomic writer starts each 32 MiB of a large file on its way to disk while the rest is written
+// (sync_file_range): a file of several such windows, written in pieces that straddle them, reads back
+// whole once committed, and nothing but it is left in the directory.
+TEST(AtomicFileWriterLargeFile, ManyWritebackWindowsReadBackWhole) {
+  testing::ScratchDir dir;
+  const auto file = dir / "large.bin";
+  std::vector<std::uint8_t> bytes((std::size_t(70) << 20) + 12345);
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>((i * 2654435761u) >> 13);
+  {
+    AtomicFileWriter w(file);
+    const std::size_t piece = (std::size_t(7) << 20) + 3;
+    for (std::size_t at = 0; at < bytes.size(); at += piece) w.write(bytes.data() + at, std::min(piece, bytes.size() - at));
+    EXPECT_FALSE(std::filesystem::exists(file)) << "visible before commit";
+    w.commit();
+  }
+  std::ifstream in(file, std::ios::binary);
+  const std::vector<std::uint8_t> back((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(back == bytes);
+  EXPECT_TRUE(testing::hidden_files(dir.path()).empty()) << "temporary file left behind";
 }
 
 }  // namespace

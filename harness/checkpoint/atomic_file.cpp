@@ -50,7 +50,24 @@ void AtomicFileWriter::write(const void* data, std::size_t size) {
     }
     p += n;
     size -= static_cast<std::size_t>(n);
+    written_ += static_cast<std::uint64_t>(n);
   }
+  start_writeback();
+}
+
+// Starts the disk writes of each whole window written so far without waiting for them: commit's fsync
+// then waits only for the last of them, instead of the whole file being written after the last byte
+// (at 1.1B, quantize's 1.23 GB export: about 2 s of disk time, now under its computation). Advice to
+// the kernel: the fsync in commit() is what makes the file durable, whatever happens here.
+void AtomicFileWriter::start_writeback() {
+#if defined(__linux__)
+  constexpr std::uint64_t kWindow = std::uint64_t(32) << 20;
+  while (written_ - writeback_started_ >= kWindow) {
+    (void)::sync_file_range(fd_, static_cast<off_t>(writeback_started_), static_cast<off_t>(kWindow),
+                            SYNC_FILE_RANGE_WRITE);
+    writeback_started_ += kWindow;
+  }
+#endif
 }
 
 void AtomicFileWriter::commit() {

@@ -1,5 +1,6 @@
 #include "harness/pipeline/huge_page_allocator.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 
@@ -33,6 +34,17 @@ struct HugePageCpuAllocator final : c10::Allocator {
 };
 
 }  // namespace
+
+void advise_huge_pages(void* p, std::size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  const auto begin = (reinterpret_cast<std::uintptr_t>(p) + kHugePage - 1) / kHugePage * kHugePage;
+  const auto end = (reinterpret_cast<std::uintptr_t>(p) + bytes) / kHugePage * kHugePage;
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);  // advice only
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
 
 void use_huge_page_cpu_allocator() {
   static HugePageCpuAllocator allocator;

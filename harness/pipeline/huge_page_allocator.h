@@ -7,9 +7,17 @@
 // posix_memalign, free).
 #pragma once
 
+#include <cstddef>
+
 namespace smoothcheck::pipeline {
 
 // Installs the allocator for the rest of the process (idempotent). smoothcheck's main calls it.
 void use_huge_page_cpu_allocator();
+
+// The same advice for a buffer not yet touched (a std::vector reserved, not yet resized): its whole
+// 2 MiB-aligned pages, where the kernel's THP mode allows. The layer passes' float32 buffers
+// (FloatBufferPool) are read a column strip at a time by the weight statistic: with 4 KiB pages every
+// row of a strip was another TLB miss.
+void advise_huge_pages(void* p, std::size_t bytes);
 
 }  // namespace smoothcheck::pipeline

@@ -25,7 +25,11 @@
 namespace smoothcheck::kernels {
 namespace {
 
-constexpr int64_t kBlock = 256;  // columns per task
+// Columns per task. Each task walks every row for its columns, so a row contributes one contiguous run
+// of kBlock columns: at 256 (1 KiB of f32) the hardware prefetcher hardly started before the next row's
+// jump, and quantize's weight statistic at 1.1B ran at a third of memory speed. 1024 columns keep the
+// float64 sums (8 KiB) in L1 and give a 2048-wide model's two cores one strip each.
+constexpr int64_t kBlock = 1024;
 constexpr float kLmdeployRowFloor = 1e-4f;
 
 template <class IO>
