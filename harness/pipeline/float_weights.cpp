@@ -15,8 +15,10 @@ namespace smoothcheck::pipeline {
 
 namespace {
 
-// Converts straight into the returned vector: one copy out of the file, one conversion, nothing else
-// held (a 1.1B model's layer is 176 MB at float32; a model-wide load would be 4.4 GB).
+bool widens(const checkpoint::MappedTensorBytes& stored) {
+  return stored.info.dtype == DType::f16 || stored.info.dtype == DType::bf16 || stored.info.dtype == DType::f32;
+}
+
 // Widens the stored bytes in place, on every core, each range's file pages dropped once read: no copy
 // of the tensor, no conversion through LibTorch (at 1.1B those were a third of verify's CPU time).
 std::vector<float> widen_mapped(const checkpoint::MappedTensorBytes& stored, FloatBufferPool* pool) {
@@ -33,10 +35,11 @@ std::vector<float> widen_mapped(const checkpoint::MappedTensorBytes& stored, Flo
   return v;
 }
 
+// Converts straight into the returned vector: one copy out of the file, one conversion, nothing else
+// held (a 1.1B model's layer is 176 MB at float32; a model-wide load would be 4.4 GB).
 std::vector<float> load_f32(const checkpoint::Checkpoint& ckpt, const std::string& name,
                             const std::vector<int64_t>& shape, FloatBufferPool* pool) {
-  if (const auto stored = checkpoint::mapped_of_shape(ckpt, name, shape, "the config");
-      stored && (stored->info.dtype == DType::f16 || stored->info.dtype == DType::bf16 || stored->info.dtype == DType::f32))
+  if (const auto stored = checkpoint::mapped_of_shape(ckpt, name, shape, "the config"); stored && widens(*stored))
     return widen_mapped(*stored, pool);
   const at::Tensor t = checkpoint::tensor_of_shape(ckpt, name, shape, "the config");
   if (!at::isFloatingType(t.scalar_type()))
@@ -60,6 +63,12 @@ std::vector<float> load_f32(const checkpoint::Checkpoint& ckpt, const std::strin
 
 }  // namespace
 
+void DeferredRows::fill(int64_t first_row, int64_t rows) const {
+  const std::size_t width = dtype_size(stored.info.dtype);
+  const auto first = static_cast<std::size_t>(first_row * cols), n = static_cast<std::size_t>(rows * cols);
+  widen_to_f32(stored.data + first * width, stored.info.dtype, n, into + first);
+}
+
 void FloatBufferPool::give(FloatWeights& w) {
   for (auto& [name, m] : w.linears) give(std::move(m.data));
   for (auto& [name, v] : w.norms) give(std::move(v));
@@ -68,14 +77,23 @@ void FloatBufferPool::give(FloatWeights& w) {
 }
 
 FloatWeights load_float_weights(const checkpoint::Checkpoint& ckpt, const std::vector<QuantizedLinear>& linears,
-                                const std::vector<NormSpec>& norms, FloatBufferPool* pool) {
+                                const std::vector<NormSpec>& norms, FloatBufferPool* pool, DeferredLinears* deferred) {
   FloatWeights w;
   if (linears.empty()) throw std::invalid_argument("load_float_weights: no linears");
   const std::string probe = linears.front().name + ".weight";
   if (ckpt.contains(probe)) w.stored_dtype = ckpt.info(probe).dtype;
   for (const QuantizedLinear& q : linears) {
-    w.linears[q.name] =
-        FloatMatrix{q.out_features, q.in_features, load_f32(ckpt, q.name + ".weight", {q.out_features, q.in_features}, pool)};
+    const std::string name = q.name + ".weight";
+    const std::vector<int64_t> shape = {q.out_features, q.in_features};
+    if (deferred) {
+      if (const auto stored = checkpoint::mapped_of_shape(ckpt, name, shape, "the config"); stored && widens(*stored)) {
+        const auto n = static_cast<std::size_t>(stored->info.numel());
+        FloatMatrix& m = w.linears[q.name] = FloatMatrix{q.out_features, q.in_features, pool ? pool->take(n) : std::vector<float>(n)};
+        (*deferred)[q.name] = DeferredRows{*stored, m.data.data(), q.in_features};
+        continue;
+      }
+    }
+    w.linears[q.name] = FloatMatrix{q.out_features, q.in_features, load_f32(ckpt, name, shape, pool)};
   }
   for (const NormSpec& n : norms) w.norms[n.name] = load_f32(ckpt, n.name + ".weight", {n.size}, pool);
   return w;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "harness/checkpoint/llama_config.h"
+#include "harness/checkpoint/mapped_tensor_bytes.h"
 #include "harness/models/quantized_layout.h"
 #include "harness/pipeline/huge_page_allocator.h"
 #include "kernels/cpu/parallel_for.h"
@@ -97,10 +98,28 @@ class FloatBufferPool : public BufferPool<float> {
   void give(FloatWeights& w);
 };
 
+// A linear whose float32 rows are widened from its stored bytes in place by the pass that reads them
+// first, a block of rows at a time (verify's re-derivation): each row is then read from memory once,
+// as stored, and used from the core's cache, instead of being written out at float32 and read back
+// (at 1.1B, 4.4 GB each way).
+struct DeferredRows {
+  checkpoint::MappedTensorBytes stored;
+  float* into = nullptr;  // the linear's FloatMatrix data, rows x cols
+  int64_t cols = 0;
+
+  // Widens rows [first_row, first_row + rows) into `into`.
+  void fill(int64_t first_row, int64_t rows) const;
+};
+using DeferredLinears = std::map<std::string, DeferredRows>;
+
 // The named linears' "<name>.weight" and the norms' weights converted to float32 (exact for
 // f16/bf16/f32), each shape checked (CheckpointError naming the checkpoint, tensor and both shapes).
 // stored_dtype is the first linear's.
 // Buffers come from `pool` when one is given.
+// deferred: when given, each linear stored in place (Checkpoint::mapped) as f16, bf16 or f32 gets its
+// buffer but not its values, and is listed there: every one of its rows must be filled before the
+// weights are used otherwise.
 FloatWeights load_float_weights(const checkpoint::Checkpoint& ckpt, const std::vector<QuantizedLinear>& linears,
-                                const std::vector<NormSpec>& norms, FloatBufferPool* pool = nullptr);
+                                const std::vector<NormSpec>& norms, FloatBufferPool* pool = nullptr,
+                                DeferredLinears* deferred = nullptr);
 }  // namespace smoothcheck::pipeline

@@ -154,7 +154,8 @@ void merge_later_block(RederivedWeights& into, const RederivedWeights& later, bo
 RederivedWeights rederive_weights(const FloatMatrix& original, const at::Tensor& codes, const at::Tensor& scale,
                                   const std::vector<float>& s, const std::vector<float>* rowdiv, WeightQuant variant,
                                   DType arithmetic, double s_error_u, RederivationPath path,
-                                  const std::function<void(int64_t first_row, int64_t rows)>& also_on_rows) {
+                                  const std::function<void(int64_t first_row, int64_t rows)>& also_on_rows,
+                                  const std::function<void(int64_t first_row, int64_t rows)>& before_rows) {
   const int64_t rows = original.rows, cols = original.cols;
   if (codes.numel() != rows * cols || scale.numel() != rows || static_cast<int64_t>(s.size()) != cols ||
       (rowdiv && static_cast<int64_t>(rowdiv->size()) != rows))
@@ -178,6 +179,7 @@ RederivedWeights rederive_weights(const FloatMatrix& original, const at::Tensor&
     std::vector<float> work(static_cast<std::size_t>(vectorized ? cols : 0));
     for (int64_t b = begin; b < end; ++b) {
       const int64_t r0 = b * kRowsPerBlock, n = std::min(kRowsPerBlock, rows - r0);
+      if (before_rows) before_rows(r0, n);
       const bool confirmed = vectorized && block_matches_recipe(in, r0, n, work.data());
       RederivedWeights& out = per_block[static_cast<std::size_t>(b)];
       if (also_on_rows) also_on_rows(r0, n);

@@ -61,11 +61,14 @@ enum class RederivationPath { vectorized_where_available, reference };
 //
 // also_on_rows, when given, is called with each block's first row and row count on the thread that
 // re-derived the block, right after it: a second check of the same rows (check_quantized_linears'
-// error scan) then reads them from the core's cache instead of memory.
+// error scan) then reads them from the core's cache instead of memory. before_rows, when given, is
+// called the same way right before: it may fill the block's rows of `original` (DeferredRows), which
+// are then read from the cache too.
 RederivedWeights rederive_weights(const FloatMatrix& original, const at::Tensor& codes, const at::Tensor& scale,
                                   const std::vector<float>& s, const std::vector<float>* rowdiv, WeightQuant variant,
                                   DType arithmetic, double s_error_u = 0,
                                   RederivationPath path = RederivationPath::vectorized_where_available,
-                                  const std::function<void(int64_t first_row, int64_t rows)>& also_on_rows = {});
+                                  const std::function<void(int64_t first_row, int64_t rows)>& also_on_rows = {},
+                                  const std::function<void(int64_t first_row, int64_t rows)>& before_rows = {});
 
 }  // namespace smoothcheck::pipeline

@@ -34,10 +34,13 @@ void check_unit(const checkpoint::Checkpoint& orig, const checkpoint::Checkpoint
                 const CalibrationStats* stats, const QuantizationConfig& qc, DType dtype,
                 const VerifyThresholds& thresholds, FloatBufferPool& pool, VerifyReport& r) {
   const DType arithmetic = smoothing_dtype(qc.smoothing_arithmetic, dtype);
-  FloatWeights ow = load_float_weights(orig, unit.linears, unit.norms, &pool);
+  // The linears' rows are widened by the re-derivation as it reaches them (DeferredRows): all of them by
+  // the time check_quantized_linears returns, before the checks below read the weights again.
+  DeferredLinears deferred;
+  FloatWeights ow = load_float_weights(orig, unit.linears, unit.norms, &pool, &deferred);
   const std::map<std::string, std::vector<float>> s = stored_migration_scales(quant, ow);
   check_quantized_linears(quant, ow, s, fused_row_divisors(unit.groups, qc.mode), qc.weight_variant, arithmetic,
-                          thresholds.max_weight_error_over_bound, r);
+                          thresholds.max_weight_error_over_bound, r, 0, &deferred);
   check_migration_scales(ow, unit.groups, s, stats, qc, arithmetic, r);
   if (qc.mode == SmoothMode::fused)
     for (const SmoothingGroup& g : unit.groups) {

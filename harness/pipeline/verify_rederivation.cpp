@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -125,7 +126,8 @@ std::map<std::string, std::string> fused_row_divisors(const std::vector<Smoothin
 void check_quantized_linears(const checkpoint::Checkpoint& quantized, const FloatWeights& original,
                              const std::map<std::string, std::vector<float>>& stored_s,
                              const std::map<std::string, std::string>& row_divisors, WeightQuant variant,
-                             DType arithmetic, double max_error_over_bound, VerifyReport& r, double s_error_u) {
+                             DType arithmetic, double max_error_over_bound, VerifyReport& r, double s_error_u,
+                             const DeferredLinears* deferred) {
   // numerics.md §8's bound is half a quantisation step. In a bf16/f16 arithmetic each rounding of the
   // smoothed weight to the dtype (w·s, then ÷ d) and the quantiser's own rounding of w/scale to it (the
   // variants that divide in the weight's dtype) each move the code by at most |v|·u ≤ 127.5·u of the
@@ -143,9 +145,14 @@ void check_quantized_linears(const checkpoint::Checkpoint& quantized, const Floa
     // after the re-derivation has read it (LinearErrorCheck, from the core's cache: verify at
     // 1.1B spent 0.8 s of its 4.2 reading the rows a second time from memory).
     LinearErrorCheck error_check(name, m, q, sc, s, rowdiv);
-    const RederivedWeights rederived =
-        rederive_weights(m, q, sc, s, rowdiv, variant, arithmetic, s_error_u, RederivationPath::vectorized_where_available,
-                         [&](int64_t first_row, int64_t rows) { error_check.scan_rows(first_row, first_row + rows); });
+    const auto unfilled = deferred ? deferred->find(name) : DeferredLinears::const_iterator();
+    const DeferredRows* fill = deferred && unfilled != deferred->end() ? &unfilled->second : nullptr;
+    const RederivedWeights rederived = rederive_weights(
+        m, q, sc, s, rowdiv, variant, arithmetic, s_error_u, RederivationPath::vectorized_where_available,
+        [&](int64_t first_row, int64_t rows) { error_check.scan_rows(first_row, first_row + rows); },
+        fill ? std::function<void(int64_t, int64_t)>([fill](int64_t first_row, int64_t rows) { fill->fill(first_row, rows); })
+             : std::function<void(int64_t, int64_t)>());
+    if (fill) fill->stored.release(0, fill->stored.info.nbytes);
     LinearCheck c = error_check.finish();
     c.max_error_over_bound /= 1.0 + 2 * 127.5 * u * ((rowdiv ? 2 : 1) + quotient_roundings);
     if (!(c.max_error_over_bound <= max_error_over_bound))

@@ -35,11 +35,14 @@ std::map<std::string, std::string> fused_row_divisors(const std::vector<Smoothin
 // LinearErrorCheck, failing above max_error_over_bound) and the re-derived weight_scale and codes, with the
 // stored s and the fused row divisors. `arithmetic` is the dtype smoothing rounded to (smoothing_dtype):
 // in bf16/f16 the bound also carries those roundings and the re-derivation models them exactly.
-// Appends each linear's LinearCheck and failures to r. s_error_u: rederive_weights'.
+// Appends each linear's LinearCheck and failures to r. s_error_u: rederive_weights'. deferred: the linears
+// of `original` not yet filled (load_float_weights), each filled a block of rows at a time right before
+// the re-derivation reads it, and its stored pages dropped once checked; every row is filled on return.
 void check_quantized_linears(const checkpoint::Checkpoint& quantized, const FloatWeights& original,
                              const std::map<std::string, std::vector<float>>& stored_s,
                              const std::map<std::string, std::string>& row_divisors, WeightQuant variant,
-                             DType arithmetic, double max_error_over_bound, VerifyReport& r, double s_error_u = 0);
+                             DType arithmetic, double max_error_over_bound, VerifyReport& r, double s_error_u = 0,
+                             const DeferredLinears* deferred = nullptr);
 
 // migration_scale for the linears of `original` (whose LinearCheck entries check_quantized_linears has
 // added): groups hold full tensor names in plan order (a linear of no group has s = 1); stats may be
