@@ -221,7 +221,7 @@ ReadySegment::Item carried_tensor(const checkpoint::Checkpoint& model, const Exp
 
 // Streams the layout into `out` in order: a tensor of a unit is produced with the rest of its unit when
 // the layout first reaches it and dropped once written; every other tensor is carried over from the
-// input. Each unit's tensors are written by a second thread while the next unit is computed: a
+// input. Each run of ready tensors is written by a second thread while the next unit is computed: a
 // disk takes the export's bytes at a few hundred MB/s even before its fsync (485 MB/s on this
 // project's VMs), which at 1.1B was 2.5 s of quantize's time on one core while the other waited.
 // Returns the number of linears quantised.
@@ -256,17 +256,13 @@ int64_t stream_export(kernels::Backend& backend, const checkpoint::Checkpoint& m
   for (const ExportTensor& e : p.layout) {
     const auto unit = unit_of.find(e.name);
     if (unit == unit_of.end()) {
-      // Written here, once what is pending is: a carried tensor's input pages are resident until the
-      // whole of it is written, and the 131 MB embedding of a 1.1B model beside the first layer's
-      // buffers would exceed the memory budget (pipeline_scale_benchmark).
+      // Its input pages stay resident until the whole tensor is written: the 131 MB embedding of a 1.1B
+      // model is written beside the first layer's computation (pipeline_scale_benchmark's peak RSS).
       hand_over();
-      if (writing.valid()) recycle(writing.get());
       pool = FloatBufferPool();  // past the layers (lm_head is next to come): a layer's memory is free again
       code_buffers = BufferPool<uint8_t>();
       narrowed = std::vector<uint16_t>();
-      ReadySegment carried;
-      carried.items.push_back(carried_tensor(model, e));
-      write_segment(out, std::move(carried));
+      ready.items.push_back(carried_tensor(model, e));
       continue;
     }
     auto it = produced.find(e.name);
