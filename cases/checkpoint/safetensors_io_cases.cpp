@@ -175,7 +175,8 @@ TEST(SafetensorsIO, MappedBytesAreRefusedAsTensorsAre) {
     FAIL() << "mapped a tensor of another shape";
   } catch (const CheckpointError& e) {
     EXPECT_EQ(e.tensor(), "w");
-    EXPECT_NE(std::string(e.what()).find("has shape [2, 3] but the test implies [3, 2]"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("has shape [2, 3] but the test implies [3, 2]"), std::string::npos)
+        << e.what();
   }
   EXPECT_THROW(mapped_of_shape(*ckpt, "absent", {1}, "the test"), CheckpointError);
   const auto bin = dir / "pytorch_model.bin";
@@ -194,7 +195,8 @@ TEST(AtomicFileWriterLargeFile, ManyWritebackWindowsReadBackWhole) {
   {
     AtomicFileWriter w(file);
     const std::size_t piece = (std::size_t(7) << 20) + 3;
-    for (std::size_t at = 0; at < bytes.size(); at += piece) w.write(bytes.data() + at, std::min(piece, bytes.size() - at));
+    for (std::size_t at = 0; at < bytes.size(); at += piece)
+      w.write(bytes.data() + at, std::min(piece, bytes.size() - at));
     EXPECT_FALSE(std::filesystem::exists(file)) << "visible before commit";
     w.commit();
   }

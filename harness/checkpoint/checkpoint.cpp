@@ -269,7 +269,8 @@ void require_shape(const Checkpoint& ckpt, const std::string& name, const std::v
                    const std::vector<std::int64_t>& shape, const std::string& required_by) {
   if (stored != shape)
     throw CheckpointError(ckpt.location(), name,
-                          "has shape " + shape_string(stored) + " but " + required_by + " implies " + shape_string(shape));
+                          "has shape " + shape_string(stored) + " but " + required_by + " implies " +
+                              shape_string(shape));
 }
 
 }  // namespace
@@ -283,7 +284,8 @@ at::Tensor tensor_of_shape(const Checkpoint& ckpt, const std::string& name, cons
 }
 
 std::optional<MappedTensorBytes> mapped_of_shape(const Checkpoint& ckpt, const std::string& name,
-                                                 const std::vector<std::int64_t>& shape, const std::string& required_by) {
+                                                 const std::vector<std::int64_t>& shape,
+                                                 const std::string& required_by) {
   require_present(ckpt, name, required_by);
   std::optional<MappedTensorBytes> m = ckpt.mapped(name);
   if (m) require_shape(ckpt, name, m->info.shape, shape, required_by);

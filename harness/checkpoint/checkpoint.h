@@ -58,7 +58,8 @@ at::Tensor tensor_of_shape(const Checkpoint& ckpt, const std::string& name, cons
 // The same checks, for the tensor's bytes in place: nullopt where the format does not map them (then
 // read it with tensor_of_shape).
 std::optional<MappedTensorBytes> mapped_of_shape(const Checkpoint& ckpt, const std::string& name,
-                                                 const std::vector<std::int64_t>& shape, const std::string& required_by);
+                                                 const std::vector<std::int64_t>& shape,
+                                                 const std::string& required_by);
 // The same, converted to `compute` and contiguous: a model's weights in its compute dtype.
 at::Tensor config_shaped_tensor(const Checkpoint& ckpt, const std::string& name, const std::vector<std::int64_t>& shape,
                                 c10::ScalarType compute, const std::string& required_by);

@@ -19,16 +19,18 @@ using kernels::cpu::avx2::Io;
 template <class IO>
 std::size_t widen_body(const unsigned char* stored, std::size_t n, float* out) {
   std::size_t i = 0;
+  using Storage = typename IO::storage;
   for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(out + i, IO::load(reinterpret_cast<const typename IO::storage*>(stored + i * sizeof(typename IO::storage))));
+    _mm256_storeu_ps(out + i, IO::load(reinterpret_cast<const Storage*>(stored + i * sizeof(Storage))));
   return i;
 }
 
 template <class IO>
 std::size_t narrow_body(const float* values, std::size_t n, unsigned char* out) {
   std::size_t i = 0;
+  using Storage = typename IO::storage;
   for (; i + 8 <= n; i += 8)
-    IO::store(reinterpret_cast<typename IO::storage*>(out + i * sizeof(typename IO::storage)), _mm256_loadu_ps(values + i));
+    IO::store(reinterpret_cast<Storage*>(out + i * sizeof(Storage)), _mm256_loadu_ps(values + i));
   return i;
 }
 

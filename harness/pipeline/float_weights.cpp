@@ -27,7 +27,8 @@ std::vector<float> widen_mapped(const checkpoint::MappedTensorBytes& stored, Flo
   std::vector<float> v = pool ? pool->take(n) : std::vector<float>(n);
   kernels::cpu::parallel_for(static_cast<int64_t>(n), int64_t(1) << 18, kernels::cpu::all_cores(),
                              [&](int64_t begin, int64_t end) {
-                               const auto b = static_cast<std::size_t>(begin), count = static_cast<std::size_t>(end - begin);
+                               const auto b = static_cast<std::size_t>(begin);
+                               const auto count = static_cast<std::size_t>(end - begin);
                                widen_to_f32(stored.data + b * width, stored.info.dtype, count, v.data() + b);
                                stored.release(b * width, count * width);
                              });
@@ -88,7 +89,8 @@ FloatWeights load_float_weights(const checkpoint::Checkpoint& ckpt, const std::v
     if (deferred) {
       if (const auto stored = checkpoint::mapped_of_shape(ckpt, name, shape, "the config"); stored && widens(*stored)) {
         const auto n = static_cast<std::size_t>(stored->info.numel());
-        FloatMatrix& m = w.linears[q.name] = FloatMatrix{q.out_features, q.in_features, pool ? pool->take(n) : std::vector<float>(n)};
+        FloatMatrix& m = w.linears[q.name] =
+            FloatMatrix{q.out_features, q.in_features, pool ? pool->take(n) : std::vector<float>(n)};
         (*deferred)[q.name] = DeferredRows{*stored, m.data.data(), q.in_features};
         continue;
       }

@@ -256,8 +256,9 @@ int64_t stream_export(kernels::Backend& backend, const checkpoint::Checkpoint& m
   for (const ExportTensor& e : p.layout) {
     const auto unit = unit_of.find(e.name);
     if (unit == unit_of.end()) {
-      // Its input pages stay resident until the whole tensor is written: the 131 MB embedding of a 1.1B
-      // model is written beside the first layer's computation (pipeline_scale_benchmark's peak RSS).
+      // Written by the second thread too: at 1.1B the 131 MB embedding goes to disk while the first layer
+      // is computed. Its input pages stay resident until the whole of it is written; the peak RSS that
+      // pipeline_scale_benchmark measures includes them.
       hand_over();
       pool = FloatBufferPool();  // past the layers (lm_head is next to come): a layer's memory is free again
       code_buffers = BufferPool<uint8_t>();

@@ -47,11 +47,13 @@ __m256 product_in_dtype(__m256 w, __m256 s, DType t, __m256* uncertain) {
   // neighbour that way is its bit pattern minus one, whatever the sign.
   const __m256i nearer_zero =
       _mm256_and_si256(_mm256_srai_epi32(_mm256_xor_si256(p_bits, _mm256_castps_si256(e)), 31), inexact);
-  const __m256i odd = _mm256_or_si256(_mm256_add_epi32(p_bits, nearer_zero), _mm256_and_si256(inexact, _mm256_set1_epi32(1)));
+  const __m256i odd =
+      _mm256_or_si256(_mm256_add_epi32(p_bits, nearer_zero), _mm256_and_si256(inexact, _mm256_set1_epi32(1)));
   if (t == DType::bf16) {
     const __m256 magnitude = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), p);
-    *uncertain = _mm256_or_ps(*uncertain, _mm256_and_ps(_mm256_cmp_ps(magnitude, _mm256_set1_ps(kSmallestExactProduct), _CMP_LT_OQ),
-                                                         _mm256_cmp_ps(magnitude, _mm256_setzero_ps(), _CMP_GT_OQ)));
+    const __m256 tiny = _mm256_cmp_ps(magnitude, _mm256_set1_ps(kSmallestExactProduct), _CMP_LT_OQ);
+    const __m256 nonzero = _mm256_cmp_ps(magnitude, _mm256_setzero_ps(), _CMP_GT_OQ);
+    *uncertain = _mm256_or_ps(*uncertain, _mm256_and_ps(tiny, nonzero));
   }
   return round_f32_lanes(_mm256_castsi256_ps(odd), t);
 }
@@ -85,7 +87,8 @@ bool codes_match(const float* v, __m256 scale, __m256 reciprocal, const int8_t* 
   int64_t eight = 0;
   std::memcpy(&eight, stored, sizeof eight);
   const __m256 c = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(eight)));
-  const __m256 distance = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(v), reciprocal), c));
+  const __m256 q = _mm256_mul_ps(_mm256_loadu_ps(v), reciprocal);
+  const __m256 distance = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(q, c));
   if (_mm256_movemask_ps(_mm256_cmp_ps(distance, _mm256_set1_ps(0.5f - 0x1.0p-14f), _CMP_LT_OQ)) == 0xff) return true;
   return codes_match_by_division(v, scale, stored);
 }

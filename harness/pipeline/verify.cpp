@@ -83,9 +83,11 @@ void check_unquantised(const checkpoint::Checkpoint& orig, const checkpoint::Che
   for (const ExportTensor& e : layout) {
     if (produced.count(e.name)) continue;
     // In place where both formats map their files: nothing copied out.
-    const std::optional<checkpoint::MappedTensorBytes> in_original = orig.mapped(e.name), in_export = quant.mapped(e.name);
+    const std::optional<checkpoint::MappedTensorBytes> in_original = orig.mapped(e.name);
+    const std::optional<checkpoint::MappedTensorBytes> in_export = quant.mapped(e.name);
     if (in_original && in_export && in_original->info.dtype == in_export->info.dtype) {
-      if (!same_bits(*in_original, *in_export)) r.failures.push_back("unquantised: " + e.name + " differs from the original");
+      if (!same_bits(*in_original, *in_export))
+        r.failures.push_back("unquantised: " + e.name + " differs from the original");
       continue;
     }
     // Otherwise the two reads at once, on two cores: at 1.1B the embedding and the untied head (131 MB each, in

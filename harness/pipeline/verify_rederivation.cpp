@@ -147,11 +147,11 @@ void check_quantized_linears(const checkpoint::Checkpoint& quantized, const Floa
     LinearErrorCheck error_check(name, m, q, sc, s, rowdiv);
     const auto unfilled = deferred ? deferred->find(name) : DeferredLinears::const_iterator();
     const DeferredRows* fill = deferred && unfilled != deferred->end() ? &unfilled->second : nullptr;
+    std::function<void(int64_t, int64_t)> fill_rows;
+    if (fill) fill_rows = [fill](int64_t first_row, int64_t rows) { fill->fill(first_row, rows); };
     const RederivedWeights rederived = rederive_weights(
         m, q, sc, s, rowdiv, variant, arithmetic, s_error_u, RederivationPath::vectorized_where_available,
-        [&](int64_t first_row, int64_t rows) { error_check.scan_rows(first_row, first_row + rows); },
-        fill ? std::function<void(int64_t, int64_t)>([fill](int64_t first_row, int64_t rows) { fill->fill(first_row, rows); })
-             : std::function<void(int64_t, int64_t)>());
+        [&](int64_t first_row, int64_t rows) { error_check.scan_rows(first_row, first_row + rows); }, fill_rows);
     if (fill) fill->stored.release(0, fill->stored.info.nbytes);
     LinearCheck c = error_check.finish();
     c.max_error_over_bound /= 1.0 + 2 * 127.5 * u * ((rowdiv ? 2 : 1) + quotient_roundings);
