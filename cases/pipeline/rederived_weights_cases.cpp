@@ -147,19 +147,23 @@ TEST_P(VectorizedRederivation, LeavesAWrongCodeOrScaleToTheReference) {
 
 // w·s = (1 + 2^-(p) + 2^-23)(1 − 2^-24), p the dtype's precision: through f32 it becomes exactly the
 // dtype's midpoint 1 + 2^-p and rounds (to even) down to 1, while correctly rounded it goes up to the
-// next value. As a row's absmax it decides the scale.
-TEST_P(VectorizedRederivation, DoesNotConfirmASmoothingRoundedThroughF32) {
-  const Shape& p = GetParam();
-  if (p.divisor) GTEST_SKIP() << "the fused divisor rounds in f32 by the recipe itself: no double rounding to show";
-  Export e = make_export(p.rows, p.cols, p.dtype, false, 3);
+// next value. Rows 20..23 (block 5, not sampled) get it in column 2: about 1, it is their absmax (the
+// other products are below 0.08 · 4) and decides their scale. Not yet quantised.
+Export export_with_midpoint_product(const Shape& p, uint64_t seed) {
+  Export e = make_export(p.rows, p.cols, p.dtype, false, seed);
   const int precision = p.dtype == DType::f16 ? 11 : 8;
   const float w = static_cast<float>(1.0 + std::ldexp(1.0, -precision) + std::ldexp(1.0, -23));
   const float s = static_cast<float>(1.0 - std::ldexp(1.0, -24));
-  ASSERT_NE(correctly_rounded(static_cast<double>(w) * s, p.dtype), through_f32(static_cast<double>(w) * s, p.dtype));
-  // Rows 20..23 (block 5, not sampled): column 2's weight and s set so. About 1, it is their absmax (the
-  // other products are below 0.08 · 4).
+  EXPECT_NE(correctly_rounded(static_cast<double>(w) * s, p.dtype), through_f32(static_cast<double>(w) * s, p.dtype));
   e.s[2] = s;
   for (int64_t r = 20; r < 24; ++r) e.original.data[r * p.cols + 2] = w;
+  return e;
+}
+
+TEST_P(VectorizedRederivation, DoesNotConfirmASmoothingRoundedThroughF32) {
+  const Shape& p = GetParam();
+  if (p.divisor) GTEST_SKIP() << "the fused divisor rounds in f32 by the recipe itself: no double rounding to show";
+  Export e = export_with_midpoint_product(p, 3);
   quantize(e, p.dtype, through_f32);
   const RederivedWeights fast = run(e, p.dtype, RederivationPath::vectorized_where_available);
   expect_same_verdict(fast, run(e, p.dtype, RederivationPath::reference), "smoothing through f32");
@@ -174,13 +178,7 @@ TEST_P(VectorizedRederivation, DoesNotConfirmASmoothingRoundedThroughF32) {
 TEST_P(VectorizedRederivation, ConfirmsAProductWhoseF32RoundingIsAMidpoint) {
   const Shape& p = GetParam();
   if (p.divisor) GTEST_SKIP() << "one shape per dtype is enough; the divisor does not change the product";
-  Export e = make_export(p.rows, p.cols, p.dtype, false, 6);
-  const int precision = p.dtype == DType::f16 ? 11 : 8;
-  const float w = static_cast<float>(1.0 + std::ldexp(1.0, -precision) + std::ldexp(1.0, -23));
-  const float s = static_cast<float>(1.0 - std::ldexp(1.0, -24));
-  ASSERT_NE(correctly_rounded(static_cast<double>(w) * s, p.dtype), through_f32(static_cast<double>(w) * s, p.dtype));
-  e.s[2] = s;
-  for (int64_t r = 20; r < 24; ++r) e.original.data[r * p.cols + 2] = w;
+  Export e = export_with_midpoint_product(p, 6);
   quantize(e, p.dtype);
   const RederivedWeights fast = run(e, p.dtype, RederivationPath::vectorized_where_available);
   expect_same_verdict(fast, run(e, p.dtype, RederivationPath::reference), "a product rounded to a midpoint in f32");
