@@ -19,18 +19,24 @@ bool widens(const checkpoint::MappedTensorBytes& stored) {
   return stored.info.dtype == DType::f16 || stored.info.dtype == DType::bf16 || stored.info.dtype == DType::f32;
 }
 
+// Elements [first, first + n) of the stored tensor widened into out + first; with `release`, their file
+// pages dropped once read.
+void widen_elements(const checkpoint::MappedTensorBytes& stored, std::size_t first, std::size_t n, float* out,
+                    bool release) {
+  const std::size_t width = dtype_size(stored.info.dtype);
+  widen_to_f32(stored.data + first * width, stored.info.dtype, n, out + first);
+  if (release) stored.release(first * width, n * width);
+}
+
 // Widens the stored bytes in place, on every core, each range's file pages dropped once read: no copy
 // of the tensor, no conversion through LibTorch (at 1.1B those were a third of verify's CPU time).
 std::vector<float> widen_mapped(const checkpoint::MappedTensorBytes& stored, FloatBufferPool* pool) {
   const std::size_t n = static_cast<std::size_t>(stored.info.numel());
-  const std::size_t width = dtype_size(stored.info.dtype);
   std::vector<float> v = pool ? pool->take(n) : std::vector<float>(n);
   kernels::cpu::parallel_for(static_cast<int64_t>(n), int64_t(1) << 18, kernels::cpu::all_cores(),
                              [&](int64_t begin, int64_t end) {
-                               const auto b = static_cast<std::size_t>(begin);
-                               const auto count = static_cast<std::size_t>(end - begin);
-                               widen_to_f32(stored.data + b * width, stored.info.dtype, count, v.data() + b);
-                               stored.release(b * width, count * width);
+                               widen_elements(stored, static_cast<std::size_t>(begin),
+                                              static_cast<std::size_t>(end - begin), v.data(), true);
                              });
   stored.release(0, stored.info.nbytes);  // the pages the ranges' inward rounding left at their edges
   return v;
@@ -64,10 +70,11 @@ std::vector<float> load_f32(const checkpoint::Checkpoint& ckpt, const std::strin
 
 }  // namespace
 
+// The pages are dropped once the whole linear is checked (check_quantized_linears), not per block:
+// a block of four rows is a few KiB, and one madvise per block would cost more than it saves.
 void DeferredRows::fill(int64_t first_row, int64_t rows) const {
-  const std::size_t width = dtype_size(stored.info.dtype);
-  const auto first = static_cast<std::size_t>(first_row * cols), n = static_cast<std::size_t>(rows * cols);
-  widen_to_f32(stored.data + first * width, stored.info.dtype, n, into + first);
+  widen_elements(stored, static_cast<std::size_t>(first_row * cols), static_cast<std::size_t>(rows * cols), into,
+                 false);
 }
 
 void FloatBufferPool::give(FloatWeights& w) {

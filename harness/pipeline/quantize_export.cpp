@@ -253,6 +253,11 @@ int64_t stream_export(kernels::Backend& backend, const checkpoint::Checkpoint& m
     writing = std::async(std::launch::async, write_segment, std::ref(out), std::move(ready));
     ready = ReadySegment();
   };
+  // Writes what is ready and waits until every write is done.
+  const auto write_all = [&] {
+    hand_over();
+    if (writing.valid()) recycle(writing.get());
+  };
   for (const ExportTensor& e : p.layout) {
     const auto unit = unit_of.find(e.name);
     if (unit == unit_of.end()) {
@@ -282,12 +287,10 @@ int64_t stream_export(kernels::Backend& backend, const checkpoint::Checkpoint& m
     produced.erase(it);
   }
   for (const checkpoint::OpaqueTensor& t : p.opaque) {
-    hand_over();
-    if (writing.valid()) recycle(writing.get());
+    write_all();
     out.write(t.name, t.bytes.data(), t.bytes.size());
   }
-  hand_over();
-  if (writing.valid()) recycle(writing.get());
+  write_all();
   return linears;
 }
 

@@ -145,8 +145,11 @@ void check_quantized_linears(const checkpoint::Checkpoint& quantized, const Floa
     // after the re-derivation has read it (LinearErrorCheck, from the core's cache: verify at
     // 1.1B spent 0.8 s of its 4.2 reading the rows a second time from memory).
     LinearErrorCheck error_check(name, m, q, sc, s, rowdiv);
-    const auto unfilled = deferred ? deferred->find(name) : DeferredLinears::const_iterator();
-    const DeferredRows* fill = deferred && unfilled != deferred->end() ? &unfilled->second : nullptr;
+    const DeferredRows* fill = nullptr;
+    if (deferred) {
+      const auto it = deferred->find(name);
+      if (it != deferred->end()) fill = &it->second;
+    }
     std::function<void(int64_t, int64_t)> fill_rows;
     if (fill) fill_rows = [fill](int64_t first_row, int64_t rows) { fill->fill(first_row, rows); };
     const RederivedWeights rederived = rederive_weights(
