@@ -162,7 +162,8 @@ class CpuBenchTarget final : public KernelBenchTarget {
   //   frac_copy_bw_cpu (DRAM-bound rows): bytes per second of process CPU time over the copy's bytes per
   //     CPU second beside it. On a machine whose cores are shared with other jobs the wall-time ratio
   //     mostly measures how much CPU each side got; per CPU second both sides are counted only while they
-  //     run. Both kernels and copies block (never spin) while waiting, so idle waiting is not counted.
+  //     run. Waiting is counted only as long as a pool thread spins before it sleeps (at most 200 us after
+  //     each call, kernels/cpu/parallel_for.cpp); the copies never spin.
   void time_bandwidth(benchmark::State& st, const Call& call, double bytes_per_call) override {
     const WallClock clock;
     for (auto _ : st) {
