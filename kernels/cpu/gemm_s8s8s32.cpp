@@ -4,14 +4,15 @@
 // once (pack_gemm_weight, gemm_*_packed).
 //
 // AVX2 path, GotoBLAS-style: all of a is packed once per call (int16 pairs, panels of kGemmMr rows, in
-// parallel); C is cut into kMc x kNc tiles shared out to threads in row-block-major order; for
-// each kGemmNr-column panel of the tile and each kKc slice of K a thread makes that slice of b's panel
-// (kKc x 16 int16, 4 KiB: stays in L1) and runs the 4x16 microkernel down the row block over it into an
-// int32 tile buffer; the finished tile is written out (int32) or through the epilogue. The b slice
-// comes from b's rows, packed on the spot (plain calls: no copy of all of b per call), or from a
-// prepacked weight's int8 panels, widened on the spot (half the bytes of int16 to stream at decode,
-// where every weight byte is used by only M rows). Packing pads M, N and odd K with zeros, so the
-// microkernel has no edge cases; every path feeds it the same int16 values, so results are identical.
+// parallel); threads are handed equal runs of b panels, row block by row block, cut into kMc x kNc
+// tiles; for each kGemmNr-column panel of the tile and each kKc slice of K (kKcShortBlock at decode) a
+// thread makes that slice of b's panel (kKc x 16 int16, 4 KiB: stays in L1) and runs the 4x16
+// microkernel down the row block over it into an int32 tile buffer; the finished tile is written out
+// (int32) or through the epilogue. The b slice comes from b's rows, packed on the spot (plain calls: no
+// copy of all of b per call), or from a prepacked weight's int8 panels, widened on the spot (half the
+// bytes of int16 to stream at decode, where every weight byte is used by only M rows). Packing pads M, N
+// and odd K with zeros, so the microkernel has no edge cases; every path feeds it the same int16 values,
+// so results are identical.
 // Portable path: the same tiles, each entry a plain int8 dot product over one kKc slice.
 #include <algorithm>
 #include <cstring>
@@ -38,6 +39,12 @@ using cpu::avx2::kGemmNr;
 constexpr int64_t kMc = 64 * kGemmMr;  // 256 rows: the row block
 constexpr int64_t kNc = 16 * kGemmNr;  // 256 columns: the int32 tile (256 x 256, 256 KiB) in L2
 constexpr int64_t kKc = 128;           // k per slice (even): one b panel slice is 4 KiB
+// k per slice for a short row block (decode), whose a stays in L2 whole: each microkernel call then
+// runs 512 pairs instead of 64, so starting and storing its tile is amortised 8x; the b slice (32 KiB
+// as int16) and a 16-row a slice (32 KiB) still share L1 and L2 well. On the Xeon VM (48 KiB L1d,
+// 2 MiB L2), M 16 x N 256 x K 4096 prepacked on one core, timed through the backend API by a standalone
+// loop: 135-137 GOP/s at 128, 140-141 at 1024.
+constexpr int64_t kKcShortBlock = 1024;
 // A row block whose packed a is at most this size (half of the 1 MiB L2) stays in L2 whole.
 constexpr int64_t kSmallBlockBytes = 512 * 1024;
 constexpr int64_t kCacheLine = 64;
@@ -92,16 +99,25 @@ void gemm_avx2(const ConstMatrix& a, const BSource& b, int64_t N, int64_t K, int
                                 &packed_a[std::size_t(p * kp * kGemmMr)]);
     });
 
-  const int64_t mblocks = (M + kMc - 1) / kMc, nblocks = (N + kNc - 1) / kNc;
-  // One tile is at least ~kMc * kNc * 2 * K operations: always worth a thread of its own.
-  cpu::parallel_for(mblocks * nblocks, 1, threads, [&](int64_t t0, int64_t t1) {
+  const int64_t mblocks = (M + kMc - 1) / kMc, npanels = (N + kGemmNr - 1) / kGemmNr;
+  constexpr int64_t kTilePanels = kNc / kGemmNr;
+  // Threads are handed runs of b panels, row block by row block, each run cut into tiles of at most kNc
+  // columns: the runs differ by at most one panel, where whole tiles differed by up to a tile in a
+  // chunk (decode at N 11008: 43 tiles in 8 chunks of 5 or 6, the last thread finishing up to a tile
+  // later; M 16 x N 11008 x K 4096 prepacked, 2 threads, the same standalone loop: 281-287 -> 308-313
+  // GOP/s, alternating runs).
+  // A thread's run of a prepacked b is also one memory stream. A tile is at least kMc * kNc * 2 * K
+  // operations: always worth a thread of its own, hence the grain.
+  cpu::parallel_for(mblocks * npanels, kTilePanels, threads, [&](int64_t u0, int64_t u1) {
     // Not value-initialised: the first k slice of every microtile overwrites its part of the tile.
     std::unique_ptr<int32_t[]> tile(new int32_t[std::size_t(kMc * kNc)]);
-    std::unique_ptr<int16_t[]> b_slice(new int16_t[std::size_t(kKc * kGemmNr)]);
-    for (int64_t t = t0; t < t1; ++t) {
-      const int64_t ib = t / nblocks, jb = t % nblocks;
+    std::unique_ptr<int16_t[]> b_slice(new int16_t[std::size_t(std::max(kKc, kKcShortBlock) * kGemmNr)]);
+    for (int64_t u = u0; u < u1;) {
+      const int64_t ib = u / npanels, first = u % npanels;
+      const int64_t last = std::min({first + kTilePanels, npanels, first + (u1 - u)});
+      u += last - first;
       const int64_t m0 = ib * kMc, mc = std::min(kMc, M - m0);
-      const int64_t n0 = jb * kNc, nc = std::min(kNc, N - n0);
+      const int64_t n0 = first * kGemmNr, nc = std::min(last * kGemmNr, N) - n0;
       const int64_t mp = (mc + kGemmMr - 1) / kGemmMr, np = (nc + kGemmNr - 1) / kGemmNr;
       const int16_t* a_block = &packed_a[std::size_t((m0 / kGemmMr) * kp * kGemmMr)];
       if (K == 0) std::fill(tile.get(), tile.get() + kMc * kNc, 0);
@@ -109,38 +125,34 @@ void gemm_avx2(const ConstMatrix& a, const BSource& b, int64_t N, int64_t K, int
       // stays in L2 whole) takes each b panel front to back, so a prepacked panel is one memory stream; a
       // tall one takes k slice by k slice, so the block's a slice (256 x 128 int16) stays cached across
       // the tile's panels.
-      const int64_t kslices = (kp + kKc - 1) / kKc, slices = np * kslices;
       const bool panel_major = mp * kp * kGemmMr * int64_t(sizeof(int16_t)) <= kSmallBlockBytes;
+      const int64_t kstep = panel_major ? kKcShortBlock : kKc;
+      const int64_t kslices = (kp + kstep - 1) / kstep, slices = np * kslices;
       auto slice_at = [&](int64_t s, int64_t* jr, int64_t* pc) {
         *jr = panel_major ? s / kslices : s % np;
-        *pc = (panel_major ? s % kslices : s / np) * kKc;
+        *pc = (panel_major ? s % kslices : s / np) * kstep;
       };
-      // The b bytes of the slice kPrefetchSlices ahead are requested while this one runs, a share of its
-      // lines before each microkernel call (all at once, they would queue behind each other): at decode b
-      // is read once, from DRAM, and making a slice would otherwise wait for its lines (the hardware
-      // prefetcher runs only a few lines ahead of demand).
-      auto prefetch_slice = [&](int64_t s, int64_t part, int64_t parts) {
-        if (s >= slices) return;
+      // b's rows for the slice kPrefetchSlices ahead are requested while this one runs: at decode b is
+      // read once, from DRAM, and packing a slice would otherwise wait for its lines (the hardware
+      // prefetcher runs only a few lines ahead of demand). A prepacked b needs none of this: the widening
+      // pass prefetches its own stream (gemm_block_widening).
+      auto prefetch_rows = [&](int64_t s) {
+        if (s >= slices || b.panels) return;
         int64_t jr = 0, pc = 0;
         slice_at(s, &jr, &pc);
-        const int64_t n = n0 + jr * kGemmNr, kc = std::min(kKc, kp - pc);
-        if (b.panels) {
-          const int8_t* p = b.panels + ((n / kGemmNr) * kp + pc) * kGemmNr;
-          for (int64_t line = part; line * kCacheLine < kc * kGemmNr; line += parts)
-            __builtin_prefetch(p + line * kCacheLine, 0, 3);
-        } else {
-          const int64_t rows = std::min(N - n, int64_t(kGemmNr)), lines = (std::min(kc, K - pc) + kCacheLine - 1) / kCacheLine;
-          for (int64_t i = part; i < rows * lines; i += parts)
-            __builtin_prefetch(b.rows + (n + i / lines) * b.ld + pc + (i % lines) * kCacheLine, 0, 3);
-        }
+        const int64_t n = n0 + jr * kGemmNr, kc = std::min(kstep, kp - pc);
+        const int64_t rows = std::min(N - n, int64_t(kGemmNr));
+        const int64_t lines = (std::min(kc, K - pc) + kCacheLine - 1) / kCacheLine;
+        for (int64_t i = 0; i < rows * lines; ++i)
+          __builtin_prefetch(b.rows + (n + i / lines) * b.ld + pc + (i % lines) * kCacheLine, 0, 3);
       };
       for (int64_t s = 0; s < slices; ++s) {
         if (s == 0)
-          for (int64_t ahead = 1; ahead < kPrefetchSlices; ++ahead) prefetch_slice(ahead, 0, 1);
+          for (int64_t ahead = 1; ahead < kPrefetchSlices; ++ahead) prefetch_rows(ahead);
         int64_t jr = 0, pc = 0;
         slice_at(s, &jr, &pc);
-        const int64_t n = n0 + jr * kGemmNr, kc = std::min(kKc, kp - pc);
-        prefetch_slice(s + kPrefetchSlices, 0, 1);
+        const int64_t n = n0 + jr * kGemmNr, kc = std::min(kstep, kp - pc);
+        prefetch_rows(s + kPrefetchSlices);
         if (b.panels) {
           // Widened by the first a panel's pass as it computes (gemm_block_widening).
           cpu::avx2::gemm_block_widening(a_block + pc * kGemmMr, kp * kGemmMr, mp,
