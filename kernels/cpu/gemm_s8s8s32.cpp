@@ -48,7 +48,7 @@ constexpr int64_t kKcShortBlock = 1024;
 // A row block whose packed a is at most this size (half of the 1 MiB L2) stays in L2 whole.
 constexpr int64_t kSmallBlockBytes = 512 * 1024;
 constexpr int64_t kCacheLine = 64;
-constexpr int64_t kPrefetchSlices = 2;  // how far ahead b slices are prefetched (see gemm_avx2)
+constexpr int64_t kPrefetchSlices = 2;  // how many slices ahead b's rows are prefetched (see gemm_avx2)
 
 // Called with each finished tile: rows [m0, m0 + mc), columns [n0, n0 + nc), tile(i, j) at c[i * ldc + j].
 using TileSink = std::function<void(int64_t m0, int64_t mc, int64_t n0, int64_t nc, const int32_t* c, int64_t ldc)>;
