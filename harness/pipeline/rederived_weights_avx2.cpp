@@ -8,20 +8,18 @@
 #include <cstring>
 
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/dtype_io_avx2.h"
 
 namespace smoothcheck::pipeline {
 
 namespace {
 
-// f32 lanes (finite or infinite) rounded to the model's dtype and back, to nearest, ties to even.
+// f32 lanes rounded to the model's dtype and back, to nearest, ties to even: the CPU kernels' vector
+// conversions. bf16 takes the form without the NaN rule, the same on every lane that is not NaN; a NaN
+// lane (from a NaN weight) sends its row to the reference anyway (row_matches_lmdeploy_recipe).
 __m256 round_f32_lanes(__m256 v, DType t) {
-  if (t == DType::f16) return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-  // bf16: add 0x7fff plus the kept part's lowest bit, then drop the low half (an infinity stays one, a
-  // finite value past bf16's largest carries into the infinity's exponent).
-  const __m256i bits = _mm256_castps_si256(v);
-  const __m256i lowest_kept = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));
-  const __m256i rounded = _mm256_add_epi32(bits, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), lowest_kept));
-  return _mm256_castsi256_ps(_mm256_and_si256(rounded, _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
+  using kernels::cpu::avx2::Io;
+  return t == DType::f16 ? Io<DType::f16>::round_trip(v) : Io<DType::bf16>::round_trip_unchecked(v);
 }
 
 // Below this, a nonzero f32 product may have lost bits to f32's subnormals, and its remainder may not be
