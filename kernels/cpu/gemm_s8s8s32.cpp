@@ -40,11 +40,12 @@ constexpr int64_t kMc = 64 * kGemmMr;  // 256 rows: the row block
 constexpr int64_t kNc = 16 * kGemmNr;  // 256 columns: the int32 tile (256 x 256, 256 KiB) in L2
 constexpr int64_t kKc = 128;           // k per slice (even): one b panel slice is 4 KiB
 // k per slice for a short row block (decode), whose a stays in L2 whole: each microkernel call then
-// runs 512 pairs instead of 64, so starting and storing its tile is amortised 8x; the b slice (32 KiB
-// as int16) and a 16-row a slice (32 KiB) still share L1 and L2 well. On the Xeon VM (48 KiB L1d,
-// 2 MiB L2), M 16 x N 256 x K 4096 prepacked on one core, timed through the backend API by a standalone
-// loop: 135-137 GOP/s at 128, 140-141 at 1024.
-constexpr int64_t kKcShortBlock = 1024;
+// runs 256 pairs instead of 64, so starting and storing its tile is amortised 4x, and one slice's b
+// (16 KiB as int16), a 16-row a slice (16 KiB) and the int8 b it is widened from (8 KiB) fit the 48 KiB
+// L1 together. On the Xeon VM, timed through the backend API by a standalone loop: M 16 x N 256 x K 4096
+// prepacked on one core, 135-137 GOP/s at 128, 138-140 at 512, 140-141 at 1024; 2 threads at
+// 4096 x 4096 and the two 11008 shapes, 512 against 1024 alternately: 1-3 % faster.
+constexpr int64_t kKcShortBlock = 512;
 // A row block whose packed a is at most this size (half of the 1 MiB L2) stays in L2 whole.
 constexpr int64_t kSmallBlockBytes = 512 * 1024;
 constexpr int64_t kCacheLine = 64;

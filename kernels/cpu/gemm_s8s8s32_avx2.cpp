@@ -131,7 +131,7 @@ inline __m256i broadcast_pair(const int16_t* p) {
 // decode b8 comes from DRAM once and nothing else reads it, and the panels a thread walks at decode lie
 // end to end (one tile's panels, each front to back, then the next tile's), so the distance holds
 // across slices and panels (a prefetch past the end of the weight is harmless: it never faults).
-// L2 one decode slice ahead (kKcShortBlock k x 16 columns = 16 KiB), L1 a quarter of that. Against
+// L2 16 KiB ahead (two decode slices of kKcShortBlock k x 16 columns), L1 4 KiB. Against
 // whole-slice prefetches issued before each call, which queued on the fill buffers:
 // M 16 x N 11008 x K 4096 prepacked, 2 threads, alternating runs: 178-181 -> 222-249 GOP/s.
 // The loop runs two pairs per pass on one induction register, the byte offset i into a: b8 lies at 2i
