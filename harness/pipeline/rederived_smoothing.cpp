@@ -48,14 +48,14 @@ GroupInputs group_inputs(const SmoothingGroup& g, const FloatWeights& original, 
 }
 
 // The step-by-step weight statistic (a bf16/f16 model's dtype), column block by column block on every
-// core: at 1.1B, verify --stats spent 19 of its 25 s in it on one core (now 15.8-16.0 s against
-// 27.1-27.3 s in all, and 420 against 532 MB of peak: a block's float64 copy per thread, not a group's). A column's statistic depends on
-// that column and, for lmdeploy, on its rows' absmax over the whole row, nothing else. So each block
-// goes to the reference with one more column holding every row's absmax: the block's rows then have
-// the whole rows' absmax (and the same all-or-nothing 1e-4 clamp), and the reference's result for the
-// block's columns is the one it gives for the whole matrix, element for element
-// (rederived_smoothing_cases compares them, NaN weights included: the absmax here skips a NaN as the
-// reference's std::max chain does). The extra column's own result is dropped.
+// core. At 1.1B, verify --stats spent 19 of its 25 s in it on one core; now 15.8-16.0 s against
+// 27.1-27.3 s in all, and 420 against 532 MB of peak (a block's float64 copy per thread, not a group's).
+// A column's statistic depends on that column and, for lmdeploy, on its rows' absmax over the whole
+// row, nothing else. So each block goes to the reference with one more column holding every row's
+// absmax: the block's rows then have the whole rows' absmax (and the same all-or-nothing 1e-4 clamp),
+// and the reference's result for the block's columns is the one it gives for the whole matrix, element
+// for element (rederived_smoothing_cases compares them, NaN weights included: the absmax here skips a
+// NaN as the reference's std::max chain does). The extra column's own result is dropped.
 reference::Vector weight_stat_stepwise_by_columns(const std::vector<const FloatMatrix*>& fcs, Recipe recipe,
                                                  DType arithmetic) {
   const int64_t cols = fcs.empty() ? 0 : fcs.front()->cols;
