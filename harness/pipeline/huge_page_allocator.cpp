@@ -25,9 +25,7 @@ struct HugePageCpuAllocator final : c10::Allocator {
     const bool huge = n >= kHugePage;
     void* p = nullptr;
     if (posix_memalign(&p, huge ? kHugePage : kTensorAlignment, n == 0 ? 1 : n) != 0) throw std::bad_alloc();
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (huge) madvise(p, n, MADV_HUGEPAGE);  // advice only: a kernel without THP ignores it
-#endif
+    if (huge) advise_huge_pages(p, n);
     return {p, p, &release, c10::Device(c10::DeviceType::CPU)};
   }
   c10::DeleterFnPtr raw_deleter() const override { return &release; }
@@ -35,11 +33,13 @@ struct HugePageCpuAllocator final : c10::Allocator {
 
 }  // namespace
 
+// Advice only: a kernel without THP ignores it. A partial 2 MiB page at either end cannot be a huge
+// page anyway, so only the whole ones are advised.
 void advise_huge_pages(void* p, std::size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   const auto begin = (reinterpret_cast<std::uintptr_t>(p) + kHugePage - 1) / kHugePage * kHugePage;
   const auto end = (reinterpret_cast<std::uintptr_t>(p) + bytes) / kHugePage * kHugePage;
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);  // advice only
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
 #else
   (void)p;
   (void)bytes;

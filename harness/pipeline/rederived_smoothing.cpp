@@ -20,8 +20,8 @@ reference::Matrix reference_matrix(const FloatMatrix& m) {
 
 reference::Vector reference_vector(const std::vector<float>& v) { return reference::Vector(v.begin(), v.end()); }
 
-// The float64 inputs of one group's s that do not depend on the recipe's exponent. The fcs are the
-// original weights where they lie; the reference's float64 copies are made where it is called.
+// The inputs of one group's s that do not depend on the recipe's exponent. The fcs are the original
+// weights where they lie; the reference's float64 copies are made where it is called.
 struct GroupInputs {
   std::vector<const FloatMatrix*> fcs;
   reference::Vector norm;  // empty for a linear source
