@@ -89,12 +89,6 @@ void pack_panel(const int8_t* src, int64_t ld, int64_t count, int64_t k, int wid
   }
 }
 
-inline __m256i broadcast_pair(const int16_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return _mm256_set1_epi32(v);
-}
-
 // One row of one pair (asm text): the row's a pair, at address `a_pair`, broadcast, times both b
 // vectors, added into the row's two accumulators c0 and c1.
 #define SMOOTHCHECK_GEMM_ROW(a_pair, c0, c1)                                                                 \
